@@ -1,0 +1,1 @@
+"""The five actors of the pipeline."""

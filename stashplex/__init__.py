@@ -1,0 +1,1 @@
+"""Stash -> Plex metadata sync."""
