@@ -1,0 +1,249 @@
+"""The actor shell: a pykka actor bound to one durable mailbox.
+
+pykka's own inbox only carries doorbells; the mailbox is the source of truth. That is what makes
+a crash harmless: pykka drops its queued tells when an actor dies, but a doorbell is only a hint
+that the mailbox has work, and a restarted actor rings itself on start.
+
+A handler that raises is treated as a bug in that message (poison), not as a transient
+condition; expected failures such as "Plex is down" are classified inside the handler and
+become messages of their own. So on an exception the shell re-queues the message with
+``attempt + 1`` (or moves it to DeadLetter with its traceback once it failed
+``max_attempts`` times), acknowledges the original, and then lets the actor crash so the
+supervisor restarts it with fresh state, as in OTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pykka
+
+from actors.addresses import DEAD_LETTER
+from stashplex.envelope import Envelope
+from stashplex.mailbox import Delivery, Mailbox, PostOffice
+from stashplex.trace import TRACE_KIND, next_hop
+
+log = logging.getLogger(__name__)
+
+#: How many times one message may crash its handler before it is dead-lettered.
+DEFAULT_MAX_ATTEMPTS = 3
+
+#: Kind of the envelope that carries a poison message to DeadLetter.
+POISON_KIND = "dead_letter.poison"
+
+#: Kind of the envelope that carries a message no handler understands.
+UNKNOWN_KIND = "dead_letter.unknown"
+
+_DOORBELL = "doorbell"
+_PING = "ping"
+
+
+class UnknownMessageError(Exception):
+    """The actor has no handler for this kind: retrying cannot help, so it is dead-lettered."""
+
+
+@dataclass
+class ActorContext:
+    """What the runtime hands every actor: its post office and shared services by name."""
+
+    post: PostOffice
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, name: str) -> Any:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise LookupError(f"service {name!r} is not configured in this process") from None
+
+
+class MailboxActor(pykka.ThreadingActor):
+    """Base class of the five actors. Subclasses implement :meth:`handle` (or a batch)."""
+
+    #: The mailbox this actor consumes; also its address.
+    mailbox_name: ClassVar[str]
+    #: Messages handed to :meth:`handle_batch` at once. Batching actors override both.
+    batch_size: ClassVar[int] = 1
+    #: Messages handled per doorbell before yielding, so a stop request is never starved.
+    drain_slice: ClassVar[int] = 200
+    use_daemon_thread = True
+
+    def __init__(self, ctx: ActorContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.mailbox: Mailbox = ctx.post[self.mailbox_name]
+        self._stopping = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.setup()
+        self.mailbox.subscribe(self._ring)
+
+    def on_stop(self) -> None:
+        self._detach()
+        self.teardown()
+
+    def on_failure(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
+        self._detach()
+        log.error("actor %s crashed: %s: %s", self.mailbox_name, exc_type.__name__, exc_value)
+
+    def _detach(self) -> None:
+        self._stopping = True
+        self.mailbox.unsubscribe(self._ring)
+
+    def setup(self) -> None:
+        """Open the actor's own resources. Runs in the actor thread; raising stops the actor."""
+
+    def teardown(self) -> None:
+        """Release resources on an orderly stop."""
+
+    # -- messaging --------------------------------------------------------------------------
+
+    def _ring(self) -> None:
+        try:
+            self.actor_ref.tell(_DOORBELL)
+        except pykka.ActorDeadError:
+            log.debug("doorbell for stopped actor %s ignored", self.mailbox_name)
+
+    def on_receive(self, message: Any) -> Any:
+        if message == _DOORBELL:
+            self._drain()
+            return None
+        if message == _PING:
+            return True
+        return self.on_control(message)
+
+    def on_control(self, message: Any) -> Any:
+        """Synchronous questions (``ask``) from the host, e.g. for status. Never used for work."""
+        log.warning("actor %s got an unexpected control message %r", self.mailbox_name, message)
+        return None
+
+    def send(self, to: str, envelope: Envelope) -> None:
+        """Durably put ``envelope`` on mailbox ``to``; returns once it is committed."""
+        self.ctx.post.send(to, envelope.model_copy(update={"sender": self.mailbox_name}))
+
+    # -- the drain loop -----------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        self.mailbox.clear_ring()
+        handled = 0
+        while not self._stopping and handled < self.drain_slice:
+            deliveries = self.mailbox.take(self.batch_size)
+            if not deliveries:
+                self.idle()
+                return
+            self._process(deliveries)
+            handled += len(deliveries)
+        if not self._stopping:
+            self._ring()
+
+    def _process(self, deliveries: list[Delivery]) -> None:
+        work = []
+        for delivery in deliveries:
+            if delivery.envelope.kind == TRACE_KIND:
+                self._forward_trace(delivery.envelope)
+                self.mailbox.ack(delivery)
+            else:
+                work.append(delivery)
+        if not work:
+            return
+        deliveries = work
+        if self.batch_size > 1:
+            try:
+                self.handle_batch([d.envelope for d in deliveries])
+            except Exception as exc:
+                for delivery in deliveries:
+                    self._fail(delivery, exc)
+                raise
+            for delivery in deliveries:
+                self.mailbox.ack(delivery)
+            return
+        for index, delivery in enumerate(deliveries):
+            try:
+                self.handle(delivery.envelope)
+            except UnknownMessageError as exc:
+                self._reject_unknown(delivery, exc)
+                continue
+            except Exception as exc:
+                self._fail(delivery, exc)
+                self.mailbox.release(deliveries[index + 1 :])
+                raise
+            self.mailbox.ack(delivery)
+
+    def _forward_trace(self, envelope: Envelope) -> None:
+        following, stamped = next_hop(envelope, self.mailbox_name)
+        if following is not None:
+            self.send(following, stamped)
+            return
+        sink = self.ctx.services.get("trace_sink")
+        if sink is not None:
+            sink.record(stamped)
+        else:
+            log.info("trace %s completed at %s", envelope.id, self.mailbox_name)
+
+    def _reject_unknown(self, delivery: Delivery, exc: UnknownMessageError) -> None:
+        envelope = delivery.envelope
+        log.error("%s: no handler for %r (message %s)", self.mailbox_name, envelope.kind, envelope.id)
+        if self.mailbox_name == DEAD_LETTER:
+            self.mailbox.reject(delivery)
+            return
+        self.send(
+            DEAD_LETTER,
+            Envelope(
+                kind=UNKNOWN_KIND,
+                scene_id=envelope.scene_id,
+                payload={"mailbox": self.mailbox_name, "envelope": envelope.to_json(),
+                         "error": str(exc), "failed_at": time.time()},
+            ),
+        )
+        self.mailbox.ack(delivery)
+
+    def _fail(self, delivery: Delivery, exc: BaseException) -> None:
+        envelope = delivery.envelope
+        text = "".join(traceback.format_exception(exc))
+        if self.mailbox_name == DEAD_LETTER:
+            # Nowhere further to send it: keep the row in the file for inspection, out of the way.
+            log.critical("dead letters cannot store message %s: %s", envelope.id, exc)
+            self.mailbox.reject(delivery)
+        elif envelope.attempt + 1 >= self.ctx.max_attempts:
+            log.error(
+                "%s: message %s (%s) failed %d times; moving it to dead letters",
+                self.mailbox_name, envelope.id, envelope.kind, envelope.attempt + 1,
+            )
+            poison = Envelope(
+                kind=POISON_KIND,
+                scene_id=envelope.scene_id,
+                payload={
+                    "mailbox": self.mailbox_name,
+                    "envelope": envelope.to_json(),
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": text,
+                    "failed_at": time.time(),
+                },
+            )
+            self.send(DEAD_LETTER, poison)
+            self.mailbox.ack(delivery)
+        else:
+            log.warning(
+                "%s: message %s (%s) failed (attempt %d): %s",
+                self.mailbox_name, envelope.id, envelope.kind, envelope.attempt + 1, exc,
+            )
+            self.mailbox.requeue(delivery, envelope.next_attempt())
+
+    def handle(self, envelope: Envelope) -> None:
+        """Handle one message. Anything it emits must be sent before it returns."""
+        raise UnknownMessageError(f"{self.mailbox_name} has no handler for {envelope.kind!r}")
+
+    def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        """Handle several messages at once (for actors that amortise I/O over a batch)."""
+        for envelope in envelopes:
+            self.handle(envelope)
+
+    def idle(self) -> None:
+        """Called when the mailbox ran dry; a good moment for housekeeping."""

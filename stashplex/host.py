@@ -1,0 +1,225 @@
+"""The actor-host process: mailboxes, the five actors under supervision, the local socket.
+
+It is started and watched by the watchdog (``supervisor.py`` / ``stashplex run``), which
+restarts it if it dies, hangs (stale heartbeat) or grows past its memory cap. Inside, the
+one-for-one :class:`~stashplex.supervision.Supervisor` restarts crashed actors; past its restart
+intensity this process exits with :data:`EXIT_ESCALATED` and the watchdog takes over.
+
+Exit codes are part of the contract with the watchdog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from actors.addresses import INTAKE, START_ORDER
+from actors.base import ActorContext, MailboxActor
+from stashplex.control import ControlHandler
+from stashplex.datadir import DataDir
+from stashplex.logs import configure_logging, mask_secrets
+from stashplex.mailbox import PostOffice
+from stashplex.settings import Settings, SettingsError, load_settings, secret_values
+from stashplex.supervision import ChildSpec, RestartIntensity, Supervisor
+from stashplex.trace import TraceSink
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_ESCALATED = 3
+EXIT_HOST_LOCKED = 5
+
+#: How often the heartbeat file is touched; the watchdog's timeout is a multiple of it.
+HEARTBEAT_INTERVAL_S = 1.0
+#: How long a new host waits for an orphaned predecessor to let go of the mailboxes.
+HOST_LOCK_WAIT_S = 30.0
+
+ServiceFactory = Callable[[DataDir, Settings, PostOffice], dict[str, Any]]
+
+
+def actor_classes() -> dict[str, type[MailboxActor]]:
+    from actors.dead_letter import DeadLetter
+    from actors.intake import Intake
+    from actors.matcher import Matcher
+    from actors.plex_gateway import PlexGateway
+    from actors.scheduler import Scheduler
+
+    classes: list[type[MailboxActor]] = [Intake, Matcher, PlexGateway, Scheduler, DeadLetter]
+    return {cls.mailbox_name: cls for cls in classes}
+
+
+class Host:
+    def __init__(
+        self,
+        data: DataDir,
+        settings: Settings,
+        *,
+        serve: bool = True,
+        classes: dict[str, type[MailboxActor]] | None = None,
+        extra_services: ServiceFactory | None = None,
+        watch_parent: int | None = None,
+    ) -> None:
+        self.data = data
+        self.settings = settings
+        self._serve = serve
+        self._classes = classes or actor_classes()
+        self._extra_services = extra_services
+        self._watch_parent = watch_parent
+        self._shutdown = threading.Event()
+        self._exit_code = EXIT_OK
+        self._host_lock_fd: int | None = None
+        self.post: PostOffice | None = None
+        self.supervisor: Supervisor | None = None
+        self.server: Any = None
+        self.started = threading.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.data.ensure()
+        if not self._take_host_lock():
+            log.error("another actor host still holds %s; giving up", self.data.root)
+            return EXIT_HOST_LOCKED
+        try:
+            self._start()
+            self.started.set()
+            while not self._shutdown.wait(HEARTBEAT_INTERVAL_S):
+                self._beat()
+        finally:
+            self._stop()
+            self._release_host_lock()
+        return self._exit_code
+
+    def request_shutdown(self, *_args: object) -> None:
+        self._shutdown.set()
+
+    def _start(self) -> None:
+        self.post = PostOffice(self.data.mailboxes, START_ORDER, sync=self.settings.mailbox_sync)
+        services: dict[str, Any] = {
+            "settings": self.settings,
+            "data_dir": self.data,
+            "trace_sink": TraceSink(self.data.root / "trace.jsonl"),
+        }
+        if self._extra_services is not None:
+            services.update(self._extra_services(self.data, self.settings, self.post))
+        ctx = ActorContext(self.post, max_attempts=self.settings.max_attempts, services=services)
+        self.ctx = ctx
+        specs = [self._child_spec(name, ctx) for name in START_ORDER]
+        self.supervisor = Supervisor(
+            specs,
+            intensity=RestartIntensity(self.settings.restart_max, self.settings.restart_period_seconds),
+            on_escalate=self._escalate,
+        )
+        self.supervisor.start()
+        control = ControlHandler(self)
+        self._drain_spool(control)
+        if self._serve:
+            from stashplex.ipc import LocalServer
+
+            self.server = LocalServer(self.data.root, control.handle)
+            self.server.start()
+        self.data.host_pid_file.write_text(str(os.getpid()))
+        self._beat()
+        log.info("actor host %d ready in %s", os.getpid(), self.data.root)
+
+    def _child_spec(self, name: str, ctx: ActorContext) -> ChildSpec:
+        cls = self._classes[name]
+        return ChildSpec(name=name, start=lambda: cls.start(ctx))
+
+    def _drain_spool(self, control: ControlHandler) -> None:
+        """Events the hook spooled while we were down go to Intake before new ones arrive."""
+        try:
+            from stashplex.spool import drain_spool
+        except ImportError:  # pragma: no cover - spool support not installed
+            return
+        report = drain_spool(self.data.root, control.accept_hook_event)
+        log.info("spool drained: %s", report)
+
+    def _stop(self) -> None:
+        log.info("actor host shutting down")
+        if self.server is not None:
+            self.server.stop()
+        if self.supervisor is not None and not self.supervisor.stopping:
+            self.supervisor.stop()
+        if self.post is not None:
+            self.post.close()
+        sink = getattr(self, "ctx", None) and self.ctx.services.get("trace_sink")
+        if sink is not None:
+            sink.close()
+        log.info("actor host stopped (exit %d)", self._exit_code)
+
+    def _escalate(self, reason: str) -> None:
+        log.critical("escalating to the watchdog: %s", reason)
+        self._exit_code = EXIT_ESCALATED
+        self._shutdown.set()
+
+    def _beat(self) -> None:
+        if self._watch_parent is not None and os.getppid() != self._watch_parent:
+            log.error("the watchdog (pid %d) is gone; shutting down", self._watch_parent)
+            self._shutdown.set()
+            return
+        if self.supervisor is None or self.supervisor.escalated:
+            return
+        self.data.heartbeat.touch()
+        now = time.time()
+        os.utime(self.data.heartbeat, (now, now))
+
+    # -- the host lock: mailboxes must never be opened by two processes --------------------
+
+    def _take_host_lock(self) -> bool:
+        import fcntl
+
+        fd = os.open(self.data.root / "host.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + HOST_LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.1)
+                continue
+            self._host_lock_fd = fd
+            return True
+
+    def _release_host_lock(self) -> None:
+        if self._host_lock_fd is not None:
+            os.close(self._host_lock_fd)
+            self._host_lock_fd = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stashplex-host", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--watch-parent", type=int, default=None)
+    args = parser.parse_args(argv)
+    data = DataDir(args.data_dir.expanduser().resolve())
+    data.ensure()
+    configure_logging(level=args.log_level, log_file=data.logs / "host.log")
+    try:
+        settings = load_settings(config_file=data.config_file)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    mask_secrets(secret_values(settings))
+    host = Host(data, settings, watch_parent=args.watch_parent)
+    signal.signal(signal.SIGTERM, host.request_shutdown)
+    signal.signal(signal.SIGINT, host.request_shutdown)
+    return host.run()
+
+
+__all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_OK", "INTAKE", "Host", "main"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""Durable, named mailboxes over persist-queue's ``SQLiteAckQueue``.
+
+Why it looks the way it does (see docs/architecture.md for the whole picture):
+
+* One queue instance per mailbox per process, shared by every producer and the one consumer:
+  a second instance on the same file would re-deliver the first one's in-flight rows and miss
+  its wake-ups. :class:`PostOffice` is that single owner.
+* One SQLite file per mailbox, so mailboxes never wait on each other's write lock.
+* JSON serializer only. Nothing in a mailbox is ever unpickled.
+* Acked rows are purged as we go; persist-queue keeps them forever otherwise and every ``get``
+  scans past them, which is how throughput decays over weeks.
+* ``nack`` would put a failing row back at the head and hot-loop a poison message, so a failed
+  message is re-queued at the tail as a new row with ``attempt + 1`` and the old row is acked.
+* Consumers are woken by a doorbell callback instead of persist-queue's blocking ``get``, whose
+  wake-up only works on the same instance and otherwise ticks every 10 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import persistqueue
+from persistqueue.serializers import json as json_serializer
+
+from stashplex.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+SyncMode = Literal["full", "normal"]
+
+#: Acks between purges of acked rows. Small enough that the scan stays short, large enough that
+#: the DELETE is amortised.
+PURGE_EVERY_ACKS = 200
+
+#: SQLite busy timeout. A healthy mailbox never waits this long; a slow disk might.
+BUSY_TIMEOUT_S = 30.0
+
+
+class MailboxError(RuntimeError):
+    """A mailbox cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An envelope taken from a mailbox, not yet acknowledged."""
+
+    envelope: Envelope
+    row_id: int
+
+
+class Mailbox:
+    """One durable queue of :class:`Envelope` with at-least-once delivery."""
+
+    def __init__(self, name: str, directory: Path, *, sync: SyncMode = "normal") -> None:
+        self.name = name
+        self.directory = directory
+        self._sync = sync
+        self._lock = threading.RLock()
+        self._doorbell: Callable[[], None] | None = None
+        self._ring_pending = threading.Event()
+        self._acks_since_purge = 0
+        self.quarantined: list[Path] = []
+        self._queue = self._open()
+
+    # -- opening, corruption -------------------------------------------------------------
+
+    def _open(self) -> persistqueue.SQLiteAckQueue:
+        try:
+            return self._open_queue()
+        except sqlite3.DatabaseError as exc:
+            moved = self._quarantine(exc)
+            log.error(
+                "mailbox %r was unreadable (%s); moved it aside to %s and started a fresh one",
+                self.name, exc, moved,
+            )
+            return self._open_queue()
+
+    def _open_queue(self) -> persistqueue.SQLiteAckQueue:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        queue = persistqueue.SQLiteAckQueue(
+            str(self.directory),
+            multithreading=True,
+            auto_resume=True,
+            serializer=json_serializer,
+            timeout=BUSY_TIMEOUT_S,
+        )
+        # persist-queue exposes no hook for pragmas; its two connections are the only way in.
+        for conn in {id(c): c for c in (queue._putter, queue._getter)}.values():  # noqa: SLF001
+            conn.execute(f"PRAGMA synchronous={self._sync.upper()}")
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                queue.close()
+                raise sqlite3.DatabaseError("integrity check failed")
+        return queue
+
+    def _quarantine(self, reason: Exception) -> Path:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}")
+        suffix = 0
+        while target.exists():
+            suffix += 1
+            target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}-{suffix}")
+        shutil.move(str(self.directory), str(target))
+        (target / "REASON.txt").write_text(f"{type(reason).__name__}: {reason}\n")
+        self.quarantined.append(target)
+        return target
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """A mailbox that broke while running is moved aside too, so the process keeps going."""
+        with self._lock:
+            try:
+                self._queue.close()
+            except sqlite3.Error:
+                log.debug("closing broken mailbox %r failed", self.name)
+            moved = self._quarantine(exc)
+            log.error(
+                "mailbox %r failed (%s); moved it aside to %s and started a fresh one",
+                self.name, exc, moved,
+            )
+            self._queue = self._open_queue()
+
+    # -- producing ------------------------------------------------------------------------
+
+    def put(self, envelope: Envelope) -> None:
+        """Store durably (committed on return), then wake the consumer."""
+        data = envelope.to_json()
+        try:
+            with self._lock:
+                self._queue.put(data)
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            with self._lock:
+                self._queue.put(data)
+        self._ring()
+
+    def put_many(self, envelopes: Iterable[Envelope]) -> int:
+        count = 0
+        for envelope in envelopes:
+            self.put(envelope)
+            count += 1
+        return count
+
+    # -- consuming ------------------------------------------------------------------------
+
+    def subscribe(self, doorbell: Callable[[], None]) -> None:
+        """Register the consumer's wake-up; replaces the previous one (a restarted actor)."""
+        self._doorbell = doorbell
+        self._ring_pending.clear()
+        self._ring()
+
+    def unsubscribe(self, doorbell: Callable[[], None]) -> None:
+        if self._doorbell is doorbell:
+            self._doorbell = None
+
+    def _ring(self) -> None:
+        doorbell = self._doorbell
+        if doorbell is None or self._ring_pending.is_set():
+            return
+        self._ring_pending.set()
+        doorbell()
+
+    def clear_ring(self) -> None:
+        """Called by the consumer before it drains, so a put during the drain rings again."""
+        self._ring_pending.clear()
+
+    def take(self, limit: int = 1) -> list[Delivery]:
+        """Up to ``limit`` ready messages, oldest first, without waiting."""
+        deliveries: list[Delivery] = []
+        while len(deliveries) < limit:
+            try:
+                with self._lock:
+                    raw = self._queue.get(block=False, raw=True)
+            except persistqueue.Empty:
+                break
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+                break
+            delivery = self._decode(raw)
+            if delivery is not None:
+                deliveries.append(delivery)
+        return deliveries
+
+    def _decode(self, raw: dict) -> Delivery | None:
+        row_id = int(raw["pqid"])
+        try:
+            return Delivery(Envelope.from_json(raw["data"]), row_id)
+        except ValueError as exc:
+            # A row we cannot read is kept for inspection (status ack_failed), never redelivered.
+            log.error("mailbox %r row %d is not a valid envelope: %s", self.name, row_id, exc)
+            with self._lock:
+                self._queue.ack_failed(id=row_id)
+            return None
+
+    def ack(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._queue.ack(id=delivery.row_id)
+            self._acks_since_purge += 1
+            if self._acks_since_purge >= PURGE_EVERY_ACKS:
+                self.purge_acked()
+
+    def reject(self, delivery: Delivery) -> None:
+        """Keep a message that can never be handled in the file (status ack_failed), unserved."""
+        with self._lock:
+            self._queue.ack_failed(id=delivery.row_id)
+
+    def release(self, deliveries: Iterable[Delivery]) -> None:
+        """Hand back messages that were taken but not handled (shutdown, a failed batch peer)."""
+        with self._lock:
+            for delivery in deliveries:
+                self._queue.nack(id=delivery.row_id)
+        self._ring()
+
+    def requeue(self, delivery: Delivery, envelope: Envelope) -> None:
+        """Replace a taken message with ``envelope`` at the tail (put first, then ack)."""
+        self.put(envelope)
+        self.ack(delivery)
+
+    def purge_acked(self) -> None:
+        with self._lock:
+            self._queue.clear_acked_data(max_delete=None, keep_latest=None)
+            self._acks_since_purge = 0
+
+    # -- introspection --------------------------------------------------------------------
+
+    def depth(self) -> int:
+        """Messages waiting or in flight (SQL count, correct across restarts)."""
+        # persist-queue's counters miss fresh rows (status "inited") or live in memory only.
+        sql = f"SELECT COUNT(*) FROM {self._queue._table_name} WHERE status <= 2"  # noqa: SLF001, S608
+        with self._lock:
+            return int(self._queue._getter.execute(sql).fetchone()[0])  # noqa: SLF001
+
+    def close(self) -> None:
+        with self._lock:
+            self._doorbell = None
+            self._queue.close()
+
+
+class PostOffice:
+    """The process-wide owner of every mailbox: addresses are names, never actor refs."""
+
+    def __init__(self, root: Path, names: Iterable[str], *, sync: SyncMode = "normal") -> None:
+        self.root = root
+        self._boxes = {name: Mailbox(name, root / name, sync=sync) for name in names}
+
+    def __getitem__(self, name: str) -> Mailbox:
+        try:
+            return self._boxes[name]
+        except KeyError:
+            raise MailboxError(f"no mailbox named {name!r}; known: {sorted(self._boxes)}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._boxes
+
+    def send(self, to: str, envelope: Envelope) -> None:
+        self[to].put(envelope)
+
+    def names(self) -> list[str]:
+        return list(self._boxes)
+
+    def depths(self) -> dict[str, int]:
+        return {name: box.depth() for name, box in self._boxes.items()}
+
+    def close(self) -> None:
+        for box in self._boxes.values():
+            box.close()

@@ -1,0 +1,177 @@
+"""Every setting, its default and its valid range, validated once at start.
+
+Sources, first found wins: the plugin's settings saved in Stash (``configuration { plugins }``),
+then ``STASHPLEX_<NAME>`` environment variables, then ``<data dir>/config.toml``, then the
+defaults below. The connection to Stash itself can only come from the environment, the file or
+the hook (it is needed to read Stash's settings in the first place).
+
+Secrets are ``SecretStr``: their ``repr`` is masked, and :func:`secret_values` feeds the log
+filter that masks them in every log line whatever code path prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "STASHPLEX_"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work; the message names each bad setting, its source and range."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # -- connections -----------------------------------------------------------------------
+    plex_url: str = ""
+    plex_token: SecretStr = SecretStr("")
+    plex_libraries: tuple[str, ...] = ()
+    plex_connect_timeout_seconds: float = Field(5.0, ge=0.1, le=120)
+    plex_read_timeout_seconds: float = Field(30.0, ge=0.1, le=600)
+    stash_url: str = "http://127.0.0.1:9999"
+    stash_api_key: SecretStr = SecretStr("")
+    path_map: tuple[str, ...] = ()
+
+    # -- what to sync ----------------------------------------------------------------------
+    sync_title: bool = True
+    sync_summary: bool = True
+    sync_studio: bool = True
+    sync_date: bool = True
+    sync_rating: bool = True
+    sync_performers: bool = True
+    sync_tags: bool = True
+    sync_groups: bool = True
+    sync_director: bool = True
+    sync_poster: bool = True
+    studio_as_collection: bool = False
+
+    # -- how to decide ---------------------------------------------------------------------
+    strict_matching: bool = True
+    allow_medium_confidence: bool = False
+    preserve_plex_edits: bool = False
+    dry_run: bool = False
+    scan_on_miss: bool = True
+
+    # -- retries, breaker, retention -----------------------------------------------------------
+    transient_retries: int = Field(5, ge=0, le=100)
+    transient_base_seconds: float = Field(5.0, ge=1, le=3600)
+    transient_cap_seconds: float = Field(80.0, ge=1, le=86400)
+    not_found_retries: int = Field(12, ge=0, le=100)
+    not_found_base_seconds: float = Field(30.0, ge=1, le=3600)
+    not_found_cap_seconds: float = Field(600.0, ge=1, le=86400)
+    breaker_failures: int = Field(5, ge=1, le=100)
+    breaker_reset_seconds: float = Field(60.0, ge=1, le=3600)
+    dead_letter_retention_days: int = Field(30, ge=1, le=365)
+    catchup_interval_seconds: float = Field(300.0, ge=5, le=86400)
+    index_refresh_seconds: float = Field(30.0, ge=1, le=3600)
+    status_every_jobs: int = Field(500, ge=1, le=1_000_000)
+
+    # -- runtime ---------------------------------------------------------------------------
+    mailbox_sync: Literal["normal", "full"] = "normal"
+    max_attempts: int = Field(3, ge=1, le=50)
+    restart_max: int = Field(5, ge=0, le=100)
+    restart_period_seconds: float = Field(30.0, ge=1, le=3600)
+    heartbeat_timeout_seconds: float = Field(20.0, ge=2, le=600)
+    rss_cap_mb: int = Field(512, ge=64, le=65536)
+
+    @field_validator("plex_libraries", "path_map", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            separators = (";", "\n") if "=>" in value else (",",)
+            for sep in separators[1:]:
+                value = value.replace(sep, separators[0])
+            return tuple(part.strip() for part in value.split(separators[0]) if part.strip())
+        return value
+
+    @field_validator("plex_url", "stash_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("transient_cap_seconds", "not_found_cap_seconds")
+    @classmethod
+    def _cap_not_below_base(cls, value: float, info: Any) -> float:
+        base_name = info.field_name.replace("_cap_", "_base_")
+        base = info.data.get(base_name)
+        if base is not None and value < base:
+            raise ValueError(f"must not be below {base_name} ({base:g})")
+        return value
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The raw secrets, for the log filter. Never log what this returns."""
+    values = [settings.plex_token.get_secret_value(), settings.stash_api_key.get_secret_value()]
+    return [v for v in values if v]
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    names = Settings.model_fields
+    layer: dict[str, tuple[Any, str]] = {}
+    for key, value in env.items():
+        if key.startswith(ENV_PREFIX):
+            name = key[len(ENV_PREFIX) :].lower()
+            if name in names:
+                layer[name] = (value, f"environment {key}")
+    return layer
+
+
+def _file_layer(path: Path | None) -> dict[str, tuple[Any, str]]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path} cannot be read: {exc}") from exc
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    return {name: (value, f"config file {path}") for name, value in data.items()}
+
+
+def _stash_layer(plugin_config: Mapping[str, Any] | None) -> dict[str, tuple[Any, str]]:
+    # Stash keeps whatever a user saved, including keys of older versions: ignore unknown ones.
+    if not plugin_config:
+        return {}
+    return {
+        name: (value, "Stash plugin settings")
+        for name, value in plugin_config.items()
+        if name in Settings.model_fields and value not in (None, "")
+    }
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stash_plugin_config: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge the sources (Stash, then environment, then file) and validate, or explain why not."""
+    merged: dict[str, tuple[Any, str]] = {}
+    for layer in (
+        _file_layer(config_file),
+        _env_layer(os.environ if env is None else env),
+        _stash_layer(stash_plugin_config),
+        {k: (v, "command line") for k, v in (overrides or {}).items()},
+    ):
+        merged.update(layer)
+    try:
+        return Settings(**{name: value for name, (value, _) in merged.items()})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            source = merged.get(name, (None, "default"))[1]
+            problems.append(f"{name} (from {source}): {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,176 @@
+"""The supervisor process: owns a data directory and keeps one actor host alive in it.
+
+This is the top of the supervision tree. It starts the actor host as a child process and
+watches it with psutil: alive, not a zombie, heartbeat fresh, resident memory under the cap.
+Anything else gets the child stopped and started again, with a backoff that resets once a child
+has stayed up for a while. The first restart is immediate, so a crash costs hooks about one
+host start-up (they are spooled meanwhile, never lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from stashplex.datadir import AlreadyRunningError, DataDir, InstanceLock
+from stashplex.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_ALREADY_RUNNING = 4
+
+#: Delays before the 1st, 2nd, ... restart of the host; the last one repeats.
+RESTART_DELAYS_S: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+#: A host that stayed up this long has earned a fresh backoff sequence.
+BACKOFF_RESET_AFTER_S = 60.0
+#: How long an orderly host shutdown may take before it is killed.
+SHUTDOWN_TIMEOUT_S = 30.0
+#: A host judged unhealthy (hung, bloated) gets less time to finish its in-flight messages.
+UNHEALTHY_STOP_TIMEOUT_S = 10.0
+POLL_INTERVAL_S = 0.25
+
+
+@dataclass(frozen=True)
+class HostHealth:
+    healthy: bool
+    reason: str = ""
+
+
+def check_host(
+    proc: psutil.Process,
+    *,
+    heartbeat: Path,
+    started_at: float,
+    heartbeat_timeout_s: float,
+    rss_cap_bytes: int,
+    now: float | None = None,
+) -> HostHealth:
+    """One health verdict for the host process (pure apart from reading its state)."""
+    now = time.time() if now is None else now
+    try:
+        if not proc.is_running():
+            return HostHealth(False, "not running")
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return HostHealth(False, "zombie")
+        rss = proc.memory_info().rss
+    except psutil.NoSuchProcess:
+        return HostHealth(False, "gone")
+    if rss > rss_cap_bytes:
+        return HostHealth(False, f"RSS {rss // 2**20} MB over the cap of {rss_cap_bytes // 2**20} MB")
+    try:
+        beat = heartbeat.stat().st_mtime
+    except FileNotFoundError:
+        beat = 0.0
+    last_sign = max(beat, started_at)
+    if now - last_sign > heartbeat_timeout_s:
+        return HostHealth(False, f"heartbeat stale for {now - last_sign:.1f} s")
+    return HostHealth(True)
+
+
+class Watchdog:
+    def __init__(
+        self,
+        data: DataDir,
+        settings: Settings,
+        *,
+        host_argv: Sequence[str] | None = None,
+        log_level: str = "INFO",
+    ) -> None:
+        self.data = data
+        self.settings = settings
+        self._host_argv = list(host_argv) if host_argv else None
+        self._log_level = log_level
+        self._stop = threading.Event()
+        self.restarts = 0
+
+    def host_command(self) -> list[str]:
+        if self._host_argv is not None:
+            return [*self._host_argv, "--data-dir", str(self.data.root),
+                    "--watch-parent", str(os.getpid())]
+        return [sys.executable, "-m", "stashplex.host", "--data-dir", str(self.data.root),
+                "--log-level", self._log_level, "--watch-parent", str(os.getpid())]
+
+    def request_stop(self, *_args: object) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        lock = InstanceLock(self.data)
+        try:
+            lock.acquire()
+        except AlreadyRunningError as exc:
+            log.error("%s", exc)
+            return EXIT_ALREADY_RUNNING
+        try:
+            self._supervise()
+        finally:
+            lock.release()
+        log.info("supervisor stopped")
+        return EXIT_OK
+
+    def _supervise(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            started = time.time()
+            child = subprocess.Popen(self.host_command())  # noqa: S603
+            log.info("actor host started (pid %d)", child.pid)
+            reason = self._watch(child, started)
+            if self._stop.is_set():
+                self._terminate(child)
+                return
+            self._terminate(child, timeout=UNHEALTHY_STOP_TIMEOUT_S)
+            failures = 0 if time.time() - started > BACKOFF_RESET_AFTER_S else failures + 1
+            delay = RESTART_DELAYS_S[min(failures - 1, len(RESTART_DELAYS_S) - 1)] if failures else 0.0
+            self.restarts += 1
+            log.warning("actor host %s; restarting in %.1f s", reason, delay)
+            self._stop.wait(delay)
+
+    def _watch(self, child: subprocess.Popen[bytes], started: float) -> str:
+        proc = psutil.Process(child.pid)
+        cap = self.settings.rss_cap_mb * 2**20
+        while not self._stop.wait(POLL_INTERVAL_S):
+            code = child.poll()
+            if code is not None:
+                return f"exited with code {code}"
+            health = check_host(
+                proc,
+                heartbeat=self.data.heartbeat,
+                started_at=started,
+                heartbeat_timeout_s=self.settings.heartbeat_timeout_seconds,
+                rss_cap_bytes=cap,
+            )
+            if not health.healthy:
+                return health.reason
+        return "stop requested"
+
+    def _terminate(
+        self, child: subprocess.Popen[bytes], *, timeout: float = SHUTDOWN_TIMEOUT_S
+    ) -> None:
+        """SIGTERM (the host finishes in-flight messages), then SIGKILL after ``timeout``."""
+        if child.poll() is not None:
+            return
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.error("actor host did not stop within %.0f s; killing it", timeout)
+            child.kill()
+            child.wait()
+
+
+def run_supervisor(data_dir: Path, settings: Settings, *, log_level: str = "INFO") -> int:
+    """Foreground entry used by ``supervisor.py`` and ``stashplex run``."""
+    watchdog = Watchdog(DataDir(data_dir), settings, log_level=log_level)
+    signal.signal(signal.SIGTERM, watchdog.request_stop)
+    signal.signal(signal.SIGINT, watchdog.request_stop)
+    return watchdog.run()

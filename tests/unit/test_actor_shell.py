@@ -1,0 +1,141 @@
+import pykka
+
+from actors.addresses import DEAD_LETTER
+from actors.base import POISON_KIND, UNKNOWN_KIND
+from stashplex.envelope import Envelope
+from stashplex.trace import TraceSink, read_traces, trace_envelope
+from tests.support.runtime import (
+    NEXT,
+    WORK,
+    BatchRecorder,
+    Forwarder,
+    Recorder,
+    context,
+    drain,
+    make_post,
+    work,
+)
+from tests.support.waiting import wait_until
+
+
+def test_a_handled_message_is_acked_and_what_it_emits_is_on_the_next_mailbox(tmp_path):
+    # Given a forwarder with one message waiting
+    post = make_post(tmp_path)
+    post.send(WORK, work(1))
+    recorder = Recorder()
+    # When it starts
+    Forwarder.start(context(post, recorder=recorder))
+    # Then the message is handled, forwarded, and gone from its own mailbox
+    wait_until(lambda: post[NEXT].depth() == 1, message="forwarded message")
+    wait_until(lambda: post[WORK].depth() == 0, message="ack")
+    (forwarded,) = drain(post, NEXT)
+    assert (forwarded.kind, forwarded.payload["n"], forwarded.sender) == ("forwarded", 1, WORK)
+
+
+def test_messages_sent_while_the_actor_runs_wake_it_up(tmp_path):
+    post = make_post(tmp_path)
+    recorder = Recorder()
+    Forwarder.start(context(post, recorder=recorder))
+    for n in range(20):
+        post.send(WORK, work(n))
+    wait_until(lambda: post[NEXT].depth() == 20, message="20 forwarded")
+    assert [e.payload["n"] for e in recorder.seen] == list(range(20))
+
+
+def test_a_handler_exception_requeues_the_message_with_attempt_plus_one_and_stops_the_actor(
+    tmp_path,
+):
+    # Given a message whose handler raises
+    post = make_post(tmp_path)
+    post.send(WORK, work(1, explode=True))
+    recorder = Recorder()
+    # When the actor handles it
+    ref = Forwarder.start(context(post, recorder=recorder, max_attempts=5))
+    # Then the actor crashes (the supervisor's cue) and the message waits with attempt 1
+    wait_until(lambda: ref.actor_stopped.is_set(), message="actor crash")
+    (requeued,) = drain(post, WORK)
+    assert (requeued.payload["n"], requeued.attempt) == (1, 1)
+
+
+def test_a_message_that_fails_max_attempts_times_goes_to_dead_letter_with_its_traceback(tmp_path):
+    # Given a poison message and an actor allowed 3 attempts, restarted after each crash
+    post = make_post(tmp_path)
+    post.send(WORK, work(9, explode=True))
+    recorder = Recorder()
+    ctx = context(post, recorder=recorder, max_attempts=3)
+    for _ in range(3):
+        ref = Forwarder.start(ctx)
+        wait_until(lambda ref=ref: ref.actor_stopped.is_set(), message="crash")
+    # Then it was tried exactly three times and now sits in DeadLetter, not in the work mailbox
+    assert [e.attempt for e in recorder.seen] == [0, 1, 2]
+    assert post[WORK].depth() == 0
+    (poison,) = drain(post, DEAD_LETTER)
+    assert poison.kind == POISON_KIND
+    assert poison.payload["mailbox"] == WORK
+    assert "RuntimeError: boom 9" in poison.payload["traceback"]
+    assert Envelope.from_json(poison.payload["envelope"]).payload["n"] == 9
+
+
+def test_messages_behind_a_crashing_one_are_not_lost(tmp_path):
+    # Given a poison message followed by healthy ones
+    post = make_post(tmp_path)
+    post.send(WORK, work(0, explode=True))
+    for n in range(1, 4):
+        post.send(WORK, work(n))
+    recorder = Recorder()
+    ctx = context(post, recorder=recorder, max_attempts=1)
+    # When the actor crashes on the first and is started again
+    ref = Forwarder.start(ctx)
+    wait_until(lambda: ref.actor_stopped.is_set(), message="crash")
+    Forwarder.start(ctx)
+    # Then every healthy message is forwarded
+    wait_until(lambda: post[NEXT].depth() == 3, message="3 forwarded")
+    assert sorted(e.payload["n"] for e in drain(post, NEXT)) == [1, 2, 3]
+
+
+def test_a_message_of_unknown_kind_is_dead_lettered_at_once_and_the_actor_keeps_running(tmp_path):
+    post = make_post(tmp_path)
+    post.send(WORK, Envelope(kind="no.such.kind"))
+    post.send(WORK, work(2))
+    ref = Forwarder.start(context(post, recorder=Recorder()))
+    wait_until(lambda: post[NEXT].depth() == 1, message="second message forwarded")
+    assert ref.is_alive()
+    (unknown,) = drain(post, DEAD_LETTER)
+    assert unknown.kind == UNKNOWN_KIND
+    assert "no handler for 'no.such.kind'" in unknown.payload["error"]
+
+
+def test_a_trace_walks_its_route_and_is_recorded_with_one_stamp_per_hop(tmp_path):
+    # Given a forwarder and a trace routed through its mailbox and then NEXT
+    post = make_post(tmp_path)
+    sink = TraceSink(tmp_path / "trace.jsonl")
+    Forwarder.start(context(post, recorder=Recorder(), trace_sink=sink))
+    envelope = trace_envelope([WORK, NEXT])
+    post.send(WORK, envelope)
+    # When it reaches NEXT (no actor there: we look at the mailbox)
+    wait_until(lambda: post[NEXT].depth() == 1, message="trace forwarded")
+    (arrived,) = drain(post, NEXT)
+    # Then it carries the first hop's stamp and keeps its id
+    assert arrived.id == envelope.id
+    assert [hop[0] for hop in arrived.payload["hops"]] == [WORK]
+    assert read_traces(sink.path) == []
+
+
+def test_a_batch_actor_gets_messages_in_batches(tmp_path):
+    post = make_post(tmp_path)
+    for n in range(25):
+        post.send(WORK, work(n))
+    batches: list[list[int]] = []
+    BatchRecorder.start(context(post, batches=batches))
+    wait_until(lambda: sum(len(b) for b in batches) == 25, message="25 handled")
+    assert max(len(b) for b in batches) == 10
+    assert [n for b in batches for n in b] == list(range(25))
+
+
+def test_an_orderly_stop_leaves_unhandled_messages_in_the_mailbox(tmp_path):
+    post = make_post(tmp_path)
+    ref = Forwarder.start(context(post, recorder=Recorder()))
+    ref.stop(block=True)
+    post.send(WORK, work(1))
+    assert post[WORK].depth() == 1
+    assert not pykka.ActorRegistry.get_all()

@@ -1,0 +1,144 @@
+import sqlite3
+import threading
+
+import pytest
+
+from stashplex.envelope import Envelope
+from stashplex.mailbox import PURGE_EVERY_ACKS, Mailbox, MailboxError, PostOffice
+
+
+def make_envelope(n: int) -> Envelope:
+    return Envelope(kind="test", scene_id=str(n), payload={"n": n, "text": "é 🎬"})
+
+
+def test_a_message_put_is_taken_back_equal_and_in_order(tmp_path):
+    # Given a mailbox with three messages
+    box = Mailbox("m", tmp_path / "m")
+    sent = [make_envelope(n) for n in range(3)]
+    box.put_many(sent)
+    # When they are taken
+    taken = box.take(10)
+    # Then they come back equal, oldest first
+    assert [d.envelope for d in taken] == sent
+
+
+def test_an_unacked_message_is_delivered_again_after_reopening(tmp_path):
+    # Given a message taken but never acked (the process died while handling it)
+    box = Mailbox("m", tmp_path / "m")
+    box.put(make_envelope(1))
+    assert len(box.take()) == 1
+    box.close()
+    # When the mailbox is opened again
+    reopened = Mailbox("m", tmp_path / "m")
+    # Then the message is delivered again
+    taken = reopened.take()
+    assert [d.envelope.payload["n"] for d in taken] == [1]
+
+
+def test_an_acked_message_is_never_delivered_again(tmp_path):
+    box = Mailbox("m", tmp_path / "m")
+    box.put(make_envelope(1))
+    box.ack(box.take()[0])
+    box.close()
+    assert Mailbox("m", tmp_path / "m").take() == []
+
+
+def test_acked_rows_are_purged_so_the_table_does_not_grow(tmp_path):
+    # Given more acked messages than the purge interval
+    box = Mailbox("m", tmp_path / "m")
+    for n in range(PURGE_EVERY_ACKS + 10):
+        box.put(make_envelope(n))
+        box.ack(box.take()[0])
+    # Then at most one purge interval of acked rows is kept
+    db = sqlite3.connect(tmp_path / "m" / "data.db")
+    rows = db.execute("SELECT COUNT(*) FROM ack_queue_default").fetchone()[0]
+    assert rows < PURGE_EVERY_ACKS
+
+
+def test_messages_are_stored_as_json_not_pickle(tmp_path):
+    box = Mailbox("m", tmp_path / "m")
+    box.put(make_envelope(7))
+    db = sqlite3.connect(tmp_path / "m" / "data.db")
+    (data,) = db.execute("SELECT data FROM ack_queue_default").fetchone()
+    assert bytes(data).startswith(b"{")
+    assert b'"kind": "test"' in bytes(data)
+
+
+def test_requeue_puts_the_new_attempt_at_the_tail_so_poison_cannot_hot_loop(tmp_path):
+    # Given a failing message ahead of a healthy one
+    box = Mailbox("m", tmp_path / "m")
+    box.put(make_envelope(1))
+    box.put(make_envelope(2))
+    failing = box.take()[0]
+    # When it is requeued with attempt + 1
+    box.requeue(failing, failing.envelope.next_attempt())
+    # Then the healthy message comes first and the retry carries its attempt count
+    first, second = box.take(2)
+    assert first.envelope.payload["n"] == 2
+    assert (second.envelope.payload["n"], second.envelope.attempt) == (1, 1)
+
+
+def test_a_corrupt_mailbox_file_is_moved_aside_and_a_fresh_one_is_used(tmp_path, caplog):
+    # Given a mailbox file that is not a database
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "data.db").write_bytes(b"this is not sqlite" * 100)
+    # When the mailbox is opened
+    box = Mailbox("m", tmp_path / "m")
+    # Then it works, the broken file is kept aside with the reason, and the error is logged
+    box.put(make_envelope(1))
+    assert len(box.take()) == 1
+    assert len(box.quarantined) == 1
+    assert (box.quarantined[0] / "data.db").read_bytes().startswith(b"this is not sqlite")
+    assert "REASON" in "".join(p.name for p in box.quarantined[0].iterdir()).upper()
+    assert "moved it aside" in caplog.text
+
+
+def test_a_row_that_is_not_an_envelope_is_set_aside_and_the_next_one_is_served(tmp_path):
+    box = Mailbox("m", tmp_path / "m")
+    box._queue.put({"not": "an envelope"})  # noqa: SLF001 - simulating a foreign writer
+    box.put(make_envelope(5))
+    taken = box.take(5)
+    assert [d.envelope.payload["n"] for d in taken] == [5]
+
+
+def test_the_doorbell_rings_once_until_the_consumer_clears_it(tmp_path):
+    box = Mailbox("m", tmp_path / "m")
+    rings = []
+    box.subscribe(lambda: rings.append(1))
+    box.put(make_envelope(1))
+    box.put(make_envelope(2))
+    assert len(rings) == 1
+    box.clear_ring()
+    box.put(make_envelope(3))
+    assert len(rings) == 2
+
+
+def test_depth_counts_waiting_and_in_flight_messages(tmp_path):
+    box = Mailbox("m", tmp_path / "m")
+    box.put_many(make_envelope(n) for n in range(4))
+    in_flight = box.take(1)
+    assert box.depth() == 4
+    box.ack(in_flight[0])
+    assert box.depth() == 3
+
+
+def test_many_producer_threads_share_one_mailbox_without_loss(tmp_path):
+    box = Mailbox("m", tmp_path / "m")
+
+    def produce(base: int) -> None:
+        for n in range(50):
+            box.put(make_envelope(base + n))
+
+    threads = [threading.Thread(target=produce, args=(k * 1000,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    numbers = {d.envelope.payload["n"] for d in box.take(1000)}
+    assert len(numbers) == 200
+
+
+def test_an_unknown_mailbox_name_is_a_clear_error(tmp_path):
+    post = PostOffice(tmp_path, ["a"])
+    with pytest.raises(MailboxError, match="no mailbox named 'b'"):
+        post.send("b", make_envelope(1))
