@@ -189,7 +189,9 @@ class MailboxActor(pykka.ThreadingActor):
 
     def _reject_unknown(self, delivery: Delivery, exc: UnknownMessageError) -> None:
         envelope = delivery.envelope
-        log.error("%s: no handler for %r (message %s)", self.mailbox_name, envelope.kind, envelope.id)
+        log.error(
+            "%s: no handler for %r (message %s)", self.mailbox_name, envelope.kind, envelope.id
+        )
         if self.mailbox_name == DEAD_LETTER:
             self.mailbox.reject(delivery)
             return
@@ -198,8 +200,12 @@ class MailboxActor(pykka.ThreadingActor):
             Envelope(
                 kind=UNKNOWN_KIND,
                 scene_id=envelope.scene_id,
-                payload={"mailbox": self.mailbox_name, "envelope": envelope.to_json(),
-                         "error": str(exc), "failed_at": time.time()},
+                payload={
+                    "mailbox": self.mailbox_name,
+                    "envelope": envelope.to_json(),
+                    "error": str(exc),
+                    "failed_at": time.time(),
+                },
             ),
         )
         self.mailbox.ack(delivery)
@@ -214,7 +220,10 @@ class MailboxActor(pykka.ThreadingActor):
         elif envelope.attempt + 1 >= self.ctx.max_attempts:
             log.error(
                 "%s: message %s (%s) failed %d times; moving it to dead letters",
-                self.mailbox_name, envelope.id, envelope.kind, envelope.attempt + 1,
+                self.mailbox_name,
+                envelope.id,
+                envelope.kind,
+                envelope.attempt + 1,
             )
             poison = Envelope(
                 kind=POISON_KIND,
@@ -232,7 +241,11 @@ class MailboxActor(pykka.ThreadingActor):
         else:
             log.warning(
                 "%s: message %s (%s) failed (attempt %d): %s",
-                self.mailbox_name, envelope.id, envelope.kind, envelope.attempt + 1, exc,
+                self.mailbox_name,
+                envelope.id,
+                envelope.kind,
+                envelope.attempt + 1,
+                exc,
             )
             self.mailbox.requeue(delivery, envelope.next_attempt())
 

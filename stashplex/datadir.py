@@ -126,7 +126,9 @@ class InstanceLock:
             except BlockingIOError:
                 os.close(fd)
                 holder = read_holder(self.data_dir)
-                raise AlreadyRunningError(holder.pid if holder else None, self.data_dir.root)
+                raise AlreadyRunningError(
+                    holder.pid if holder else None, self.data_dir.root
+                ) from None
         else:  # pragma: no cover - Windows: the live-process check is all we have
             holder = read_holder(self.data_dir)
             if holder is not None and holder.pid != os.getpid():

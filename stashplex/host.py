@@ -115,7 +115,9 @@ class Host:
         specs = [self._child_spec(name, ctx) for name in START_ORDER]
         self.supervisor = Supervisor(
             specs,
-            intensity=RestartIntensity(self.settings.restart_max, self.settings.restart_period_seconds),
+            intensity=RestartIntensity(
+                self.settings.restart_max, self.settings.restart_period_seconds
+            ),
             on_escalate=self._escalate,
         )
         self.supervisor.start()

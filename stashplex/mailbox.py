@@ -79,7 +79,9 @@ class Mailbox:
             moved = self._quarantine(exc)
             log.error(
                 "mailbox %r was unreadable (%s); moved it aside to %s and started a fresh one",
-                self.name, exc, moved,
+                self.name,
+                exc,
+                moved,
             )
             return self._open_queue()
 
@@ -122,7 +124,9 @@ class Mailbox:
             moved = self._quarantine(exc)
             log.error(
                 "mailbox %r failed (%s); moved it aside to %s and started a fresh one",
-                self.name, exc, moved,
+                self.name,
+                exc,
+                moved,
             )
             self._queue = self._open_queue()
 

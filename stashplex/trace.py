@@ -47,7 +47,9 @@ class TraceSink:
         self._file = self.path.open("a", encoding="utf-8")
 
     def record(self, envelope: Envelope) -> None:
-        line = json.dumps({"id": envelope.id, "created_at": envelope.created_at, **envelope.payload})
+        line = json.dumps(
+            {"id": envelope.id, "created_at": envelope.created_at, **envelope.payload}
+        )
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()

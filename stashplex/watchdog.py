@@ -67,7 +67,9 @@ def check_host(
     except psutil.NoSuchProcess:
         return HostHealth(False, "gone")
     if rss > rss_cap_bytes:
-        return HostHealth(False, f"RSS {rss // 2**20} MB over the cap of {rss_cap_bytes // 2**20} MB")
+        return HostHealth(
+            False, f"RSS {rss // 2**20} MB over the cap of {rss_cap_bytes // 2**20} MB"
+        )
     try:
         beat = heartbeat.stat().st_mtime
     except FileNotFoundError:
@@ -96,10 +98,24 @@ class Watchdog:
 
     def host_command(self) -> list[str]:
         if self._host_argv is not None:
-            return [*self._host_argv, "--data-dir", str(self.data.root),
-                    "--watch-parent", str(os.getpid())]
-        return [sys.executable, "-m", "stashplex.host", "--data-dir", str(self.data.root),
-                "--log-level", self._log_level, "--watch-parent", str(os.getpid())]
+            return [
+                *self._host_argv,
+                "--data-dir",
+                str(self.data.root),
+                "--watch-parent",
+                str(os.getpid()),
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "stashplex.host",
+            "--data-dir",
+            str(self.data.root),
+            "--log-level",
+            self._log_level,
+            "--watch-parent",
+            str(os.getpid()),
+        ]
 
     def request_stop(self, *_args: object) -> None:
         self._stop.set()
@@ -122,7 +138,7 @@ class Watchdog:
         failures = 0
         while not self._stop.is_set():
             started = time.time()
-            child = subprocess.Popen(self.host_command())  # noqa: S603
+            child = subprocess.Popen(self.host_command())
             log.info("actor host started (pid %d)", child.pid)
             reason = self._watch(child, started)
             if self._stop.is_set():
@@ -130,7 +146,9 @@ class Watchdog:
                 return
             self._terminate(child, timeout=UNHEALTHY_STOP_TIMEOUT_S)
             failures = 0 if time.time() - started > BACKOFF_RESET_AFTER_S else failures + 1
-            delay = RESTART_DELAYS_S[min(failures - 1, len(RESTART_DELAYS_S) - 1)] if failures else 0.0
+            delay = (
+                RESTART_DELAYS_S[min(failures - 1, len(RESTART_DELAYS_S) - 1)] if failures else 0.0
+            )
             self.restarts += 1
             log.warning("actor host %s; restarting in %.1f s", reason, delay)
             self._stop.wait(delay)

@@ -52,7 +52,7 @@ def test_a_handler_exception_requeues_the_message_with_attempt_plus_one_and_stop
     # When the actor handles it
     ref = Forwarder.start(context(post, recorder=recorder, max_attempts=5))
     # Then the actor crashes (the supervisor's cue) and the message waits with attempt 1
-    wait_until(lambda: ref.actor_stopped.is_set(), message="actor crash")
+    wait_until(ref.actor_stopped.is_set, message="actor crash")
     (requeued,) = drain(post, WORK)
     assert (requeued.payload["n"], requeued.attempt) == (1, 1)
 
@@ -86,7 +86,7 @@ def test_messages_behind_a_crashing_one_are_not_lost(tmp_path):
     ctx = context(post, recorder=recorder, max_attempts=1)
     # When the actor crashes on the first and is started again
     ref = Forwarder.start(ctx)
-    wait_until(lambda: ref.actor_stopped.is_set(), message="crash")
+    wait_until(ref.actor_stopped.is_set, message="crash")
     Forwarder.start(ctx)
     # Then every healthy message is forwarded
     wait_until(lambda: post[NEXT].depth() == 3, message="3 forwarded")

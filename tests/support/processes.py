@@ -1,0 +1,79 @@
+"""Start and stop real supervisor processes for integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tests.support.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(data_dir: Path, **settings: object) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, int | float):
+            lines.append(f"{key} = {value}")
+        elif isinstance(value, list | tuple):
+            lines.append(f"{key} = [{', '.join(repr(str(v)) for v in value)}]".replace("'", '"'))
+        else:
+            lines.append(f'{key} = "{value}"')
+    (data_dir / "config.toml").write_text("\n".join(lines) + "\n")
+
+
+def start_supervisor(
+    data_dir: Path,
+    *extra: str,
+    argv: Sequence[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    command = list(argv) if argv else [sys.executable, "-m", "stashplex", "run"]
+    log = (data_dir.parent / f"{data_dir.name}.supervisor.out").open("ab")
+    return subprocess.Popen(
+        [*command, "--data-dir", str(data_dir), *extra],
+        cwd=REPO,
+        stdout=log,
+        stderr=log,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+
+
+def host_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "host.pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def stop_supervisor(proc: subprocess.Popen[bytes], timeout: float = 40) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode
+
+
+def wait_for_host(data_dir: Path, *, other_than: int | None = None, timeout: float = 30) -> int:
+    def ready() -> int | None:
+        pid = host_pid(data_dir)
+        if pid is None or pid == other_than:
+            return None
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return pid
+
+    return wait_until(ready, timeout=timeout, message="a running actor host")
