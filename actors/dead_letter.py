@@ -1,15 +1,214 @@
-"""Keeps every job that could not be done, for an operator.
+"""DeadLetter: keeps every job that could not be done, for an operator to inspect and retry.
 
-Message contract: see the module's handlers; probes (`trace`) pass through every actor.
+Contract (consumes):
+  ``dead_letter.job`` (:class:`~actors.messages.DeadLetterJob`): a classified failure (retries
+      exhausted, ambiguous match, permanent Plex error such as 401).
+  ``dead_letter.poison`` / ``dead_letter.unknown``: a message that crashed its handler too often,
+      or that no handler understands (sent by the actor shell, with the traceback).
+  ``dead_letter.retry`` (:class:`~actors.messages.DeadLetterRetry`): by ids, by reason, or all.
+  ``dead_letter.purge`` (:class:`~actors.messages.DeadLetterPurge`) and the scheduled
+      ``dead_letter.cleanup`` (retention, default 30 days).
+Emits: ``sync.request`` to Intake for a retried scene (fresh Stash data, fresh retry budget);
+the original envelope back to its mailbox for a retried poison message; ``sync.done`` with
+status ``dead_letter`` so a running sync's progress counts the failure.
+
+Reads (list, show, counts) happen straight from the store on the control thread.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import logging
+import time
+from typing import Any, ClassVar
 
-from actors.addresses import DEAD_LETTER
-from actors.base import MailboxActor
+from actors.addresses import DEAD_LETTER, INTAKE
+from actors.base import POISON_KIND, UNKNOWN_KIND, MailboxActor
+from actors.messages import (
+    DEAD_LETTER_CLEANUP,
+    DEAD_LETTER_JOB,
+    DEAD_LETTER_PURGE,
+    DEAD_LETTER_RETRY,
+    SYNC_DONE,
+    SYNC_REQUEST,
+    DeadLetterJob,
+    DeadLetterPurge,
+    DeadLetterRetry,
+    SyncDone,
+    SyncRequest,
+)
+from stashplex.datadir import DataDir
+from stashplex.envelope import Envelope
+from stashplex.store import Store, dumps, loads
+
+log = logging.getLogger(__name__)
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, scene_id TEXT, reason TEXT NOT NULL,
+        error TEXT NOT NULL, created_at REAL NOT NULL, history TEXT NOT NULL,
+        candidates TEXT NOT NULL, job TEXT, envelope TEXT, job_id TEXT)""",
+    "CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters(reason)",
+    "CREATE INDEX IF NOT EXISTS dead_letters_created ON dead_letters(created_at)",
+)
+DAY_S = 86_400.0
+
+
+def open_store(data_dir: DataDir) -> Store:
+    return Store(data_dir.state / "dead_letters.db", SCHEMA)
+
+
+def _row(row: Any, *, full: bool) -> dict[str, Any]:
+    item = {
+        "id": row["id"],
+        "scene_id": row["scene_id"],
+        "reason": row["reason"],
+        "error": row["error"],
+        "created_at": row["created_at"],
+        "attempts": len(loads(row["history"])),
+    }
+    if full:
+        item.update(
+            history=loads(row["history"]),
+            candidates=loads(row["candidates"]),
+            job=loads(row["job"]),
+            envelope=loads(row["envelope"]),
+            job_id=row["job_id"],
+        )
+    return item
+
+
+def list_dead_letters(
+    store: Store,
+    *,
+    reason: str | None = None,
+    older_than_s: float | None = None,
+    newer_than_s: float | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    clauses, params = [], []
+    now = time.time()
+    if reason:
+        clauses.append("reason = ?")
+        params.append(reason)
+    if older_than_s is not None:
+        clauses.append("created_at <= ?")
+        params.append(now - older_than_s)
+    if newer_than_s is not None:
+        clauses.append("created_at >= ?")
+        params.append(now - newer_than_s)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = store.query(
+        f"SELECT * FROM dead_letters {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
+        [*params, limit],
+    )
+    return [_row(r, full=False) for r in rows]
+
+
+def show_dead_letter(store: Store, item_id: int) -> dict[str, Any] | None:
+    rows = store.query("SELECT * FROM dead_letters WHERE id = ?", (item_id,))
+    return _row(rows[0], full=True) if rows else None
+
+
+def counts_by_reason(store: Store) -> dict[str, int]:
+    rows = store.query("SELECT reason, COUNT(*) AS n FROM dead_letters GROUP BY reason")
+    return {r["reason"]: r["n"] for r in rows}
 
 
 class DeadLetter(MailboxActor):
     mailbox_name: ClassVar[str] = DEAD_LETTER
+
+    def setup(self) -> None:
+        self.store = open_store(self.ctx.service("data_dir"))
+        self._cleanup()
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def handle(self, envelope: Envelope) -> None:
+        kind = envelope.kind
+        if kind == DEAD_LETTER_JOB:
+            self._store_job(envelope, DeadLetterJob.model_validate(envelope.payload))
+        elif kind in (POISON_KIND, UNKNOWN_KIND):
+            self._store_poison(envelope)
+        elif kind == DEAD_LETTER_RETRY:
+            self._retry(DeadLetterRetry.model_validate(envelope.payload))
+        elif kind == DEAD_LETTER_PURGE:
+            self._purge(DeadLetterPurge.model_validate(envelope.payload).older_than_days)
+        elif kind == DEAD_LETTER_CLEANUP:
+            self._cleanup()
+        else:
+            super().handle(envelope)
+
+    def _insert(self, **values: Any) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO dead_letters(scene_id, reason, error, created_at, history, "
+                "candidates, job, envelope, job_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (values.get("scene_id"), values["reason"], values["error"], time.time(),
+                 dumps(values.get("history", [])), dumps(values.get("candidates", [])),
+                 dumps(values.get("job")), dumps(values.get("envelope")), values.get("job_id")),
+            )
+
+    def _store_job(self, envelope: Envelope, job: DeadLetterJob) -> None:
+        log.warning("scene %s dead-lettered (%s): %s", envelope.scene_id, job.reason, job.error)
+        self._insert(
+            scene_id=envelope.scene_id, reason=job.reason, error=job.error,
+            history=[a.model_dump() for a in job.history], candidates=job.candidates,
+            job=job.job.model_dump(mode="json") if job.job else None, job_id=job.job_id,
+        )
+        payload = job.job.payload if job.job else {}
+        if envelope.scene_id and payload.get("fingerprint") is not None:
+            done = SyncDone(scene_id=envelope.scene_id, fingerprint="", status="dead_letter",
+                            revision=int(payload.get("revision", 0)), job_id=job.job_id)
+            self.send(INTAKE, Envelope(kind=SYNC_DONE, scene_id=envelope.scene_id,
+                                       payload=done.model_dump(mode="json")))
+
+    def _store_poison(self, envelope: Envelope) -> None:
+        payload = envelope.payload
+        reason = "poison" if envelope.kind == POISON_KIND else "unknown"
+        history = [{"at": payload.get("failed_at", time.time()), "reason": reason,
+                    "error": payload.get("error", "")}]
+        self._insert(
+            scene_id=envelope.scene_id, reason=reason,
+            error=f"{payload.get('mailbox')}: {payload.get('error', '')}",
+            history=history, envelope={"mailbox": payload.get("mailbox"),
+                                       "envelope": payload.get("envelope"),
+                                       "traceback": payload.get("traceback")},
+        )
+
+    def _retry(self, request: DeadLetterRetry) -> None:
+        if request.all:
+            rows = self.store.query("SELECT * FROM dead_letters ORDER BY id")
+        elif request.reason:
+            rows = self.store.query("SELECT * FROM dead_letters WHERE reason = ? ORDER BY id",
+                                    (request.reason,))
+        else:
+            marks = ",".join("?" * len(request.ids))
+            rows = self.store.query(
+                f"SELECT * FROM dead_letters WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
+                request.ids)
+        for row in rows:
+            self._resend(row)
+            with self.store.transaction() as conn:
+                conn.execute("DELETE FROM dead_letters WHERE id = ?", (row["id"],))
+        log.info("retried %d dead letters", len(rows))
+
+    def _resend(self, row: Any) -> None:
+        stored = loads(row["envelope"])
+        if stored and stored.get("envelope") and stored.get("mailbox"):
+            original = Envelope.from_json(stored["envelope"]).model_copy(update={"attempt": 0})
+            self.send(stored["mailbox"], original)
+        elif row["scene_id"]:
+            request = SyncRequest(mode="scenes", scene_ids=[row["scene_id"]], force=True)
+            self.send(INTAKE, Envelope(kind=SYNC_REQUEST, scene_id=row["scene_id"],
+                                       payload=request.model_dump(mode="json")))
+
+    def _purge(self, older_than_days: float) -> None:
+        cutoff = time.time() - older_than_days * DAY_S
+        with self.store.transaction() as conn:
+            removed = conn.execute("DELETE FROM dead_letters WHERE created_at <= ?",
+                                   (cutoff,)).rowcount
+        log.info("purged %d dead letters older than %g days", removed, older_than_days)
+
+    def _cleanup(self) -> None:
+        self._purge(self.ctx.service("settings").dead_letter_retention_days)

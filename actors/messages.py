@@ -1,0 +1,139 @@
+"""Every message kind that crosses a mailbox, with its payload contract.
+
+The flow (docs/architecture.md has the diagram)::
+
+    hook / CLI ──> intake ──sync.locate──> plex_gateway ──match.score──> matcher
+                     ^                          ^                          │
+                     │ sync.done                └────────sync.write────────┤
+                     │                                                     │ not found
+    scheduler <──retry.schedule── plex_gateway / matcher                    v
+        │ (timers fire the job back to its mailbox)                     scheduler
+        └──> dead_letter (retries exhausted, ambiguous, permanent errors)
+
+Payloads are JSON dicts validated by the models below at the receiving end, so a malformed
+message fails loudly in its handler (and ends in DeadLetter) instead of half-working.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# -- kinds ---------------------------------------------------------------------------------
+HOOK_EVENT = "hook.event"  # -> intake: a Stash hook, forwarded by the plugin (see control.py)
+SYNC_REQUEST = "sync.request"  # -> intake: sync all / since / some scenes (CLI, tasks, DLQ retry)
+SYNC_DONE = "sync.done"  # -> intake: a scene reached Plex (or was found unchanged)
+INTAKE_CATCHUP = "intake.catchup"  # -> intake: scheduled, look for changes Stash did not hook
+INTAKE_FLUSH = "intake.flush"  # -> intake: turn coalesced pending events into jobs now
+SYNC_LOCATE = "sync.locate"  # -> plex_gateway: find Plex candidates for a scene's files
+MATCH_SCORE = "match.score"  # -> matcher: decide which candidate (if any) is the scene
+SYNC_WRITE = "sync.write"  # -> plex_gateway: write the scene to these Plex items
+RETRY_SCHEDULE = "retry.schedule"  # -> scheduler: run this job again later
+TIMER_SUPERSEDE = "timer.supersede"  # -> scheduler: newer jobs exist for these scenes
+DEAD_LETTER_JOB = "dead_letter.job"  # -> dead_letter: a job that could not be done
+DEAD_LETTER_RETRY = "dead_letter.retry"  # -> dead_letter: operator asks to retry some
+DEAD_LETTER_PURGE = "dead_letter.purge"  # -> dead_letter: operator asks to delete old ones
+DEAD_LETTER_CLEANUP = "dead_letter.cleanup"  # -> dead_letter: scheduled retention clean-up
+
+ReasonClass = Literal[
+    "transient",
+    "not_found",
+    "breaker_open",
+    "permanent",
+    "unauthorized",
+    "ambiguous",
+    "low_confidence",
+    "invalid_scene",
+    "poison",
+    "unknown",
+]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Attempt(_Payload):
+    """One entry of a job's history: when it failed, why, and how."""
+
+    at: float
+    reason: ReasonClass
+    error: str = ""
+
+
+class SyncJob(_Payload):
+    """The unit of work from Intake onwards: one scene, as Stash had it, to be written to Plex.
+
+    ``revision`` grows with every job Intake emits, so anything older than the newest job for
+    the same scene can be recognised as stale and dropped (latest wins).
+    """
+
+    scene: dict[str, Any]
+    fingerprint: str
+    revision: int
+    job_id: str | None = None
+    dry_run: bool = False
+    force: bool = False
+    history: list[Attempt] = Field(default_factory=list)
+    candidates: list[dict[str, Any]] = Field(default_factory=list)
+    targets: list[int] = Field(default_factory=list)
+    match_reason: str = ""
+
+
+class SyncRequest(_Payload):
+    mode: Literal["all", "since", "scenes"]
+    since: str | None = None
+    scene_ids: list[str] = Field(default_factory=list)
+    dry_run: bool = False
+    force: bool = False
+    job_id: str | None = None
+
+
+class SyncDone(_Payload):
+    scene_id: str
+    fingerprint: str
+    revision: int
+    status: Literal["written", "unchanged", "dry_run", "dead_letter", "skipped"]
+    rating_keys: list[int] = Field(default_factory=list)
+    job_id: str | None = None
+    changes: int = 0
+
+
+class JobRef(_Payload):
+    """A message to deliver later: where to, what kind, and its payload."""
+
+    to: str
+    kind: str
+    scene_id: str | None = None
+    payload: dict[str, Any]
+
+
+class RetrySchedule(_Payload):
+    reason: Literal["transient", "not_found", "breaker_open"]
+    error: str = ""
+    due_at: float | None = None  # breaker_open: when the breaker allows a trial
+    job: JobRef
+
+
+class TimerSupersede(_Payload):
+    revisions: dict[str, int]  # scene id -> newest revision Intake has emitted
+
+
+class DeadLetterJob(_Payload):
+    reason: ReasonClass
+    error: str
+    job: JobRef | None = None
+    history: list[Attempt] = Field(default_factory=list)
+    candidates: list[dict[str, Any]] = Field(default_factory=list)
+    job_id: str | None = None
+
+
+class DeadLetterRetry(_Payload):
+    ids: list[int] = Field(default_factory=list)
+    reason: str | None = None
+    all: bool = False
+
+
+class DeadLetterPurge(_Payload):
+    older_than_days: float = Field(ge=0)

@@ -1,0 +1,114 @@
+"""Small SQLite stores that actors keep their durable state in (timers, dead letters, sync state).
+
+Mailboxes are queues; these are tables an actor looks things up in. Each actor owns its own
+file and is its only writer; other threads (the control socket answering ``status`` or
+``dlq list``) read through their own connection, which WAL makes safe without blocking the
+writer. Values are JSON text, never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    """A SQLite file with a schema, one connection per thread, and corruption handling."""
+
+    def __init__(self, path: Path, schema: Sequence[str], *, sync: str = "normal") -> None:
+        self.path = path
+        self._schema = schema
+        self._sync = sync
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            moved = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            shutil.move(str(path), str(moved))
+            log.error("store %s was unreadable (%s); moved it aside to %s", path, exc, moved)
+            self._local = threading.local()
+            self._init_schema()
+
+    def _init_schema(self) -> None:
+        conn = self.connection()
+        if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("integrity check failed")
+        with conn:
+            for statement in self._schema:
+                conn.execute(statement)
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._sync.upper()}")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connection()
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self.connection().execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.connection().execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class KeyValue:
+    """A JSON key-value table inside a :class:`Store` (cursors, snapshots, small state)."""
+
+    SCHEMA = ("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.store.scalar("SELECT value FROM kv WHERE key = ?", (key,))
+        return default if value is None else loads(value)
+
+    def set(self, key: str, value: Any) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO kv(key, value) VALUES(?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, dumps(value)),
+            )

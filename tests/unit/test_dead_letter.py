@@ -1,0 +1,119 @@
+import time
+
+from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY
+from actors.base import POISON_KIND
+from actors.dead_letter import (
+    DeadLetter,
+    counts_by_reason,
+    list_dead_letters,
+    open_store,
+    show_dead_letter,
+)
+from actors.messages import (
+    DEAD_LETTER_JOB,
+    DEAD_LETTER_PURGE,
+    DEAD_LETTER_RETRY,
+    SYNC_LOCATE,
+    SYNC_REQUEST,
+)
+from stashplex.envelope import Envelope
+from tests.support.actors import Harness
+from tests.support.waiting import wait_until
+
+
+def dead_job(scene_id: str, reason: str, candidates=()) -> dict:
+    return {
+        "reason": reason,
+        "error": f"{reason} for scene {scene_id}",
+        "job": {"to": PLEX_GATEWAY, "kind": SYNC_LOCATE, "scene_id": scene_id,
+                "payload": {"revision": 1, "fingerprint": "f"}},
+        "history": [{"at": 1.0, "reason": "transient", "error": "503"},
+                    {"at": 2.0, "reason": "transient", "error": "503"}],
+        "candidates": list(candidates),
+    }
+
+
+def stored(h: Harness) -> int:
+    return len(list_dead_letters(open_store(h.data)))
+
+
+def test_a_failed_job_is_stored_with_reason_history_and_candidates(tmp_path):
+    # Given a dead letter actor
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    candidates = [{"file": "/media/a/x.mp4", "rating_key": 3},
+                  {"file": "/media/b/x.mp4", "rating_key": 4}]
+    # When an ambiguous match and an exhausted retry arrive
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("5", "ambiguous", candidates), scene_id="5")
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("6", "transient"), scene_id="6")
+    wait_until(lambda: stored(h) == 2, message="two dead letters")
+    # Then operators can list them by reason and see everything about one
+    store = open_store(h.data)
+    assert counts_by_reason(store) == {"ambiguous": 1, "transient": 1}
+    (ambiguous,) = list_dead_letters(store, reason="ambiguous")
+    detail = show_dead_letter(store, ambiguous["id"])
+    assert detail["scene_id"] == "5"
+    assert [c["file"] for c in detail["candidates"]] == ["/media/a/x.mp4", "/media/b/x.mp4"]
+    assert len(detail["history"]) == 2
+    assert detail["error"] == "ambiguous for scene 5"
+
+
+def test_retrying_by_reason_asks_intake_to_sync_those_scenes_again(tmp_path):
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    for scene_id, reason in (("1", "not_found"), ("2", "not_found"), ("3", "ambiguous")):
+        h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job(scene_id, reason), scene_id=scene_id)
+    wait_until(lambda: stored(h) == 3, message="three stored")
+    h.drain(INTAKE)
+    # When the not-found ones are retried
+    h.send(DEAD_LETTER, DEAD_LETTER_RETRY, {"reason": "not_found"})
+    # Then Intake gets a forced sync request for each, and only the ambiguous one is left
+    wait_until(lambda: stored(h) == 1, message="two retried")
+    requests = [e for e in h.drain(INTAKE) if e.kind == SYNC_REQUEST]
+    assert sorted(r.payload["scene_ids"][0] for r in requests) == ["1", "2"]
+    assert all(r.payload["force"] for r in requests)
+
+
+def test_a_retried_poison_message_goes_back_to_its_mailbox_with_a_fresh_attempt_count(tmp_path):
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    original = Envelope(kind="match.score", scene_id="9", attempt=2, payload={"x": 1})
+    h.send(DEAD_LETTER, POISON_KIND, {"mailbox": MATCHER, "envelope": original.to_json(),
+                                      "error": "KeyError: 'x'", "traceback": "Traceback ..."},
+           scene_id="9")
+    wait_until(lambda: stored(h) == 1, message="poison stored")
+    (item,) = list_dead_letters(open_store(h.data), reason="poison")
+    assert "Traceback" in show_dead_letter(open_store(h.data), item["id"])["envelope"]["traceback"]
+    h.send(DEAD_LETTER, DEAD_LETTER_RETRY, {"ids": [item["id"]]})
+    wait_until(lambda: h.post[MATCHER].depth() == 1, message="poison resent")
+    (resent,) = h.drain(MATCHER)
+    assert (resent.id, resent.attempt, resent.payload) == (original.id, 0, {"x": 1})
+
+
+def test_purge_removes_only_dead_letters_older_than_the_given_age(tmp_path):
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("1", "permanent"), scene_id="1")
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("2", "permanent"), scene_id="2")
+    wait_until(lambda: stored(h) == 2, message="stored")
+    store = open_store(h.data)
+    with store.transaction() as conn:
+        conn.execute("UPDATE dead_letters SET created_at = ? WHERE scene_id = '1'",
+                     (time.time() - 10 * 86400,))
+    h.send(DEAD_LETTER, DEAD_LETTER_PURGE, {"older_than_days": 7})
+    wait_until(lambda: stored(h) == 1, message="old one purged")
+    assert [d["scene_id"] for d in list_dead_letters(store)] == ["2"]
+
+
+def test_retention_cleanup_runs_on_start(tmp_path):
+    # Given a dead letter older than the 30-day retention
+    h = Harness(tmp_path, dead_letter_retention_days=30)
+    store = open_store(h.data)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO dead_letters(scene_id, reason, error, created_at, history, candidates)"
+            " VALUES('1', 'permanent', 'old', ?, '[]', '[]')", (time.time() - 31 * 86400,))
+    # When the actor starts, it is gone
+    ref = DeadLetter.start(h.context())
+    ref.ask("ping")
+    assert stored(h) == 0
