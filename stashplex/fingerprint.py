@@ -1,0 +1,45 @@
+"""A short, stable identity of everything a scene would write to Plex.
+
+When a scene's fingerprint equals the one stored after its last successful sync, nothing Plex
+would show has changed, so the sync can skip reading Plex at all. The fingerprint therefore covers
+exactly what is written: the desired fields (which already reflect the toggles), the poster's
+source and the file paths used to find the Plex item. Anything else Stash changes (``organized``,
+URLs, play counts, ``updated_at``) leaves it alone.
+
+The poster source is the screenshot URL *without scheme and host*: Stash's screenshot URL carries
+a ``?t=<timestamp>`` that changes with the image, while moving Stash to another host or port
+changes nothing about the image itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from urllib.parse import urlsplit
+
+from stashplex.fieldmap import FieldToggles, desired_fields
+from stashplex.scene import StashScene
+
+#: Bump when the mapping rules change meaning, so every scene is re-synced once.
+FINGERPRINT_VERSION = 1
+
+
+def poster_source(screenshot_url: str | None) -> str | None:
+    """The part of the screenshot URL that identifies the image: path and query."""
+    if not screenshot_url:
+        return None
+    parts = urlsplit(screenshot_url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def fingerprint(scene: StashScene, toggles: FieldToggles) -> str:
+    """sha256 hex of the canonical JSON of what this scene writes to Plex."""
+    document = {
+        "version": FINGERPRINT_VERSION,
+        "fields": desired_fields(scene, toggles),
+        "poster": poster_source(scene.screenshot_url) if toggles.poster else None,
+        "files": [file.path for file in scene.files],
+    }
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(unicodedata.normalize("NFC", canonical).encode("utf-8")).hexdigest()

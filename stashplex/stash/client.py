@@ -1,0 +1,176 @@
+"""A small, explicit Stash GraphQL client.
+
+Credentials: an API key (``ApiKey`` header) when configured, else the session cookie of the most
+recent hook (Stash hands one to every plugin run; it lives about an hour and is refreshed by
+each hook), else none (a Stash without a password). Neither is ever logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import requests
+
+from stashplex.stash import queries
+
+log = logging.getLogger(__name__)
+
+#: Scenes per page for bulk reads; one request per page keeps Stash requests per scene tiny.
+PAGE_SIZE = 500
+#: ids per ``findScenes(ids:)`` request when many scenes are pending.
+IDS_PER_REQUEST = 500
+
+
+class StashError(RuntimeError):
+    """Stash could not answer; subclasses say whether retrying can help."""
+
+
+class StashUnavailableError(StashError):
+    """Down, slow or 5xx: worth retrying later."""
+
+
+class StashAuthError(StashError):
+    """401: the API key (or session) is wrong; retrying will not help."""
+
+
+class StashQueryError(StashError):
+    """Stash rejected the query or its resolver failed."""
+
+
+class StashClient:
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str = "",
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout
+        self._session = session or requests.Session()
+        self._cookie: str | None = None
+        self._lock = threading.Lock()
+        self.requests_sent = 0
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+    def use_session_cookie(self, value: str | None) -> None:
+        """Remember the freshest plugin session cookie (used only without an API key)."""
+        if value:
+            with self._lock:
+                self._cookie = value
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._api_key:
+            headers["ApiKey"] = self._api_key
+        elif self._cookie:
+            headers["Cookie"] = f"session={self._cookie}"
+        return headers
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.requests_sent += 1
+        try:
+            response = self._session.post(
+                self.graphql_url,
+                json={"query": query, "variables": variables or {}},
+                headers=self._headers(),
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise StashUnavailableError(
+                f"Stash at {self.url} is unreachable: {type(exc).__name__}"
+            ) from None
+        if response.status_code == 401:
+            raise StashAuthError(f"Stash at {self.url} answered 401: check stash_api_key")
+        if response.status_code >= 500:
+            raise StashUnavailableError(f"Stash answered HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise StashQueryError(
+                f"Stash answered HTTP {response.status_code} with a non-JSON body"
+            ) from None
+        if body.get("errors"):
+            messages = "; ".join(str(e.get("message", e)) for e in body["errors"])
+            raise StashQueryError(f"Stash GraphQL error: {messages}")
+        if response.status_code != 200:
+            raise StashQueryError(f"Stash answered HTTP {response.status_code}")
+        return body.get("data") or {}
+
+    # -- the reads a sync needs -------------------------------------------------------------
+
+    def scenes_by_ids(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        scenes: list[dict[str, Any]] = []
+        for start in range(0, len(ids), IDS_PER_REQUEST):
+            chunk = list(ids[start : start + IDS_PER_REQUEST])
+            data = self.execute(queries.FIND_SCENES_BY_IDS, {"ids": chunk})
+            scenes.extend(data["findScenes"]["scenes"])
+        return scenes
+
+    def scene_pages(
+        self,
+        *,
+        updated_after: str | None = None,
+        sort: str = "id",
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield (total count, scenes) page by page, in a stable order."""
+        scene_filter: dict[str, Any] = {}
+        if updated_after:
+            scene_filter["updated_at"] = {"value": updated_after, "modifier": "GREATER_THAN"}
+        page = 1
+        while True:
+            data = self.execute(
+                queries.FIND_SCENES_PAGE,
+                {
+                    "filter": {
+                        "page": page,
+                        "per_page": page_size,
+                        "sort": sort,
+                        "direction": "ASC",
+                    },
+                    "scene_filter": scene_filter,
+                },
+            )
+            result = data["findScenes"]
+            scenes = result["scenes"]
+            yield result["count"], scenes
+            if len(scenes) < page_size or page * page_size >= result["count"]:
+                return
+            page += 1
+
+    def latest_updated_at(self) -> str | None:
+        data = self.execute(queries.LATEST_UPDATED_AT)
+        scenes = data["findScenes"]["scenes"]
+        return scenes[0]["updated_at"] if scenes else None
+
+    def plugin_settings(self, plugin_id: str) -> dict[str, Any]:
+        data = self.execute(queries.PLUGIN_SETTINGS, {"include": [plugin_id]})
+        plugins = data.get("configuration", {}).get("plugins") or {}
+        return dict(plugins.get(plugin_id) or {})
+
+    def version(self) -> str | None:
+        return self.execute(queries.VERSION)["version"]["version"]
+
+    def fetch_image(self, url: str) -> bytes:
+        """Download a cover from Stash (same auth as GraphQL)."""
+        self.requests_sent += 1
+        try:
+            response = self._session.get(url, headers=self._headers(), timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise StashUnavailableError(
+                f"Stash image download failed: {type(exc).__name__}"
+            ) from None
+        if response.status_code == 401:
+            raise StashAuthError("Stash answered 401 for an image: check stash_api_key")
+        if response.status_code != 200:
+            raise StashUnavailableError(f"Stash image answered HTTP {response.status_code}")
+        return response.content

@@ -1,0 +1,67 @@
+"""Every GraphQL document stashplex sends to Stash.
+
+They are explicit (no introspection, no generated fragments) so that responses stay small and
+the test suite can validate each one against the real Stash schema. Add a query here, and
+``tests/unit/test_stash_queries.py`` checks it automatically.
+"""
+
+from typing import Final
+
+SCENE_FIELDS: Final = """
+fragment SyncScene on Scene {
+  id title code details director urls date rating100 organized created_at updated_at
+  studio { id name parent_studio { id name } }
+  performers { id name disambiguation }
+  tags { id name }
+  groups { group { id name } scene_index }
+  files { id path basename size duration }
+  paths { screenshot }
+}
+"""
+
+FIND_SCENES_BY_IDS: Final = (
+    """
+query SyncScenesByIds($ids: [ID!]) {
+  findScenes(ids: $ids, filter: {per_page: -1}) { count scenes { ...SyncScene } }
+}
+"""
+    + SCENE_FIELDS
+)
+
+FIND_SCENES_PAGE: Final = (
+    """
+query SyncScenesPage($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) { count scenes { ...SyncScene } }
+}
+"""
+    + SCENE_FIELDS
+)
+
+LATEST_UPDATED_AT: Final = """
+query LatestUpdatedAt {
+  findScenes(filter: {per_page: 1, sort: "updated_at", direction: DESC}) {
+    count scenes { id updated_at }
+  }
+}
+"""
+
+SCENE_FILES: Final = """
+query SceneFilesPage($filter: FindFilterType) {
+  findScenes(filter: $filter) { count scenes { id files { path } } }
+}
+"""
+
+PLUGIN_SETTINGS: Final = """
+query PluginSettings($include: [ID!]) { configuration { plugins(include: $include) } }
+"""
+
+VERSION: Final = "query StashVersion { version { version } }"
+
+ALL_QUERIES: Final = {
+    "FIND_SCENES_BY_IDS": FIND_SCENES_BY_IDS,
+    "FIND_SCENES_PAGE": FIND_SCENES_PAGE,
+    "LATEST_UPDATED_AT": LATEST_UPDATED_AT,
+    "SCENE_FILES": SCENE_FILES,
+    "PLUGIN_SETTINGS": PLUGIN_SETTINGS,
+    "VERSION": VERSION,
+}

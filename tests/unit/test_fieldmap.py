@@ -1,0 +1,389 @@
+import unicodedata
+from datetime import date, datetime
+
+import pytest
+
+from stashplex.fieldmap import (
+    MAPPING_TABLE,
+    PLEX_FIELDS,
+    FieldChange,
+    FieldToggles,
+    PreservedField,
+    desired_fields,
+    diff_fields,
+    mapping_table_markdown,
+    plex_user_rating,
+    same_value,
+)
+from stashplex.sanitize import PartialDate
+from stashplex.scene import SceneFile, StashScene
+
+SCENE = StashScene(
+    id="12",
+    title="A Title",
+    details="Line one\nLine two",
+    director="Jane Doe; John Roe, jane doe",
+    date=PartialDate(year=2021, month=3, day=4),
+    rating100=85,
+    studio="Studio",
+    parent_studio="Network",
+    performers=("Alice", "Bob"),
+    tags=("Outdoor", "Beach"),
+    groups=("Series A",),
+    files=(SceneFile(id="9", path="/data/x/clip.mp4", basename="clip.mp4"),),
+)
+
+ALL_ON = FieldToggles()
+ALL_FIELDS = frozenset(PLEX_FIELDS)
+
+
+def test_a_full_scene_maps_to_every_plex_field():
+    assert desired_fields(SCENE, ALL_ON) == {
+        "title": "A Title",
+        "summary": "Line one\nLine two",
+        "studio": "Studio",
+        "originallyAvailableAt": "2021-03-04",
+        "userRating": "8.5",
+        "genre": ("Outdoor", "Beach"),
+        "actor": ("Alice", "Bob"),
+        "collection": ("Series A",),
+        "director": ("Jane Doe", "John Roe"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("toggle", "plex_field"),
+    [
+        pytest.param("title", "title", id="title off leaves the Plex title alone"),
+        pytest.param("summary", "summary", id="summary off leaves the Plex summary alone"),
+        pytest.param("studio", "studio", id="studio off leaves the Plex studio alone"),
+        pytest.param("date", "originallyAvailableAt", id="date off leaves the Plex date alone"),
+        pytest.param("rating", "userRating", id="rating off leaves the Plex rating alone"),
+        pytest.param("performers", "actor", id="performers off leaves the Plex cast alone"),
+        pytest.param("tags", "genre", id="tags off leaves the Plex genres alone"),
+        pytest.param("groups", "collection", id="groups off leaves Plex collections alone"),
+        pytest.param("director", "director", id="director off leaves Plex directors alone"),
+    ],
+)
+def test_a_field_switched_off_is_not_in_the_desired_state(toggle, plex_field):
+    fields = desired_fields(SCENE, FieldToggles(**{toggle: False}))
+    assert plex_field not in fields
+    assert set(fields) == ALL_FIELDS - {plex_field}
+
+
+def test_toggles_refuse_unknown_names():
+    with pytest.raises(ValueError, match="colour"):
+        FieldToggles(colour=True)
+
+
+@pytest.mark.parametrize(
+    ("rating100", "expected"),
+    [
+        pytest.param(85, "8.5", id="85 is 8.5"),
+        pytest.param(80, "8.0", id="80 is 8.0"),
+        pytest.param(100, "10.0", id="100 is 10.0"),
+        pytest.param(1, "0.1", id="1 is 0.1"),
+        pytest.param(None, "", id="no rating clears the Plex rating"),
+    ],
+)
+def test_a_stash_rating_becomes_a_plex_rating_out_of_ten(rating100, expected):
+    assert plex_user_rating(rating100) == expected
+
+
+@pytest.mark.parametrize(
+    ("stash_date", "expected"),
+    [
+        pytest.param(PartialDate(year=2021, month=3, day=4), "2021-03-04", id="a full date"),
+        pytest.param(PartialDate(year=2021, month=3), "2021-03-01", id="a month gets day 01"),
+        pytest.param(PartialDate(year=2021), "2021-01-01", id="a year gets January 1st"),
+        pytest.param(None, "", id="no date clears the Plex date"),
+    ],
+)
+def test_dates_are_whole_days_in_plex(stash_date, expected):
+    scene = SCENE.model_copy(update={"date": stash_date})
+    assert desired_fields(scene, ALL_ON)["originallyAvailableAt"] == expected
+
+
+def test_a_scene_without_studio_clears_the_plex_studio():
+    scene = SCENE.model_copy(update={"studio": None})
+    assert desired_fields(scene, ALL_ON)["studio"] == ""
+
+
+def test_an_untitled_scene_is_titled_by_its_file_name():
+    scene = SCENE.model_copy(update={"title": ""})
+    assert desired_fields(scene, ALL_ON)["title"] == "clip"
+
+
+def test_a_scene_with_no_title_and_no_file_leaves_the_plex_title_alone():
+    scene = SCENE.model_copy(update={"title": "", "files": ()})
+    assert "title" not in desired_fields(scene, ALL_ON)
+
+
+@pytest.mark.parametrize(
+    ("director", "expected"),
+    [
+        pytest.param("Jane Doe", ("Jane Doe",), id="one director"),
+        pytest.param("A, B;C ; D", ("A", "B", "C", "D"), id="commas and semicolons separate"),
+        pytest.param("A,,;", ("A",), id="empty pieces are dropped"),
+        pytest.param("", (), id="no director clears the Plex directors"),
+    ],
+)
+def test_the_free_text_director_is_split_into_people(director, expected):
+    scene = SCENE.model_copy(update={"director": director})
+    assert desired_fields(scene, ALL_ON)["director"] == expected
+
+
+@pytest.mark.parametrize(
+    ("toggles", "groups", "expected"),
+    [
+        pytest.param(
+            FieldToggles(studio_as_collection=True),
+            ("Series A",),
+            ("Series A", "Studio"),
+            id="the studio is added after the groups",
+        ),
+        pytest.param(
+            FieldToggles(studio_as_collection=True),
+            ("studio",),
+            ("studio",),
+            id="a group named like the studio is not repeated",
+        ),
+        pytest.param(
+            FieldToggles(groups=False, studio_as_collection=True),
+            ("Series A",),
+            ("Studio",),
+            id="with groups off the studio is the only collection",
+        ),
+        pytest.param(
+            FieldToggles(), ("Series A",), ("Series A",), id="by default only groups are used"
+        ),
+    ],
+)
+def test_the_studio_can_also_be_a_collection(toggles, groups, expected):
+    scene = SCENE.model_copy(update={"groups": groups})
+    assert desired_fields(scene, toggles)["collection"] == expected
+
+
+def test_the_mapping_table_covers_every_plex_field_and_toggle():
+    markdown = mapping_table_markdown()
+
+    assert markdown.startswith("| Stash field | Plex field | Rule | Setting |")
+    assert len(markdown.splitlines()) == len(MAPPING_TABLE) + 2
+    for field in PLEX_FIELDS:
+        assert f"| `{field}` |" in markdown
+    assert {row.toggle for row in MAPPING_TABLE} == set(FieldToggles.model_fields)
+
+
+# -- diffing -------------------------------------------------------------------------------------
+
+
+def change(field, old, new, lock_only=False):
+    return FieldChange(field=field, old=old, new=new, lock_only=lock_only)
+
+
+@pytest.mark.parametrize(
+    ("current", "locked", "desired", "expected"),
+    [
+        pytest.param(
+            {"title": "Same"}, {"title"}, {"title": "Same"}, [], id="equal and locked: no write"
+        ),
+        pytest.param(
+            {"title": "Same"},
+            set(),
+            {"title": "Same"},
+            [change("title", "Same", "Same", lock_only=True)],
+            id="equal but unlocked: only the lock is written",
+        ),
+        pytest.param(
+            {"title": "Old"},
+            {"title"},
+            {"title": "New"},
+            [change("title", "Old", "New")],
+            id="a different value is written even when locked",
+        ),
+        pytest.param(
+            {"userRating": "8"}, {"userRating"}, {"userRating": "8.0"}, [], id="rating 8 is 8.0"
+        ),
+        pytest.param(
+            {"userRating": 8.5}, {"userRating"}, {"userRating": "8.5"}, [], id="a float rating"
+        ),
+        pytest.param(
+            {"userRating": None},
+            {"userRating"},
+            {"userRating": "8.5"},
+            [change("userRating", "", "8.5")],
+            id="an unrated item gets a rating",
+        ),
+        pytest.param(
+            {"originallyAvailableAt": datetime(2021, 3, 4)},
+            {"originallyAvailableAt"},
+            {"originallyAvailableAt": "2021-03-04"},
+            [],
+            id="a plexapi datetime equals its day",
+        ),
+        pytest.param(
+            {"originallyAvailableAt": date(2021, 3, 4)},
+            {"originallyAvailableAt"},
+            {"originallyAvailableAt": "2021-03-04"},
+            [],
+            id="a date object equals its day",
+        ),
+        pytest.param(
+            {"originallyAvailableAt": "2021-03-04 00:00:00"},
+            {"originallyAvailableAt"},
+            {"originallyAvailableAt": "2021-03-04"},
+            [],
+            id="a timestamp string equals its day",
+        ),
+        pytest.param(
+            {"summary": unicodedata.normalize("NFD", "Café")},
+            {"summary"},
+            {"summary": "Café"},
+            [],
+            id="NFD and NFC text are equal",
+        ),
+        pytest.param(
+            {"genre": ["B", "A"]}, {"genre"}, {"genre": ("A", "B")}, [], id="genres are a set"
+        ),
+        pytest.param(
+            {"genre": ["a"]},
+            {"genre"},
+            {"genre": ("A",)},
+            [change("genre", ("a",), ("A",))],
+            id="genres compare case-sensitively",
+        ),
+        pytest.param(
+            {"actor": ["B", "A"]},
+            {"actor"},
+            {"actor": ("A", "B")},
+            [change("actor", ("B", "A"), ("A", "B"))],
+            id="the cast is an ordered list",
+        ),
+        pytest.param(
+            {},
+            set(),
+            {"studio": "", "collection": ()},
+            [change("studio", "", "", lock_only=True), change("collection", (), (), True)],
+            id="a field Plex does not report counts as empty",
+        ),
+        pytest.param(
+            {"director": ("X",), "title": "T"},
+            {"title", "director"},
+            {"director": (), "title": "U"},
+            [change("title", "T", "U"), change("director", ("X",), ())],
+            id="changes come in Plex field order",
+        ),
+    ],
+)
+def test_diff_writes_only_what_differs_or_is_unlocked(current, locked, desired, expected):
+    diff = diff_fields(current, frozenset(locked), desired)
+    assert list(diff.changes) == expected
+    assert diff.needs_write == bool(expected)
+    assert diff.preserved == ()
+
+
+def test_resyncing_an_unchanged_scene_writes_nothing():
+    # Given a Plex item that already shows exactly what the scene wants, all locked
+    desired = desired_fields(SCENE, ALL_ON)
+    # When the same scene is diffed again
+    diff = diff_fields(dict(desired), ALL_FIELDS, desired)
+    # Then there is nothing to send
+    assert not diff.needs_write
+
+
+def test_a_fresh_item_gets_every_field_written_and_locked():
+    desired = desired_fields(SCENE, ALL_ON)
+    diff = diff_fields({}, frozenset(), desired)
+    assert [c.field for c in diff.changes] == list(PLEX_FIELDS)
+    assert not [c for c in diff.changes if c.lock_only and c.new]
+
+
+@pytest.mark.parametrize(
+    ("current", "last_written", "preserve", "changes", "preserved"),
+    [
+        pytest.param(
+            "Edited in Plex",
+            "Ours",
+            True,
+            [],
+            [
+                PreservedField(
+                    field="title", plex_value="Edited in Plex", last_written="Ours", desired="New"
+                )
+            ],
+            id="a Plex edit since our last write is preserved",
+        ),
+        pytest.param(
+            "Edited in Plex",
+            "Ours",
+            False,
+            [change("title", "Edited in Plex", "New")],
+            [],
+            id="without preserving, a Plex edit is overwritten",
+        ),
+        pytest.param(
+            "Ours",
+            "Ours",
+            True,
+            [change("title", "Ours", "New")],
+            [],
+            id="our own last value is updated normally",
+        ),
+        pytest.param(
+            "Edited in Plex",
+            None,
+            True,
+            [change("title", "Edited in Plex", "New")],
+            [],
+            id="a field we never wrote is written",
+        ),
+        pytest.param(
+            "New",
+            "Ours",
+            True,
+            [],
+            [],
+            id="a Plex edit that matches the wish needs nothing",
+        ),
+    ],
+)
+def test_plex_edits_can_be_preserved(current, last_written, preserve, changes, preserved):
+    last = {} if last_written is None else {"title": last_written}
+
+    diff = diff_fields(
+        {"title": current},
+        frozenset({"title"}),
+        {"title": "New"},
+        last_written=last,
+        preserve_plex_edits=preserve,
+    )
+
+    assert list(diff.changes) == changes
+    assert list(diff.preserved) == preserved
+
+
+def test_preserving_compares_tag_lists_as_sets():
+    diff = diff_fields(
+        {"genre": ["B", "A"]},
+        frozenset({"genre"}),
+        {"genre": ("A", "B", "C")},
+        last_written={"genre": ("A", "B")},
+        preserve_plex_edits=True,
+    )
+    assert diff.preserved == ()
+    assert [c.field for c in diff.changes] == ["genre"]
+
+
+def test_an_unknown_desired_field_is_refused():
+    with pytest.raises(ValueError, match=r"unknown Plex field.*'colour'"):
+        diff_fields({}, frozenset(), {"colour": "red"})
+
+
+def test_a_tag_list_given_as_one_string_is_refused():
+    with pytest.raises(TypeError, match="list of names"):
+        diff_fields({"genre": "Drama"}, frozenset(), {"genre": ("Drama",)})
+
+
+def test_same_value_treats_an_empty_rating_as_no_rating():
+    assert same_value("userRating", None, "")
+    assert not same_value("userRating", "0", "")
