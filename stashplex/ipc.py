@@ -1,0 +1,319 @@
+"""The supervisor's local server: where hooks, tasks and the CLI reach it.
+
+One listener per data directory: a Unix socket (owner-only, inside the 0700 data directory) on
+POSIX, loopback TCP with a random shared token where Unix sockets are missing or the path is
+too long. Each connection gets a thread; a connection may carry several request frames. Bad
+input is answered with ``{"ok": false, "error": ...}`` and the connection closed; nothing a
+client sends can take the server down. The handler decides durability: the supervisor's
+handler answers a ``hook`` frame only once the event is safely in the Intake mailbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import os
+import secrets
+import socket
+import stat
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from stashplex import wire
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: An idle connection is dropped after this long without a complete frame.
+DEFAULT_READ_TIMEOUT_SECONDS = 30.0
+#: Connections served at once; more are refused with an error reply rather than queued forever.
+MAX_CONNECTIONS = 2048
+#: Pending connections the kernel holds for us (capped by net.core.somaxconn).
+LISTEN_BACKLOG = 1024
+#: How often the accept loop looks at the stop flag.
+ACCEPT_POLL_SECONDS = 0.2
+#: How long a liveness probe of an existing endpoint may take.
+PROBE_TIMEOUT_SECONDS = 1.0
+
+_umask_lock = threading.Lock()
+
+
+class ServerError(RuntimeError):
+    """The server cannot start; the message says why and what to do."""
+
+
+class LocalServer:
+    """Serve ``handler`` on the data directory's local endpoint."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        handler: Handler,
+        *,
+        force_tcp: bool = False,
+        read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self._handler = handler
+        self._force_tcp = force_tcp
+        self._read_timeout = read_timeout
+        self._listener: socket.socket | None = None
+        self._endpoint: wire.Endpoint | None = None
+        self._stopping = threading.Event()
+        self._accept_thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> wire.Endpoint:
+        if self._endpoint is None:
+            raise ServerError("the server is not started")
+        return self._endpoint
+
+    def start(self) -> LocalServer:
+        if self._listener is not None:
+            raise ServerError("the server is already started")
+        self._prepare_data_dir()
+        self._refuse_if_another_server_answers()
+        unix_path = None if self._force_tcp else wire.unix_socket_path(self.data_dir)
+        if unix_path is not None:
+            self._listener, self._endpoint = self._bind_unix(unix_path)
+        else:
+            self._listener, self._endpoint = self._bind_tcp()
+        self._stopping.clear()
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name="stashplex-ipc-accept", daemon=True
+        )
+        self._accept_thread.start()
+        logger.info("listening on %s", self._endpoint.describe())
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, drop open connections and remove the endpoint files."""
+        if self._listener is None:
+            return
+        self._stopping.set()
+        self._wake_accept_loop()
+        if self._accept_thread is not None:
+            self._accept_thread.join(timeout)
+        self._listener.close()
+        self._listener = None
+        with self._connections_lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None and endpoint.kind == "unix" and endpoint.path:
+            with contextlib.suppress(FileNotFoundError):
+                Path(endpoint.path).unlink()
+        if endpoint is not None and endpoint.kind == "tcp":
+            with contextlib.suppress(FileNotFoundError):
+                Path(wire.endpoint_file(self.data_dir)).unlink()
+
+    def _wake_accept_loop(self) -> None:
+        """Connect once so a blocked ``accept`` sees the stop flag now, not at its next poll."""
+        if self._endpoint is None:
+            return
+        with contextlib.suppress(wire.UnreachableError):
+            wire.connect(self._endpoint, PROBE_TIMEOUT_SECONDS).close()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- binding ------------------------------------------------------------------------------
+
+    def _prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+
+    def _refuse_if_another_server_answers(self) -> None:
+        """Clear endpoint files left by a dead server; refuse to steal a live one's."""
+        record = Path(wire.endpoint_file(self.data_dir))
+        if record.exists():
+            try:
+                endpoint = wire.endpoint_for(self.data_dir)
+                wire.request(endpoint, {"type": "ping"}, PROBE_TIMEOUT_SECONDS)
+            except (wire.UnreachableError, wire.FrameError):
+                logger.info("removing stale %s", record)
+                record.unlink(missing_ok=True)
+            else:
+                raise ServerError(f"another supervisor already answers on {endpoint.describe()}")
+        unix_path = wire.unix_socket_path(self.data_dir)
+        if unix_path is None or not os.path.lexists(unix_path):
+            return
+        if not stat.S_ISSOCK(os.lstat(unix_path).st_mode):
+            raise ServerError(f"{unix_path} exists and is not a socket; move it away")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(PROBE_TIMEOUT_SECONDS)
+        try:
+            probe.connect(unix_path)
+        except OSError:
+            logger.info("removing stale socket %s", unix_path)
+            Path(unix_path).unlink(missing_ok=True)
+        else:
+            raise ServerError(f"another supervisor already answers on unix socket {unix_path}")
+        finally:
+            probe.close()
+
+    def _bind_unix(self, path: str) -> tuple[socket.socket, wire.Endpoint]:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The umask makes the socket owner-only from its first instant; it is process-wide,
+        # so hold it for the bind alone.
+        with _umask_lock:
+            previous = os.umask(0o177)
+            try:
+                listener.bind(path)
+            finally:
+                os.umask(previous)
+        Path(path).chmod(0o600)
+        listener.listen(LISTEN_BACKLOG)
+        listener.settimeout(ACCEPT_POLL_SECONDS)
+        return listener, wire.Endpoint.unix(path)
+
+    def _bind_tcp(self) -> tuple[socket.socket, wire.Endpoint]:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind((wire.LOOPBACK, 0))
+        listener.listen(LISTEN_BACKLOG)
+        listener.settimeout(ACCEPT_POLL_SECONDS)
+        endpoint = wire.Endpoint.tcp(listener.getsockname()[1], secrets.token_urlsafe(32))
+        try:
+            _write_endpoint_record(self.data_dir, endpoint)
+        except OSError:
+            listener.close()
+            raise
+        return listener, endpoint
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        while not self._stopping.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if self._stopping.is_set():
+                    return
+                logger.warning("accept failed: %s", exc)
+                continue
+            if self._stopping.is_set():
+                connection.close()
+                return
+            with self._connections_lock:
+                crowded = len(self._connections) >= MAX_CONNECTIONS
+                if not crowded:
+                    self._connections.add(connection)
+            if crowded:
+                self._refuse(connection, "server busy: too many open connections; retry")
+                continue
+            threading.Thread(
+                target=self._serve, args=(connection,), name="stashplex-ipc-conn", daemon=True
+            ).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        try:
+            connection.settimeout(self._read_timeout)
+            while not self._stopping.is_set():
+                try:
+                    request = wire.read_frame(connection)
+                except (wire.ConnectionClosedError, OSError):
+                    return
+                except wire.FrameError as exc:
+                    self._refuse(connection, f"bad frame: {exc}")
+                    return
+                if not self._authorised(request):
+                    self._refuse(connection, "unauthorised: missing or wrong token")
+                    return
+                connection.sendall(self._reply_frame(request))
+        except OSError:
+            return  # the client went away mid-reply; nothing to tell anyone
+        finally:
+            with self._connections_lock:
+                self._connections.discard(connection)
+            connection.close()
+
+    def _authorised(self, request: dict[str, Any]) -> bool:
+        endpoint = self._endpoint
+        if endpoint is None or endpoint.kind != "tcp":
+            return True
+        offered = request.pop("token", None)
+        expected = endpoint.token or ""
+        if not isinstance(offered, str):
+            return False
+        return hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8"))
+
+    def _reply_frame(self, request: dict[str, Any]) -> bytes:
+        kind = request.get("type")
+        try:
+            reply = self._handler(request)
+        except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
+            # Code locations only: the request (and so the exception text) may hold a cookie.
+            where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+            logger.error("handler raised %s on a %r request\n%s", type(exc).__name__, kind, where)
+            return wire.encode_frame(wire.error_reply(f"internal error: {type(exc).__name__}"))
+        if not isinstance(reply, dict):
+            logger.error("handler returned %s for a %r request", type(reply).__name__, kind)
+            return wire.encode_frame(wire.error_reply("internal error: reply is not an object"))
+        if "v" not in reply:
+            reply = {"v": wire.PROTOCOL_VERSION, **reply}
+        try:
+            return wire.encode_frame(reply)
+        except wire.FrameError as exc:
+            logger.error("reply to a %r request cannot be sent: %s", kind, exc)
+            return wire.encode_frame(wire.error_reply(f"internal error: reply unusable ({exc})"))
+
+    def _refuse(self, connection: socket.socket, reason: str) -> None:
+        """Tell the client what was wrong, then hang up (its stream may be out of sync)."""
+        try:
+            connection.sendall(wire.encode_frame(wire.error_reply(reason)))
+            connection.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            with self._connections_lock:
+                self._connections.discard(connection)
+            connection.close()
+
+
+def _write_endpoint_record(data_dir: Path, endpoint: wire.Endpoint) -> None:
+    """Atomically publish port and token, readable by the owner only."""
+    final = Path(wire.endpoint_file(data_dir))
+    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    record = {
+        "v": wire.PROTOCOL_VERSION,
+        "transport": "tcp",
+        "host": wire.LOOPBACK,
+        "port": endpoint.port,
+        "token": endpoint.token,
+        "pid": os.getpid(),
+    }
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        if hasattr(os, "fchmod"):  # a leftover tmp file keeps its old mode otherwise
+            os.fchmod(fd, 0o600)
+        os.write(fd, wire.to_json(record).encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(final)
+    wire.fsync_directory(str(data_dir))
+
+
+def send_request(data_dir: Path, message: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    """One request to the supervisor of ``data_dir`` (for the CLI).
+
+    Raises ``wire.UnreachableError`` if no supervisor answers, ``wire.FrameError`` on a reply
+    that breaks the protocol.
+    """
+    return wire.request(wire.endpoint_for(data_dir), message, timeout)

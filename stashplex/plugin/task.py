@@ -1,0 +1,151 @@
+"""Stash's task entry: forward a plugin task to the supervisor and mirror its progress.
+
+Stash runs one job at a time and shows a task's ``\\x01p\\x02<fraction>`` lines as the job's
+progress bar, so a long task (a full sync) is run by the supervisor as a job and this process
+polls it, turning its progress and messages into Stash log lines until it is done. ``start``
+and ``stop`` work without a running supervisor. Stdlib only, like the hook whose helpers it
+shares (``stashplex_hook.py`` sits next to it in the plugin folder).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+try:
+    import stashplex_hook as hook
+except ImportError:  # not an installed plugin folder: the source tree or the installed package
+    if not __package__:
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))  # noqa: PTH120
+    from stashplex.plugin import hook
+
+wire = hook.wire
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+#: Budget for each request to the supervisor.
+REQUEST_TIMEOUT_SECONDS = 10.0
+#: How often a running job is polled.
+POLL_INTERVAL_SECONDS = 0.5
+#: Consecutive failed polls after which the task gives up on a job.
+MAX_MISSED_POLLS = 20
+#: How long ``start`` waits for a started supervisor to answer a ping.
+START_WAIT_SECONDS = 30.0
+
+
+class TaskError(RuntimeError):
+    """The task could not do its work; the message goes to Stash as the task's error."""
+
+
+def ask(config: hook.HookConfig, message: dict[str, Any]) -> dict[str, Any]:
+    """One request; a refusal becomes ``TaskError`` with the supervisor's reason."""
+    reply = wire.request(wire.endpoint_for(config.data_dir), message, REQUEST_TIMEOUT_SECONDS)
+    if reply.get("ok") is not True:
+        raise TaskError(f"supervisor refused: {reply.get('error') or 'no reason given'}")
+    return reply
+
+
+def is_running(config: hook.HookConfig) -> bool:
+    try:
+        wire.request(wire.endpoint_for(config.data_dir), {"type": "ping"}, 2.0)
+    except (wire.UnreachableError, wire.FrameError):
+        return False
+    return True
+
+
+def start(config: hook.HookConfig, wait_seconds: float = START_WAIT_SECONDS) -> str:
+    if is_running(config):
+        return "supervisor already running"
+    try:
+        hook.start_supervisor_detached(config, cooldown=0.0)
+    except OSError as exc:
+        raise TaskError(f"cannot start the supervisor {config.spawn[0]}: {exc}") from None
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if is_running(config):
+            return "supervisor started"
+        time.sleep(0.2)
+    raise TaskError(
+        f"the supervisor did not answer within {wait_seconds:g} s; "
+        f"see {config.data_dir}/{hook.SPAWN_LOG}"
+    )
+
+
+def follow_job(config: hook.HookConfig, job_id: Any) -> Any:
+    """Poll ``job_id`` until done, echoing progress and new messages to Stash's log.
+
+    The supervisor answers ``{"type": "job", "job": id, "after": n}`` with the job's
+    ``progress`` (0..1), the ``messages`` after the first ``n``, ``done``, and when done a
+    ``summary`` or an ``error``.
+    """
+    seen = 0
+    missed = 0
+    while True:
+        try:
+            reply = ask(config, {"type": "job", "job": job_id, "after": seen})
+        except (wire.UnreachableError, wire.FrameError) as exc:
+            missed += 1
+            if missed >= MAX_MISSED_POLLS:
+                raise TaskError(
+                    f"lost contact with the supervisor during job {job_id}: {exc}"
+                ) from None
+            time.sleep(POLL_INTERVAL_SECONDS)
+            continue
+        missed = 0
+        messages = reply.get("messages") or []
+        for message in messages:
+            hook.log("info", str(message))
+        seen += len(messages)
+        progress = reply.get("progress")
+        if isinstance(progress, int | float) and not isinstance(progress, bool):
+            hook.log("progress", f"{min(max(float(progress), 0.0), 1.0):.4f}")
+        if reply.get("done") is True:
+            if reply.get("error"):
+                raise TaskError(f"job {job_id} failed: {reply['error']}")
+            return reply.get("summary")
+        time.sleep(POLL_INTERVAL_SECONDS)
+
+
+def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any:
+    if name == "start":
+        return start(config)
+    if name == "stop" and not is_running(config):
+        return "supervisor is not running"
+    args = {key: value for key, value in payload["args"].items() if key != "task"}
+    message = {"type": "task", "task": name, "args": args}
+    connection = hook.connection_from(payload.get("server_connection"))
+    if connection is not None:
+        message["connection"] = connection
+    try:
+        reply = ask(config, message)
+    except (wire.UnreachableError, wire.FrameError) as exc:
+        raise TaskError(
+            f"supervisor not reachable ({exc}); run the 'Start supervisor' task"
+        ) from None
+    if "job" in reply:
+        return follow_job(config, reply["job"])
+    return reply.get("summary")
+
+
+def main() -> int:
+    try:
+        payload = hook.read_stdin_object("task input")
+        args = payload.get("args")
+        if not isinstance(args, dict) or not isinstance(args.get("task"), str):
+            raise hook.BadInputError("task input has no 'args.task' name (set it in defaultArgs)")
+        summary = run_task(hook.load_config(), args["task"], payload)
+    except hook.BadInputError as exc:
+        return hook.fail(2, f"stashplex task: {exc}")
+    except (hook.ConfigError, TaskError) as exc:
+        return hook.fail(1, f"stashplex task: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a traceback would land in Stash's log as errors
+        return hook.fail(1, f"stashplex task: internal error {type(exc).__name__}")
+    hook.emit_result(summary, None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

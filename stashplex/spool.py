@@ -1,0 +1,105 @@
+"""Drain the hook spool: events hooks left while the supervisor was away.
+
+A hook that cannot reach the supervisor writes its event to ``<data_dir>/spool/`` (see
+``wire.write_spool``) and starts the supervisor. The supervisor drains the spool at start and
+whenever it likes: oldest first, each event handed to a sink that makes it durable (the Intake
+mailbox), and only then the file deleted, so a crash in between delivers twice, never zero
+times. A file that cannot be read is quarantined in ``spool/bad/`` with a logged reason rather
+than blocking the queue or vanishing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stashplex import wire
+
+logger = logging.getLogger(__name__)
+
+#: Unfinished ``.tmp`` files older than this belong to a hook that died mid-write.
+STALE_TMP_SECONDS = 60.0
+#: Where unreadable spool files are kept for a human to look at.
+QUARANTINE_DIR = "bad"
+
+Sink = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    delivered: int = 0
+    quarantined: int = 0
+    stale_tmp_removed: int = 0
+    #: Why draining stopped early (the sink failed); the remaining files stay for next time.
+    halted_by: str | None = None
+
+
+def spool_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / wire.SPOOL_DIR
+
+
+def drain_spool(
+    data_dir: Path, sink: Sink, *, stale_tmp_seconds: float = STALE_TMP_SECONDS
+) -> DrainReport:
+    """Deliver every spooled event to ``sink`` in the order the hooks wrote them.
+
+    If ``sink`` raises, draining stops, that file stays, and the report says why; the caller
+    may simply try again later.
+    """
+    folder = spool_dir(data_dir)
+    if not folder.is_dir():
+        return DrainReport()
+    delivered = quarantined = 0
+    stale_removed = _remove_stale_tmp(folder, stale_tmp_seconds)
+    for path in sorted(folder.glob("*.json")):
+        try:
+            event = wire.read_spool_record(path.read_bytes())
+        except FileNotFoundError:
+            continue  # drained concurrently (a second drain call); nothing to do
+        except (OSError, wire.FrameError) as exc:
+            _quarantine(path, exc)
+            quarantined += 1
+            continue
+        try:
+            sink(event)
+        except Exception as exc:  # noqa: BLE001 - report, keep the file, let the caller retry
+            logger.error("spool drain stopped at %s: sink raised %s", path.name, type(exc).__name__)
+            return DrainReport(
+                delivered, quarantined, stale_removed, f"sink raised {type(exc).__name__}"
+            )
+        path.unlink(missing_ok=True)
+        delivered += 1
+    if delivered or quarantined:
+        logger.info("spool drained: %d delivered, %d quarantined", delivered, quarantined)
+    return DrainReport(delivered, quarantined, stale_removed)
+
+
+def _quarantine(path: Path, reason: Exception) -> None:
+    bad = path.parent / QUARANTINE_DIR
+    bad.mkdir(mode=0o700, exist_ok=True)
+    target = bad / path.name
+    try:
+        path.replace(target)
+    except OSError as exc:
+        logger.error("spool file %s is unreadable (%s) and cannot be moved: %s", path, reason, exc)
+        return
+    logger.error("spool file %s is unreadable (%s); moved to %s", path.name, reason, target)
+
+
+def _remove_stale_tmp(folder: Path, max_age: float) -> int:
+    removed = 0
+    cutoff = time.time() - max_age
+    for path in folder.glob("*.tmp"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    if removed:
+        logger.warning("removed %d unfinished spool file(s) left by interrupted hooks", removed)
+    return removed

@@ -1,0 +1,193 @@
+"""The installed plugin folder loads under Stash's strict manifest rules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stashplex.plugin import InstallError, install_plugin
+
+# Keys Stash's strict YAML decoding knows (stash-plugin-protocol.md 1.2); anything else fails.
+TOP_KEYS = {
+    "name", "description", "version", "url", "exec", "interface", "errLog",
+    "tasks", "hooks", "settings", "ui",
+}  # fmt: skip
+TASK_KEYS = {"name", "description", "execArgs", "defaultArgs"}
+HOOK_KEYS = TASK_KEYS | {"triggeredBy"}
+SETTING_KEYS = {"displayName", "description", "type"}
+SETTING_TYPES = {"STRING", "NUMBER", "BOOLEAN"}
+
+EXPECTED_TASKS = {
+    "sync_all": "Sync all scenes",
+    "sync_recent": "Sync recent changes",
+    "status": "Status",
+    "doctor": "Health check",
+    "dlq_retry": "Process dead letters (retry)",
+    "dlq_purge": "Purge old dead letters",
+    "start": "Start supervisor",
+    "stop": "Stop supervisor",
+}
+EXPECTED_SETTINGS = {
+    "plex_url": "STRING", "plex_token": "STRING", "plex_libraries": "STRING",
+    "path_map": "STRING", "stash_api_key": "STRING",
+    "sync_title": "BOOLEAN", "sync_summary": "BOOLEAN", "sync_studio": "BOOLEAN",
+    "sync_date": "BOOLEAN", "sync_rating": "BOOLEAN", "sync_performers": "BOOLEAN",
+    "sync_tags": "BOOLEAN", "sync_groups": "BOOLEAN", "sync_director": "BOOLEAN",
+    "sync_poster": "BOOLEAN", "studio_as_collection": "BOOLEAN", "strict_matching": "BOOLEAN",
+    "allow_medium_confidence": "BOOLEAN", "preserve_plex_edits": "BOOLEAN", "dry_run": "BOOLEAN",
+    "transient_retries": "NUMBER", "transient_base_seconds": "NUMBER",
+    "transient_cap_seconds": "NUMBER", "not_found_retries": "NUMBER",
+    "not_found_base_seconds": "NUMBER", "not_found_cap_seconds": "NUMBER",
+    "dead_letter_retention_days": "NUMBER",
+}  # fmt: skip
+
+
+@pytest.fixture
+def installed(tmp_path):
+    plugin_dir = tmp_path / "plugins" / "stashplex"
+    manifest_path = install_plugin(
+        plugin_dir, data_dir=tmp_path / "data", python=Path(sys.executable)
+    )
+    return plugin_dir, manifest_path, yaml.safe_load(manifest_path.read_text())
+
+
+def test_the_manifest_uses_only_keys_stash_knows(installed):
+    _, _, manifest = installed
+
+    assert set(manifest) <= TOP_KEYS
+    for task in manifest["tasks"]:
+        assert set(task) <= TASK_KEYS
+    for hook in manifest["hooks"]:
+        assert set(hook) <= HOOK_KEYS
+    for setting in manifest["settings"].values():
+        assert set(setting) <= SETTING_KEYS
+        assert setting["type"] in SETTING_TYPES
+    assert manifest["interface"] == "raw"
+    assert manifest["errLog"] == "error"
+    assert all(isinstance(manifest[key], str) for key in ("name", "description", "version", "url"))
+
+
+def test_the_plugin_id_is_stashplex_and_no_other_yml_is_in_the_folder(installed):
+    plugin_dir, manifest_path, _ = installed
+
+    assert manifest_path.name == "stashplex.yml"
+    assert [path.name for path in plugin_dir.glob("*.yml")] == ["stashplex.yml"]
+    assert {path.name for path in plugin_dir.iterdir()} == {
+        "stashplex.yml",
+        "stashplex_hook.py",
+        "stashplex_task.py",
+        "stashplex_wire.py",
+        "stashplex-hook.json",
+        "__pycache__",
+    }
+
+
+def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(installed):
+    _, _, manifest = installed
+
+    (hook,) = manifest["hooks"]
+    assert manifest["exec"] == [sys.executable]
+    assert hook["name"] == "Sync scene to Plex"
+    assert hook["triggeredBy"] == ["Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post"]
+    assert manifest["exec"] + hook["execArgs"] == [
+        sys.executable, "-S", "{pluginDir}/stashplex_hook.py",
+    ]  # fmt: skip
+    for task in manifest["tasks"]:
+        assert manifest["exec"] + task["execArgs"] == [
+            sys.executable,
+            "{pluginDir}/stashplex_task.py",
+        ]
+
+
+def test_every_task_names_its_job_in_default_args(installed):
+    _, _, manifest = installed
+
+    tasks = {task["defaultArgs"]["task"]: task["name"] for task in manifest["tasks"]}
+
+    assert tasks == EXPECTED_TASKS
+    assert all(set(task["defaultArgs"]) == {"task"} for task in manifest["tasks"])
+
+
+def test_every_setting_is_declared_with_its_type_and_no_default(installed):
+    _, _, manifest = installed
+
+    declared = {name: setting["type"] for name, setting in manifest["settings"].items()}
+
+    assert declared == EXPECTED_SETTINGS
+    assert all(
+        setting["displayName"] and setting["description"]
+        for setting in manifest["settings"].values()
+    )
+
+
+def test_the_hook_config_names_the_data_dir_the_venv_python_and_the_supervisor_command(
+    installed, tmp_path
+):
+    plugin_dir, _, _ = installed
+
+    config = json.loads((plugin_dir / "stashplex-hook.json").read_text())
+
+    data_dir = str(tmp_path / "data")
+    assert config == {
+        "data_dir": data_dir,
+        "python": sys.executable,
+        "spawn": [sys.executable, "-m", "stashplex", "run", "--data-dir", "{data_dir}"],
+    }
+
+
+def test_the_copied_scripts_are_the_packaged_ones(installed):
+    plugin_dir, _, _ = installed
+    package = Path(__file__).resolve().parents[2] / "stashplex"
+
+    assert (plugin_dir / "stashplex_hook.py").read_text() == (
+        package / "plugin" / "hook.py"
+    ).read_text()
+    assert (plugin_dir / "stashplex_task.py").read_text() == (
+        package / "plugin" / "task.py"
+    ).read_text()
+    assert (plugin_dir / "stashplex_wire.py").read_text() == (package / "wire.py").read_text()
+
+
+def test_awkward_paths_survive_the_hand_written_yaml(tmp_path):
+    python = tmp_path / 'odd: dir # "quoted" \\ back' / "python"
+
+    manifest_path = install_plugin(tmp_path / "plugin", data_dir=tmp_path / "data", python=python)
+
+    assert yaml.safe_load(manifest_path.read_text())["exec"] == [str(python)]
+
+
+def test_a_venv_python_symlink_is_kept_not_resolved(tmp_path):
+    real = tmp_path / "real-python"
+    real.write_text("")
+    link = tmp_path / "venv-python"
+    link.symlink_to(real)
+
+    manifest_path = install_plugin(tmp_path / "plugin", data_dir=tmp_path / "data", python=link)
+
+    assert yaml.safe_load(manifest_path.read_text())["exec"] == [str(link)]
+
+
+def test_reinstalling_refreshes_the_folder_but_a_stray_yml_is_refused(tmp_path):
+    plugin_dir = tmp_path / "plugin"
+    install_plugin(plugin_dir, data_dir=tmp_path / "data", python=Path(sys.executable))
+    install_plugin(plugin_dir, data_dir=tmp_path / "other", python=Path(sys.executable))
+    assert json.loads((plugin_dir / "stashplex-hook.json").read_text())["data_dir"].endswith(
+        "other"
+    )
+
+    (plugin_dir / "compose.yml").write_text("services: {}\n")
+
+    with pytest.raises(InstallError, match=r"other \.yml files \(compose\.yml\)"):
+        install_plugin(plugin_dir, data_dir=tmp_path / "data", python=Path(sys.executable))
+
+
+def test_the_scripts_are_precompiled_for_the_target_interpreter(installed):
+    plugin_dir, _, _ = installed
+
+    cached = {path.name.split(".")[0] for path in (plugin_dir / "__pycache__").glob("*.pyc")}
+
+    assert {"stashplex_hook", "stashplex_task", "stashplex_wire"} <= cached

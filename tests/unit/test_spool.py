@@ -1,0 +1,94 @@
+"""Draining the hook spool into the supervisor: order, quarantine, leftovers, failures."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from stashplex import wire
+from stashplex.spool import DrainReport, drain_spool
+
+
+def spool(data_dir, *events):
+    return [wire.write_spool(data_dir, event) for event in events]
+
+
+def test_events_are_delivered_in_the_order_hooks_wrote_them_then_deleted(tmp_path):
+    spool(tmp_path, *({"scene_id": str(n)} for n in range(10)))
+    delivered: list[dict] = []
+
+    report = drain_spool(tmp_path, delivered.append)
+
+    assert [event["scene_id"] for event in delivered] == [str(n) for n in range(10)]
+    assert report == DrainReport(delivered=10)
+    assert list((tmp_path / "spool").glob("*.json")) == []
+
+
+def test_a_missing_spool_folder_is_an_empty_drain(tmp_path):
+    assert drain_spool(tmp_path, pytest.fail) == DrainReport()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b'{"v": 1, "event": "nope"}', b'{"v": 9, "event": {}}', b"\xff\xfe"],
+    ids=["not-json", "event-not-object", "unknown-version", "not-utf8"],
+)
+def test_a_corrupt_file_is_quarantined_with_a_logged_reason_and_the_rest_delivered(
+    tmp_path, caplog, content
+):
+    # Given a corrupt file between two good ones
+    first, last = spool(tmp_path, {"scene_id": "1"}, {"scene_id": "3"})
+    corrupt = tmp_path / "spool" / Path(first).name.replace(".json", "-x.json")
+    corrupt.write_bytes(content)
+    delivered: list[dict] = []
+
+    # When the spool is drained
+    with caplog.at_level(logging.ERROR, logger="stashplex.spool"):
+        report = drain_spool(tmp_path, delivered.append)
+
+    # Then the good ones arrive and the bad one waits in spool/bad with a reason logged
+    assert [event["scene_id"] for event in delivered] == ["1", "3"]
+    assert report.quarantined == 1
+    assert (tmp_path / "spool" / "bad" / corrupt.name).read_bytes() == content
+    assert f"spool file {corrupt.name} is unreadable" in caplog.text
+    assert not corrupt.exists()
+    assert not Path(last).exists()
+
+
+def test_only_unfinished_files_older_than_a_minute_are_removed(tmp_path):
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    old_tmp = spool_dir / "1-1-aa.json.tmp"
+    fresh_tmp = spool_dir / "2-2-bb.json.tmp"
+    old_tmp.write_text("{")
+    fresh_tmp.write_text("{")
+    two_minutes_ago = time.time() - 120
+    os.utime(old_tmp, (two_minutes_ago, two_minutes_ago))
+
+    report = drain_spool(tmp_path, pytest.fail)
+
+    assert report.stale_tmp_removed == 1
+    assert not old_tmp.exists()
+    assert fresh_tmp.exists()
+
+
+def test_a_failing_sink_halts_the_drain_and_keeps_the_undelivered_files(tmp_path):
+    paths = spool(tmp_path, {"scene_id": "1"}, {"scene_id": "2"}, {"scene_id": "3"})
+    delivered: list[dict] = []
+
+    def sink(event: dict) -> None:
+        if event["scene_id"] == "2":
+            raise OSError("mailbox full")
+        delivered.append(event)
+
+    report = drain_spool(tmp_path, sink)
+
+    assert report.delivered == 1
+    assert report.halted_by == "sink raised OSError"
+    assert [Path(path).exists() for path in paths] == [False, True, True]
+    assert drain_spool(tmp_path, delivered.append).delivered == 2
+    assert [event["scene_id"] for event in delivered] == ["1", "2", "3"]
