@@ -1,0 +1,77 @@
+"""`python -m stashplex.sandbox.plex`: run the Plex emulator in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+
+from stashplex.sandbox.plex.emulator import PlexEmulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m stashplex.sandbox.plex",
+        description="Loopback Plex Media Server emulator (driven by the real plexapi in tests).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=32400, help="Plex port (default 32400)")
+    parser.add_argument("--token", required=True, help="the X-Plex-Token clients must send")
+    parser.add_argument("--items", type=int, default=0, help="seed this many items (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for deterministic items")
+    parser.add_argument(
+        "--scan-delay", type=float, default=2.0, help="seconds a section scan takes (default 2)"
+    )
+    parser.add_argument(
+        "--admin-port",
+        type=int,
+        default=0,
+        help="admin API port, reachable while Plex is down (default: any free port)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.items < 0:
+        print("--items must not be negative", file=sys.stderr)
+        return 2
+    try:
+        emulator = PlexEmulator(
+            token=args.token,
+            host=args.host,
+            port=args.port,
+            scan_delay=args.scan_delay,
+            admin_port=args.admin_port,
+        )
+    except ValueError as bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    emulator.seed(args.items, seed=args.seed)
+    seeded = time.perf_counter() - started
+    try:
+        emulator.start()
+    except OSError as bad:
+        print(f"error: cannot listen on {args.host}:{args.port}: {bad}", file=sys.stderr)
+        return 1
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    print(
+        f"Plex emulator at {emulator.url} with {args.items} items (seeded in {seeded:.1f} s); "
+        f"admin API at {emulator.admin_url}",
+        flush=True,
+    )
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Posters and art: uploads by URL (recorded, never fetched) or by bytes, and selection.
+
+Selecting an image by hand locks the field, so a later agent refresh keeps the user's choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from stashplex.sandbox.plex.model import Image, Item, PlexError
+
+# Upload path segment -> (rating key scheme folder, locked field).
+IMAGE_KINDS: dict[str, tuple[str, str]] = {"posters": ("posters", "thumb"), "arts": ("art", "art")}
+MAX_UPLOAD_BYTES = 10_480_000
+
+
+def _images(item: Item, kind: str) -> list[Image]:
+    return item.posters if kind == "posters" else item.arts
+
+
+def selected(item: Item, kind: str) -> str | None:
+    return item.selected_poster if kind == "posters" else item.selected_art
+
+
+def _select(item: Item, kind: str, rating_key: str, now: int) -> None:
+    folder_field = IMAGE_KINDS[kind][1]
+    if kind == "posters":
+        item.selected_poster = rating_key
+        item.thumb_epoch = max(now, item.thumb_epoch + 1)
+    else:
+        item.selected_art = rating_key
+        item.art_epoch = max(now, item.art_epoch + 1)
+    item.locks.add(folder_field)
+    item.touch(now)
+
+
+def upload(item: Item, kind: str, url: str | None, body: bytes, now: int) -> Image:
+    """Add an image from a URL or from raw bytes and select it."""
+    if kind not in IMAGE_KINDS:
+        raise PlexError(404, f"unknown image kind {kind!r}")
+    images = _images(item, kind)
+    if url:
+        if not url.startswith(("http://", "https://")):
+            raise PlexError(400, f"image url must be http(s), got {url!r}")
+        image = next((i for i in images if i.rating_key == url), None)
+        if image is None:
+            image = Image(rating_key=url, url=url)
+            images.append(image)
+    elif body:
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise PlexError(413, f"image of {len(body)} bytes is too large")
+        digest = hashlib.sha1(body).hexdigest()  # noqa: S324 - Plex names uploads by SHA-1
+        rating_key = f"upload://{IMAGE_KINDS[kind][0]}/{digest}"
+        image = next((i for i in images if i.rating_key == rating_key), None)
+        if image is None:
+            image = Image(rating_key=rating_key, url=rating_key, sha1=digest, data=bytes(body))
+            images.append(image)
+    else:
+        raise PlexError(400, "an image upload needs ?url= or a request body")
+    _select(item, kind, image.rating_key, now)
+    return image
+
+
+def choose(item: Item, kind: str, url: str | None, now: int) -> None:
+    """PUT .../poster?url= selects a known image (or records a new http one, as PMS fetches it)."""
+    if not url:
+        raise PlexError(400, "selecting an image needs ?url=")
+    images = _images(item, kind)
+    if not any(image.rating_key == url for image in images):
+        if not url.startswith(("http://", "https://")):
+            raise PlexError(404, f"no image {url!r} for item {item.rating_key}")
+        images.append(Image(rating_key=url, url=url))
+    _select(item, kind, url, now)
+
+
+def selected_bytes(item: Item, kind: str) -> bytes | None:
+    key = selected(item, kind)
+    image = next((i for i in _images(item, kind) if i.rating_key == key), None)
+    return image.data if image else None
