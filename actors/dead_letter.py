@@ -140,53 +140,92 @@ class DeadLetter(MailboxActor):
             super().handle(envelope)
 
     def _insert(self, **values: Any) -> None:
+        """One entry per scene: a scene that fails again replaces its older entry."""
         with self.store.transaction() as conn:
+            if values.get("scene_id") and values.get("job") is not None:
+                conn.execute(
+                    "DELETE FROM dead_letters WHERE scene_id = ? AND job IS NOT NULL"
+                    " AND job != 'null'",
+                    (values["scene_id"],),
+                )
             conn.execute(
                 "INSERT INTO dead_letters(scene_id, reason, error, created_at, history, "
                 "candidates, job, envelope, job_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (values.get("scene_id"), values["reason"], values["error"], time.time(),
-                 dumps(values.get("history", [])), dumps(values.get("candidates", [])),
-                 dumps(values.get("job")), dumps(values.get("envelope")), values.get("job_id")),
+                (
+                    values.get("scene_id"),
+                    values["reason"],
+                    values["error"],
+                    time.time(),
+                    dumps(values.get("history", [])),
+                    dumps(values.get("candidates", [])),
+                    dumps(values.get("job")),
+                    dumps(values.get("envelope")),
+                    values.get("job_id"),
+                ),
             )
 
     def _store_job(self, envelope: Envelope, job: DeadLetterJob) -> None:
         log.warning("scene %s dead-lettered (%s): %s", envelope.scene_id, job.reason, job.error)
         self._insert(
-            scene_id=envelope.scene_id, reason=job.reason, error=job.error,
-            history=[a.model_dump() for a in job.history], candidates=job.candidates,
-            job=job.job.model_dump(mode="json") if job.job else None, job_id=job.job_id,
+            scene_id=envelope.scene_id,
+            reason=job.reason,
+            error=job.error,
+            history=[a.model_dump() for a in job.history],
+            candidates=job.candidates,
+            job=job.job.model_dump(mode="json") if job.job else None,
+            job_id=job.job_id,
         )
         payload = job.job.payload if job.job else {}
         if envelope.scene_id and payload.get("fingerprint") is not None:
-            done = SyncDone(scene_id=envelope.scene_id, fingerprint="", status="dead_letter",
-                            revision=int(payload.get("revision", 0)), job_id=job.job_id)
-            self.send(INTAKE, Envelope(kind=SYNC_DONE, scene_id=envelope.scene_id,
-                                       payload=done.model_dump(mode="json")))
+            done = SyncDone(
+                scene_id=envelope.scene_id,
+                fingerprint="",
+                status="dead_letter",
+                revision=int(payload.get("revision", 0)),
+                job_id=job.job_id,
+            )
+            self.send(
+                INTAKE,
+                Envelope(
+                    kind=SYNC_DONE, scene_id=envelope.scene_id, payload=done.model_dump(mode="json")
+                ),
+            )
 
     def _store_poison(self, envelope: Envelope) -> None:
         payload = envelope.payload
         reason = "poison" if envelope.kind == POISON_KIND else "unknown"
-        history = [{"at": payload.get("failed_at", time.time()), "reason": reason,
-                    "error": payload.get("error", "")}]
+        history = [
+            {
+                "at": payload.get("failed_at", time.time()),
+                "reason": reason,
+                "error": payload.get("error", ""),
+            }
+        ]
         self._insert(
-            scene_id=envelope.scene_id, reason=reason,
+            scene_id=envelope.scene_id,
+            reason=reason,
             error=f"{payload.get('mailbox')}: {payload.get('error', '')}",
-            history=history, envelope={"mailbox": payload.get("mailbox"),
-                                       "envelope": payload.get("envelope"),
-                                       "traceback": payload.get("traceback")},
+            history=history,
+            envelope={
+                "mailbox": payload.get("mailbox"),
+                "envelope": payload.get("envelope"),
+                "traceback": payload.get("traceback"),
+            },
         )
 
     def _retry(self, request: DeadLetterRetry) -> None:
         if request.all:
             rows = self.store.query("SELECT * FROM dead_letters ORDER BY id")
         elif request.reason:
-            rows = self.store.query("SELECT * FROM dead_letters WHERE reason = ? ORDER BY id",
-                                    (request.reason,))
+            rows = self.store.query(
+                "SELECT * FROM dead_letters WHERE reason = ? ORDER BY id", (request.reason,)
+            )
         else:
             marks = ",".join("?" * len(request.ids))
             rows = self.store.query(
                 f"SELECT * FROM dead_letters WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
-                request.ids)
+                request.ids,
+            )
         for row in rows:
             self._resend(row)
             with self.store.transaction() as conn:
@@ -200,14 +239,21 @@ class DeadLetter(MailboxActor):
             self.send(stored["mailbox"], original)
         elif row["scene_id"]:
             request = SyncRequest(mode="scenes", scene_ids=[row["scene_id"]], force=True)
-            self.send(INTAKE, Envelope(kind=SYNC_REQUEST, scene_id=row["scene_id"],
-                                       payload=request.model_dump(mode="json")))
+            self.send(
+                INTAKE,
+                Envelope(
+                    kind=SYNC_REQUEST,
+                    scene_id=row["scene_id"],
+                    payload=request.model_dump(mode="json"),
+                ),
+            )
 
     def _purge(self, older_than_days: float) -> None:
         cutoff = time.time() - older_than_days * DAY_S
         with self.store.transaction() as conn:
-            removed = conn.execute("DELETE FROM dead_letters WHERE created_at <= ?",
-                                   (cutoff,)).rowcount
+            removed = conn.execute(
+                "DELETE FROM dead_letters WHERE created_at <= ?", (cutoff,)
+            ).rowcount
         log.info("purged %d dead letters older than %g days", removed, older_than_days)
 
     def _cleanup(self) -> None:

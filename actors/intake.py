@@ -1,15 +1,397 @@
-"""Turns Stash hook events and sync requests into sync jobs.
+"""Intake: turns Stash hook events and sync requests into sync jobs.
 
-Message contract: see the module's handlers; probes (`trace`) pass through every actor.
+Contract (consumes, in batches):
+  ``hook.event`` (see :class:`stashplex.control.HookEvent`): dropped when its ``inputFields``
+      touch nothing we sync, or when it is older than our last fetch of that scene; a destroy
+      cancels the scene's pending job; anything else joins the pending set (latest wins).
+  ``sync.request`` (:class:`~actors.messages.SyncRequest`): all scenes, scenes changed since a
+      time, or given scenes (optionally forced, optionally a dry run), tracked as a job.
+  ``intake.flush``: turn the pending set into jobs now (set by a debounce timer).
+  ``intake.catchup``: follow Stash's ``updated_at`` cursor to catch edits made while we were
+      down or that Stash does not hook.
+  ``sync.done`` (:class:`~actors.messages.SyncDone`): remember the fingerprint that reached Plex.
+Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`` to the
+Scheduler.
+
+Scenes are fetched in batches (``findScenes(ids:)``, 500 per request), sanitized into
+:class:`~stashplex.scene.StashScene`, and fingerprinted; a scene whose synced fields have not
+changed since its last successful sync is not sent again.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
-from actors.addresses import INTAKE
+from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
+from actors.messages import (
+    HOOK_EVENT,
+    INTAKE_CATCHUP,
+    INTAKE_FLUSH,
+    SYNC_DONE,
+    SYNC_LOCATE,
+    SYNC_REQUEST,
+    TIMER_SET,
+    TIMER_SUPERSEDE,
+    SyncDone,
+    SyncJob,
+    SyncRequest,
+)
+from stashplex.control import HookEvent
+from stashplex.envelope import Envelope
+from stashplex.fingerprint import fingerprint
+from stashplex.plex.writer import toggles_from
+from stashplex.scene import SceneDataError, StashScene
+from stashplex.stash import StashClient, StashError
+from stashplex.syncstate import SyncState
+
+log = logging.getLogger(__name__)
+
+#: ``inputFields`` of a scene update that can change what Plex shows, per sync toggle.
+SYNCED_INPUT_FIELDS: dict[str, frozenset[str]] = {
+    "title": frozenset({"title"}),
+    "summary": frozenset({"details"}),
+    "studio": frozenset({"studio_id"}),
+    "date": frozenset({"date"}),
+    "rating": frozenset({"rating100", "rating"}),
+    "performers": frozenset({"performer_ids"}),
+    "tags": frozenset({"tag_ids"}),
+    "groups": frozenset({"groups", "movies"}),
+    "director": frozenset({"director"}),
+    "poster": frozenset({"cover_image"}),
+}
+#: Changing which file is primary can change the match and the fallback title.
+ALWAYS_RELEVANT = frozenset({"primary_file_id"})
+#: How long hook events may gather before they become jobs (coalescing window).
+DEBOUNCE_S = 1.0
+#: Pending scenes that trigger a flush without waiting for the debounce.
+FLUSH_AT = 500
+#: Wait before trying Stash again after it failed.
+STASH_RETRY_S = 15.0
+#: Re-read this far before the cursor: Stash compares timestamps as text at second precision.
+CURSOR_MARGIN = timedelta(seconds=2)
+FLUSH_TIMER_ID = "intake-flush"
+
+
+def relevant_fields(settings: Any) -> frozenset[str]:
+    toggles = toggles_from(settings)
+    fields = set(ALWAYS_RELEVANT)
+    for toggle, names in SYNCED_INPUT_FIELDS.items():
+        if getattr(toggles, toggle):
+            fields |= names
+    if toggles.studio_as_collection:
+        fields.add("studio_id")
+    return frozenset(fields)
+
+
+def cursor_with_margin(cursor: str, *, forward: bool = False) -> str:
+    """Move a Stash timestamp by the margin, spelled as Stash spells it.
+
+    Stash compares timestamps as text, so the result keeps the input's form exactly: ``Z`` for
+    UTC, the same offset, and fractional seconds only if the input had them.
+    """
+    try:
+        moment = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
+    except ValueError:
+        return cursor
+    moved = moment + CURSOR_MARGIN if forward else moment - CURSOR_MARGIN
+    timespec = "microseconds" if "." in cursor else "seconds"
+    text = moved.isoformat(timespec=timespec)
+    return text[:-6] + "Z" if cursor.endswith("Z") and text.endswith("+00:00") else text
 
 
 class Intake(MailboxActor):
     mailbox_name: ClassVar[str] = INTAKE
+    batch_size: ClassVar[int] = 500
+
+    def setup(self) -> None:
+        self.settings = self.ctx.service("settings")
+        self.toggles = toggles_from(self.settings)
+        self.relevant = relevant_fields(self.settings)
+        self.stash: StashClient = self.ctx.service("stash")
+        self.state = SyncState(self.ctx.service("data_dir"))
+        self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
+        self.send(INTAKE, Envelope(kind=INTAKE_CATCHUP))
+        if self.state.pending_count():
+            self._set_flush_timer(0)
+
+    def teardown(self) -> None:
+        self.state.store.close()
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        flush_now = False
+        for envelope in envelopes:
+            kind = envelope.kind
+            if kind == HOOK_EVENT:
+                self._hook(envelope)
+            elif kind == SYNC_DONE:
+                self._done(SyncDone.model_validate(envelope.payload))
+            elif kind == SYNC_REQUEST:
+                self._request(envelope, SyncRequest.model_validate(envelope.payload))
+            elif kind == INTAKE_FLUSH:
+                flush_now = True
+            elif kind == INTAKE_CATCHUP:
+                self._catch_up()
+            else:
+                super().handle(envelope)
+        pending = self.state.pending_count()
+        if pending and (flush_now or pending >= FLUSH_AT or self.debounce_s <= 0):
+            self._flush()
+        elif pending:
+            self._set_flush_timer(self.debounce_s)
+
+    # -- hook events -------------------------------------------------------------------------
+
+    def _hook(self, envelope: Envelope) -> None:
+        event = HookEvent.model_validate(envelope.payload)
+        cookie = event.connection.get("session_cookie")
+        if isinstance(cookie, str):
+            self.stash.use_session_cookie(cookie)
+        if event.trigger == "Scene.Destroy.Post":
+            if self.state.cancel_pending(event.scene_id):
+                log.info("scene %s destroyed: its pending job is cancelled", event.scene_id)
+            return
+        fields = set(event.input_fields) - {"id", "ids", "clientMutationId"}
+        if event.input_fields and not fields & self.relevant:
+            log.debug(
+                "scene %s: update touched nothing we sync (%s)", event.scene_id, sorted(fields)
+            )
+            return
+        received = event.received_at or envelope.created_at
+        fetched = self.state.synced([event.scene_id]).get(event.scene_id, {}).get("fetched_at")
+        if fetched is not None and received < fetched:
+            log.debug("scene %s: event predates our last fetch, already reflected", event.scene_id)
+            return
+        self.state.add_pending(event.scene_id, received)
+
+    def _set_flush_timer(self, delay: float) -> None:
+        self.send(
+            SCHEDULER,
+            Envelope(
+                kind=TIMER_SET,
+                payload={
+                    "timer_id": FLUSH_TIMER_ID,
+                    "due_at": time.time() + delay,
+                    "job": {"to": INTAKE, "kind": INTAKE_FLUSH, "payload": {}},
+                },
+            ),
+        )
+
+    def _flush(self) -> None:
+        pending = self.state.pending()
+        by_id = {p.scene_id: p for p in pending}
+        try:
+            scenes = self.stash.scenes_by_ids(list(by_id))
+        except StashError as exc:
+            log.warning("Stash could not be read (%s); %d pending scenes wait", exc, len(by_id))
+            self._set_flush_timer(STASH_RETRY_S)
+            return
+        found = {str(s.get("id")) for s in scenes}
+        for missing in set(by_id) - found:
+            log.info("scene %s no longer exists in Stash; dropping its event", missing)
+            self.state.bump_job(by_id[missing].job_id, failed=1)
+        groups: dict[tuple[str | None, bool, bool], list[dict[str, Any]]] = {}
+        for scene in scenes:
+            p = by_id[str(scene.get("id"))]
+            groups.setdefault((p.job_id, p.dry_run, p.force), []).append(scene)
+        for (job_id, dry_run, force), raw in groups.items():
+            self._consider(raw, job_id=job_id, dry_run=dry_run, force=force)
+        self.state.clear_pending(list(by_id))
+        for job_id in {p.job_id for p in pending if p.job_id}:
+            self.state.job_enumerated(job_id)
+
+    # -- the common path: fetched scenes -> jobs ---------------------------------------------------
+
+    def _consider(
+        self,
+        raw_scenes: list[dict[str, Any]],
+        *,
+        job_id: str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        catching_up: bool = False,
+    ) -> int:
+        """Filter, fingerprint and emit jobs for scenes just read from Stash; returns queued.
+
+        A scene is skipped when its fingerprint equals that of its last successful sync. The
+        catch-up pass also skips what it already emitted (whatever became of it), so a scene
+        whose job failed is not re-failed on every pass; a new edit or ``sync`` retries it.
+        """
+        fetched_at = time.time()
+        coverless = self._coverless([str(s.get("id")) for s in raw_scenes])
+        synced = self.state.synced([str(s.get("id")) for s in raw_scenes])
+        jobs: list[tuple[StashScene, str]] = []
+        skipped = failed = 0
+        for raw in raw_scenes:
+            try:
+                scene = StashScene.from_graphql(raw)
+            except SceneDataError as exc:
+                log.error("%s", exc)
+                failed += 1
+                continue
+            for problem in scene.problems:
+                log.info("scene %s: %s", scene.id, problem)
+            if not scene.files:
+                log.info("scene %s has no files; nothing in Plex to match", scene.id)
+                skipped += 1
+                continue
+            fp = fingerprint(scene, self.toggles)
+            known = synced.get(scene.id, {})
+            if not force and fp in (
+                known.get("fingerprint"),
+                known.get("emitted_fingerprint") if catching_up else None,
+            ):
+                skipped += 1
+                continue
+            jobs.append((scene, fp))
+        self._emit(
+            jobs, coverless, job_id=job_id, dry_run=dry_run, force=force, fetched_at=fetched_at
+        )
+        self.state.bump_job(job_id, queued=len(jobs), skipped=skipped, failed=failed)
+        return len(jobs)
+
+    def _coverless(self, ids: list[str]) -> set[str]:
+        if not self.toggles.poster or not ids:
+            return set()
+        try:
+            return self.stash.coverless_scene_ids(ids)
+        except StashError as exc:
+            log.warning("could not ask Stash which scenes lack a cover (%s)", exc)
+            return set(ids)
+
+    def _emit(
+        self,
+        jobs: list[tuple[StashScene, str]],
+        coverless: set[str],
+        *,
+        job_id: str | None,
+        dry_run: bool,
+        force: bool,
+        fetched_at: float,
+    ) -> None:
+        if not jobs:
+            return
+        first = self.state.next_revisions(len(jobs))
+        revisions: dict[str, int] = {}
+        emitted: dict[str, tuple[int, str]] = {}
+        for offset, (scene, fp) in enumerate(jobs):
+            revision = first + offset
+            job = SyncJob(
+                scene=scene.model_dump(mode="json"),
+                fingerprint=fp,
+                revision=revision,
+                job_id=job_id,
+                dry_run=dry_run,
+                force=force,
+                has_cover=scene.id not in coverless,
+            )
+            self.send(
+                PLEX_GATEWAY,
+                Envelope(kind=SYNC_LOCATE, scene_id=scene.id, payload=job.model_dump(mode="json")),
+            )
+            revisions[scene.id] = revision
+            emitted[scene.id] = (revision, fp)
+        self.send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": revisions}))
+        self.state.mark_fetched(emitted, fetched_at)
+
+    # -- explicit syncs and catch-up ---------------------------------------------------------
+
+    def _request(self, envelope: Envelope, request: SyncRequest) -> None:
+        job_id = request.job_id
+        if job_id:
+            self.state.create_job(job_id, request.mode, dry_run=request.dry_run)
+        if request.mode == "scenes":
+            for scene_id in request.scene_ids:
+                self.state.add_pending(
+                    scene_id,
+                    envelope.created_at,
+                    job_id=job_id,
+                    dry_run=request.dry_run,
+                    force=request.force,
+                )
+            self.state.bump_job(job_id, total=len(request.scene_ids))
+            self._flush()
+            return
+        since = request.since if request.mode == "since" else None
+        try:
+            self._walk(
+                self.stash.scene_pages(updated_after=since),
+                job_id=job_id,
+                dry_run=request.dry_run,
+                force=request.force,
+            )
+        except StashError as exc:
+            log.error("sync %s stopped: Stash could not be read (%s)", job_id or "", exc)
+            self.state.job_enumerated(job_id, error=str(exc))
+            return
+        self.state.job_enumerated(job_id)
+
+    def _walk(
+        self,
+        pages: Iterable[tuple[int, list[dict[str, Any]]]],
+        *,
+        job_id: str | None,
+        dry_run: bool = False,
+        force: bool = False,
+        catching_up: bool = False,
+    ) -> str | None:
+        newest: str | None = None
+        first = True
+        for total, scenes in pages:
+            if first:
+                self.state.bump_job(job_id, total=total)
+                first = False
+            self._consider(
+                scenes, job_id=job_id, dry_run=dry_run, force=force, catching_up=catching_up
+            )
+            for scene in scenes:
+                stamp = scene.get("updated_at")
+                if isinstance(stamp, str) and (newest is None or stamp > newest):
+                    newest = stamp
+        return newest
+
+    def _catch_up(self) -> None:
+        cursor = self.state.kv.get("cursor")
+        try:
+            if cursor is None:
+                latest = self.stash.latest_updated_at()
+                # Shifted by the margin so the next pass starts exactly here: catch-up covers
+                # changes from now on; what came before is the first full sync's job.
+                self.state.kv.set("cursor", latest and cursor_with_margin(latest, forward=True))
+                log.info(
+                    "catch-up cursor starts at %s; run `stashplex sync` for a first full sync",
+                    latest,
+                )
+                return
+            newest = self._walk(
+                self.stash.scene_pages(updated_after=cursor_with_margin(cursor), sort="updated_at"),
+                job_id=None,
+                catching_up=True,
+            )
+        except StashError as exc:
+            log.warning("catch-up skipped: Stash could not be read (%s)", exc)
+            return
+        if newest and newest > cursor:
+            self.state.kv.set("cursor", newest)
+
+    def _done(self, done: SyncDone) -> None:
+        if done.status in ("written", "unchanged"):
+            self.state.mark_synced(done.scene_id, done.fingerprint, done.rating_keys, done.status)
+        if done.job_id:
+            if done.status == "dead_letter":
+                self.state.bump_job(done.job_id, failed=1)
+            else:
+                self.state.bump_job(done.job_id, done=1, changes=done.changes)
+            if done.diff:
+                self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]

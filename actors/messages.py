@@ -31,10 +31,13 @@ MATCH_SCORE = "match.score"  # -> matcher: decide which candidate (if any) is th
 SYNC_WRITE = "sync.write"  # -> plex_gateway: write the scene to these Plex items
 RETRY_SCHEDULE = "retry.schedule"  # -> scheduler: run this job again later
 TIMER_SUPERSEDE = "timer.supersede"  # -> scheduler: newer jobs exist for these scenes
+TIMER_SET = "timer.set"  # -> scheduler: deliver a job at a time (one per timer id)
 DEAD_LETTER_JOB = "dead_letter.job"  # -> dead_letter: a job that could not be done
 DEAD_LETTER_RETRY = "dead_letter.retry"  # -> dead_letter: operator asks to retry some
 DEAD_LETTER_PURGE = "dead_letter.purge"  # -> dead_letter: operator asks to delete old ones
 DEAD_LETTER_CLEANUP = "dead_letter.cleanup"  # -> dead_letter: scheduled retention clean-up
+JOURNAL_UNDO = "journal.undo"  # -> plex_gateway: put back what the last write replaced
+INDEX_REBUILD = "index.rebuild"  # -> plex_gateway: list the libraries again from scratch
 
 ReasonClass = Literal[
     "transient",
@@ -75,6 +78,7 @@ class SyncJob(_Payload):
     job_id: str | None = None
     dry_run: bool = False
     force: bool = False
+    has_cover: bool = True
     history: list[Attempt] = Field(default_factory=list)
     candidates: list[dict[str, Any]] = Field(default_factory=list)
     targets: list[int] = Field(default_factory=list)
@@ -98,6 +102,7 @@ class SyncDone(_Payload):
     rating_keys: list[int] = Field(default_factory=list)
     job_id: str | None = None
     changes: int = 0
+    diff: list[dict[str, Any]] = Field(default_factory=list)  # dry runs: what would change
 
 
 class JobRef(_Payload):
@@ -116,6 +121,12 @@ class RetrySchedule(_Payload):
     job: JobRef
 
 
+class TimerSet(_Payload):
+    timer_id: str
+    due_at: float
+    job: JobRef
+
+
 class TimerSupersede(_Payload):
     revisions: dict[str, int]  # scene id -> newest revision Intake has emitted
 
@@ -127,6 +138,10 @@ class DeadLetterJob(_Payload):
     history: list[Attempt] = Field(default_factory=list)
     candidates: list[dict[str, Any]] = Field(default_factory=list)
     job_id: str | None = None
+
+
+class JournalUndo(_Payload):
+    rating_key: int
 
 
 class DeadLetterRetry(_Payload):

@@ -1,15 +1,429 @@
-"""Every Plex request goes through here, behind one circuit breaker.
+"""PlexGateway: all Plex I/O, behind one circuit breaker.
 
-Message contract: see the module's handlers; probes (`trace`) pass through every actor.
+Contract (consumes, in batches so detail reads are amortised):
+  ``sync.locate`` (:class:`~actors.messages.SyncJob`): look up Plex candidates for the scene's
+      files in the path index (refreshing it, at most once per interval, on a miss; optionally
+      asking Plex to scan the file's folder) -> ``match.score`` to Matcher.
+  ``sync.write`` (SyncJob with ``targets``): reload the items in one request, diff, send one
+      locked edit per item, upload the poster if its bytes changed -> ``sync.done`` to Intake.
+  ``journal.undo`` (:class:`~actors.messages.JournalUndo`), ``index.rebuild``.
+Failures become messages: transient -> ``retry.schedule`` (transient); breaker open ->
+``retry.schedule`` (breaker_open, due at the trial time, no retry spent); item gone ->
+``retry.schedule`` (not_found, re-locate); 401 / 400 -> ``dead_letter.job``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
-from actors.addresses import PLEX_GATEWAY
+from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
+from actors.messages import (
+    DEAD_LETTER_JOB,
+    INDEX_REBUILD,
+    JOURNAL_UNDO,
+    MATCH_SCORE,
+    RETRY_SCHEDULE,
+    SYNC_DONE,
+    SYNC_LOCATE,
+    SYNC_WRITE,
+    DeadLetterJob,
+    JobRef,
+    JournalUndo,
+    RetrySchedule,
+    SyncDone,
+    SyncJob,
+)
+from stashplex.breaker import BreakerState, CircuitBreaker
+from stashplex.envelope import Envelope
+from stashplex.matching import PlexCandidate
+from stashplex.pathmap import PathMap, path_basename
+from stashplex.plex.connection import PLEX_ERRORS, ErrorClass, PlexFailure, classify, connect
+from stashplex.plex.index import IndexBuilder, PathIndex
+from stashplex.plex.state import GatewayState, Written, last_write
+from stashplex.plex.writer import ItemPlan, needs_poster, plan_item, sha1, toggles_from
+from stashplex.scene import StashScene
+from stashplex.stash import StashError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Items per detail request (``/library/metadata/1,2,...``).
+DETAIL_CHUNK = 100
+
+
+class BreakerOpenError(Exception):
+    def __init__(self, trial_at: float | None) -> None:
+        super().__init__("circuit breaker open")
+        self.trial_at = trial_at
+
+
+class PlexCallError(Exception):
+    def __init__(self, failure: PlexFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 class PlexGateway(MailboxActor):
     mailbox_name: ClassVar[str] = PLEX_GATEWAY
+    batch_size: ClassVar[int] = 50
+
+    def setup(self) -> None:
+        self.settings = self.ctx.service("settings")
+        self.toggles = toggles_from(self.settings)
+        self.pathmap = PathMap.parse(
+            self.settings.path_map, case_insensitive=self.settings.case_insensitive_paths
+        )
+        self.state = GatewayState(self.ctx.service("data_dir"))
+        self.breaker = CircuitBreaker(
+            self.settings.breaker_failures,
+            self.settings.breaker_reset_seconds,
+            on_transition=self._breaker_moved,
+        )
+        self._plex: Any = None
+        self._builder: IndexBuilder | None = None
+        self._index = PathIndex(case_insensitive=self.settings.case_insensitive_paths)
+        self._scans: dict[str, float] = {}
+        self._publish_status()
+
+    def teardown(self) -> None:
+        self.state.store.close()
+
+    # -- the breaker around every Plex request ----------------------------------------------
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if not self.breaker.allow_request():
+            raise BreakerOpenError(self.breaker.next_trial_at())
+        try:
+            result = fn(*args, **kwargs)
+        except PLEX_ERRORS as exc:
+            failure = classify(exc)
+            if failure.trips_breaker:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            raise PlexCallError(failure) from exc
+        self.breaker.record_success()
+        return result
+
+    def _breaker_moved(self, old: BreakerState, new: BreakerState) -> None:
+        log.warning("Plex circuit breaker %s -> %s", old, new)
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        self.state.kv.set(
+            "status",
+            {
+                "breaker": self.breaker.snapshot(),
+                "index_items": len(self._index),
+                "index_built_at": self._index.built_at or None,
+                "at": time.time(),
+            },
+        )
+
+    def _server(self) -> Any:
+        if self._plex is None:
+            self._plex = self._call(connect, self.settings)
+            self._builder = IndexBuilder(self._plex, self.settings.plex_libraries)
+        return self._plex
+
+    def _ensure_index(self) -> PathIndex:
+        self._server()
+        if not self._index.built_at:
+            assert self._builder is not None
+            self._index = self._call(self._builder.build, self._index)
+            self._publish_status()
+        return self._index
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        locates = [e for e in envelopes if e.kind == SYNC_LOCATE]
+        writes = [e for e in envelopes if e.kind == SYNC_WRITE]
+        for envelope in envelopes:
+            if envelope.kind == JOURNAL_UNDO:
+                self._guarded(envelope, lambda e=envelope: self._undo(e))
+            elif envelope.kind == INDEX_REBUILD:
+                self._index = PathIndex(case_insensitive=self._index.case_insensitive)
+                self._guarded(envelope, self._ensure_index)
+            elif envelope.kind not in (SYNC_LOCATE, SYNC_WRITE):
+                super().handle(envelope)
+        for envelope in locates:
+            self._guarded(envelope, lambda e=envelope: self._locate(e))
+        if writes:
+            self._write_batch(writes)
+
+    def _guarded(self, envelope: Envelope, work: Callable[[], Any]) -> None:
+        try:
+            work()
+        except BreakerOpenError as exc:
+            self._defer(envelope, "breaker_open", "Plex circuit breaker is open", exc.trial_at)
+        except PlexCallError as exc:
+            self._route_failure(envelope, exc.failure)
+
+    def _defer(
+        self,
+        envelope: Envelope,
+        reason: str,
+        error: str,
+        due_at: float | None = None,
+        *,
+        kind: str | None = None,
+    ) -> None:
+        job = JobRef(
+            to=PLEX_GATEWAY,
+            kind=kind or envelope.kind,
+            scene_id=envelope.scene_id,
+            payload=envelope.payload,
+        )
+        request = RetrySchedule(reason=reason, error=error, due_at=due_at, job=job)
+        self.send(
+            SCHEDULER,
+            Envelope(
+                kind=RETRY_SCHEDULE,
+                scene_id=envelope.scene_id,
+                payload=request.model_dump(mode="json"),
+            ),
+        )
+
+    def _route_failure(self, envelope: Envelope, failure: PlexFailure) -> None:
+        if failure.error_class is ErrorClass.TRANSIENT:
+            self._defer(envelope, "transient", failure.message)
+        elif failure.error_class is ErrorClass.NOT_FOUND:
+            self._defer(envelope, "not_found", failure.message, kind=SYNC_LOCATE)
+        else:
+            self._dead_letter(envelope, failure.error_class.value, failure.message)
+
+    def _dead_letter(self, envelope: Envelope, reason: str, error: str) -> None:
+        payload = envelope.payload
+        dead = DeadLetterJob(
+            reason=reason,
+            error=error,
+            job=JobRef(
+                to=PLEX_GATEWAY, kind=envelope.kind, scene_id=envelope.scene_id, payload=payload
+            ),
+            history=payload.get("history", []),
+            candidates=payload.get("candidates", []),
+            job_id=payload.get("job_id"),
+        )
+        self.send(
+            DEAD_LETTER,
+            Envelope(
+                kind=DEAD_LETTER_JOB,
+                scene_id=envelope.scene_id,
+                payload=dead.model_dump(mode="json"),
+            ),
+        )
+
+    # -- locate ----------------------------------------------------------------------------
+
+    def _lookup(self, scene: StashScene) -> list[PlexCandidate]:
+        found: dict[tuple[int, str], PlexCandidate] = {}
+        for file in scene.files:
+            key = self._index.key(self.pathmap.map(file.path))
+            for candidate in [
+                *self._index.by_path(key),
+                *self._index.by_basename(path_basename(key)),
+            ]:
+                found[(candidate.rating_key, candidate.file)] = candidate
+        return list(found.values())
+
+    def _locate(self, envelope: Envelope) -> None:
+        job = SyncJob.model_validate(envelope.payload)
+        scene = StashScene.model_validate(job.scene)
+        index = self._ensure_index()
+        candidates = self._lookup(scene)
+        fresh_enough = time.time() - index.refreshed_at < self.settings.index_refresh_seconds
+        if not candidates and not fresh_enough:
+            assert self._builder is not None
+            added = self._call(self._builder.refresh, index)
+            log.info("path index refreshed on a miss: %d new items", added)
+            self._publish_status()
+            candidates = self._lookup(scene)
+        if not candidates and self.settings.scan_on_miss:
+            self._scan_folders(scene)
+        job = job.model_copy(update={"candidates": [c.__dict__ for c in candidates]})
+        self.send(
+            MATCHER, envelope.derive(MATCH_SCORE, job.model_dump(mode="json"), sender=PLEX_GATEWAY)
+        )
+
+    def _scan_folders(self, scene: StashScene) -> None:
+        """Ask Plex to scan each missing file's folder, at most once per folder per interval."""
+        now = time.time()
+        for file in scene.files:
+            plex_path = self.pathmap.map(file.path)
+            folder = plex_path.rsplit("/", 1)[0] or "/"
+            section = self._index.section_for(plex_path)
+            if (
+                section is None
+                or now - self._scans.get(folder, 0) < self.settings.index_refresh_seconds
+            ):
+                continue
+            self._scans[folder] = now
+            library = self._server().library
+            section_obj = self._call(library.sectionByID, section.key)
+            self._call(section_obj.update, path=folder)
+            log.info("asked Plex to scan %s for scene %s", folder, scene.id)
+
+    # -- write -----------------------------------------------------------------------------
+
+    def _write_batch(self, envelopes: list[Envelope]) -> None:
+        jobs: list[tuple[Envelope, SyncJob]] = []
+        for envelope in envelopes:
+            job = SyncJob.model_validate(envelope.payload)
+            latest = self.state.latest_revision(envelope.scene_id or "")
+            if latest is not None and job.revision < latest:
+                log.info(
+                    "scene %s: stale write of revision %d dropped (have %d)",
+                    envelope.scene_id,
+                    job.revision,
+                    latest,
+                )
+                continue
+            jobs.append((envelope, job))
+        keys = sorted({key for _, job in jobs for key in job.targets})
+        try:
+            items = self._fetch_items(keys)
+        except BreakerOpenError as exc:
+            for envelope, _ in jobs:
+                self._defer(envelope, "breaker_open", "Plex circuit breaker is open", exc.trial_at)
+            return
+        except PlexCallError as exc:
+            for envelope, _ in jobs:
+                self._route_failure(envelope, exc.failure)
+            return
+        written = self.state.written(keys)
+        for envelope, job in jobs:
+            self._guarded(envelope, lambda e=envelope, j=job: self._write(e, j, items, written))
+
+    def _fetch_items(self, keys: list[int]) -> dict[int, Any]:
+        plex = self._server()
+        items: dict[int, Any] = {}
+        for start in range(0, len(keys), DETAIL_CHUNK):
+            chunk = keys[start : start + DETAIL_CHUNK]
+            for item in self._call(plex.fetchItems, chunk):
+                items[int(item.ratingKey)] = item
+        return items
+
+    def _write(
+        self, envelope: Envelope, job: SyncJob, items: dict[int, Any], written: dict[int, Written]
+    ) -> None:
+        scene = StashScene.model_validate(job.scene)
+        dry_run = job.dry_run or self.settings.dry_run
+        batch = uuid.uuid4().hex
+        changes = 0
+        diff: list[dict[str, Any]] = []
+        for key in job.targets:
+            item = items.get(key)
+            if item is None:
+                self._index.remove_item(key)
+                raise PlexCallError(
+                    PlexFailure(ErrorClass.NOT_FOUND, f"Plex item {key} no longer exists")
+                )
+            prior = written.get(key)
+            plan = plan_item(
+                scene,
+                item,
+                self.toggles,
+                prior,
+                preserve_plex_edits=self.settings.preserve_plex_edits,
+            )
+            if plan.journal_preserved:
+                self.state.journal(batch, key, scene.id, "preserved", plan.journal_preserved)
+            if dry_run:
+                self.state.journal(batch, key, scene.id, "dry_run", plan.journal_writes)
+                changes += len(plan.journal_writes)
+                diff += [
+                    {"rating_key": key, "field": f, "old": old, "new": new}
+                    for f, old, new in plan.journal_writes
+                ]
+                continue
+            if plan.params:
+                self._call(item.edit, **plan.params)
+                self.state.journal(batch, key, scene.id, "write", plan.journal_writes)
+                changes += len(plan.journal_writes)
+            poster_sha1 = self._sync_poster(item, plan, prior, job, batch)
+            self.state.record(
+                key,
+                Written(
+                    scene.id,
+                    job.revision,
+                    plan.written_fields,
+                    plan.poster_source if poster_sha1 else (prior.poster_source if prior else None),
+                    poster_sha1,
+                ),
+            )
+        status = "dry_run" if dry_run else ("written" if changes else "unchanged")
+        done = SyncDone(
+            scene_id=scene.id,
+            fingerprint=job.fingerprint,
+            revision=job.revision,
+            status=status,
+            rating_keys=list(job.targets),
+            job_id=job.job_id,
+            changes=changes,
+            diff=diff,
+        )
+        self.send(
+            INTAKE, envelope.derive(SYNC_DONE, done.model_dump(mode="json"), sender=PLEX_GATEWAY)
+        )
+
+    def _sync_poster(
+        self, item: Any, plan: ItemPlan, prior: Written | None, job: SyncJob, batch: str
+    ) -> str | None:
+        """Upload the cover when its bytes differ from our last upload; return its sha1."""
+        previous = prior.poster_sha1 if prior else None
+        if not needs_poster(plan, prior, job.has_cover):
+            return previous
+        scene = StashScene.model_validate(job.scene)
+        try:
+            image = self.ctx.service("stash").fetch_image(scene.screenshot_url or "")
+        except StashError as exc:
+            log.warning(
+                "scene %s: cover not downloaded (%s); will try on the next sync", scene.id, exc
+            )
+            return None
+        digest = sha1(image)
+        if digest != previous:
+            self._call(item.uploadPoster, filepath=image)
+            self.state.journal(
+                batch, plan.rating_key, scene.id, "write", [("poster", previous, digest)]
+            )
+        return digest
+
+    # -- undo ------------------------------------------------------------------------------
+
+    def _undo(self, envelope: Envelope) -> None:
+        request = JournalUndo.model_validate(envelope.payload)
+        entries = [
+            e for e in last_write(self.state.store, request.rating_key) if e["field"] != "poster"
+        ]
+        if not entries:
+            log.info("journal undo: nothing to undo for item %d", request.rating_key)
+            return
+        from stashplex.fieldmap import FieldChange
+        from stashplex.plexedit import edit_params
+
+        (item,) = self._call(self._server().fetchItems, [request.rating_key])
+        changes = [
+            FieldChange(field=e["field"], old=_form(e["new"]), new=_form(e["old"])) for e in entries
+        ]
+        current = {e["field"]: _form(e["new"]) for e in entries}
+        self._call(item.edit, **edit_params(changes, current))
+        batch = uuid.uuid4().hex
+        self.state.journal(
+            batch,
+            request.rating_key,
+            entries[0]["scene_id"],
+            "undo",
+            [(e["field"], e["new"], e["old"]) for e in entries],
+        )
+        log.info("journal undo: restored %d fields of item %d", len(entries), request.rating_key)
+
+
+def _form(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

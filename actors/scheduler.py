@@ -33,11 +33,13 @@ from actors.messages import (
     DEAD_LETTER_JOB,
     INTAKE_CATCHUP,
     RETRY_SCHEDULE,
+    TIMER_SET,
     TIMER_SUPERSEDE,
     Attempt,
     DeadLetterJob,
     JobRef,
     RetrySchedule,
+    TimerSet,
     TimerSupersede,
 )
 from stashplex.backoff import RetryPolicy, backoff_delay
@@ -120,6 +122,9 @@ class Scheduler(MailboxActor):
             self._schedule(RetrySchedule.model_validate(envelope.payload))
         elif envelope.kind == TIMER_SUPERSEDE:
             self._supersede(TimerSupersede.model_validate(envelope.payload))
+        elif envelope.kind == TIMER_SET:
+            timer = TimerSet.model_validate(envelope.payload)
+            self._insert(timer.job, timer.due_at, "timer", None, timer_id=timer.timer_id)
         else:
             super().handle(envelope)
         self._arm()

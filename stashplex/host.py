@@ -27,6 +27,7 @@ from stashplex.datadir import DataDir
 from stashplex.logs import configure_logging, mask_secrets
 from stashplex.mailbox import PostOffice
 from stashplex.settings import Settings, SettingsError, load_settings, secret_values
+from stashplex.stash import StashClient
 from stashplex.supervision import ChildSpec, RestartIntensity, Supervisor
 from stashplex.trace import TraceSink
 
@@ -107,6 +108,9 @@ class Host:
             "settings": self.settings,
             "data_dir": self.data,
             "trace_sink": TraceSink(self.data.root / "trace.jsonl"),
+            "stash": StashClient(
+                self.settings.stash_url, api_key=self.settings.stash_api_key.get_secret_value()
+            ),
         }
         if self._extra_services is not None:
             services.update(self._extra_services(self.data, self.settings, self.post))

@@ -38,6 +38,7 @@ class Settings(BaseModel):
     stash_url: str = "http://127.0.0.1:9999"
     stash_api_key: SecretStr = SecretStr("")
     path_map: tuple[str, ...] = ()
+    case_insensitive_paths: bool = False
 
     # -- what to sync ----------------------------------------------------------------------
     sync_title: bool = True
@@ -89,6 +90,17 @@ class Settings(BaseModel):
             for sep in separators[1:]:
                 value = value.replace(sep, separators[0])
             return tuple(part.strip() for part in value.split(separators[0]) if part.strip())
+        return value
+
+    @field_validator("path_map")
+    @classmethod
+    def _valid_path_map(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from stashplex.pathmap import PathMap, PathMapError
+
+        try:
+            PathMap.parse(value)
+        except PathMapError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("plex_url", "stash_url")

@@ -147,6 +147,15 @@ class StashClient:
                 return
             page += 1
 
+    def coverless_scene_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these scenes have no cover of their own (Stash would serve a default image)."""
+        missing: set[str] = set()
+        for start in range(0, len(ids), IDS_PER_REQUEST):
+            chunk = list(ids[start : start + IDS_PER_REQUEST])
+            data = self.execute(queries.COVERLESS_SCENES, {"ids": chunk})
+            missing |= {str(s["id"]) for s in data["findScenes"]["scenes"]}
+        return missing
+
     def latest_updated_at(self) -> str | None:
         data = self.execute(queries.LATEST_UPDATED_AT)
         scenes = data["findScenes"]["scenes"]

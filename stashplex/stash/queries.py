@@ -51,6 +51,14 @@ query SceneFilesPage($filter: FindFilterType) {
 }
 """
 
+COVERLESS_SCENES: Final = """
+query CoverlessScenes($ids: [ID!]) {
+  findScenes(ids: $ids, scene_filter: {is_missing: "cover"}, filter: {per_page: -1}) {
+    scenes { id }
+  }
+}
+"""
+
 PLUGIN_SETTINGS: Final = """
 query PluginSettings($include: [ID!]) { configuration { plugins(include: $include) } }
 """
@@ -62,6 +70,7 @@ ALL_QUERIES: Final = {
     "FIND_SCENES_PAGE": FIND_SCENES_PAGE,
     "LATEST_UPDATED_AT": LATEST_UPDATED_AT,
     "SCENE_FILES": SCENE_FILES,
+    "COVERLESS_SCENES": COVERLESS_SCENES,
     "PLUGIN_SETTINGS": PLUGIN_SETTINGS,
     "VERSION": VERSION,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ class RequestRecord:
     query: dict[str, str]
     container_start: int | None = None
     container_size: int | None = None
+    #: When it arrived (epoch seconds): lets tests prove nothing reached Plex in a window.
+    at: float = 0.0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -40,6 +43,7 @@ class RequestRecord:
             "query": self.query,
             "containerStart": self.container_start,
             "containerSize": self.container_size,
+            "at": self.at,
         }
 
 
@@ -62,7 +66,7 @@ class RequestLog:
     ) -> RequestRecord:
         query = {key: REDACTED if key.lower() in _SECRET_PARAMS else value for key, value in pairs}
         entry = RequestRecord(
-            method, path, template_of(path), query, container_start, container_size
+            method, path, template_of(path), query, container_start, container_size, time.time()
         )
         with self._lock:
             self._entries.append(entry)

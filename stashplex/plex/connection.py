@@ -1,0 +1,78 @@
+"""One plexapi connection, and what its failures mean for a sync.
+
+plexapi auto-reloads a partial object whenever a missing attribute is read, one GET per object:
+a silent request storm on a bulk pass. We read only what we fetched, so auto-reload is off.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+os.environ.setdefault("PLEXAPI_PLEXAPI_AUTORELOAD", "false")
+
+import requests
+from plexapi.exceptions import BadRequest, NotFound, Unauthorized
+from plexapi.server import PlexServer
+
+from stashplex.settings import Settings
+
+_STATUS = re.compile(r"^\((\d{3})\)")
+#: How much of a server's error text is worth keeping in a dead letter.
+MAX_ERROR_TEXT = 300
+
+
+class ErrorClass(StrEnum):
+    TRANSIENT = "transient"  # connection refused, timeout, 5xx: Plex will be back
+    NOT_FOUND = "not_found"  # 404: the item is gone or not scanned yet
+    UNAUTHORIZED = "unauthorized"  # 401: the token is wrong or revoked; retrying cannot help
+    PERMANENT = "permanent"  # 400 and other rejections of what we sent
+
+
+@dataclass(frozen=True)
+class PlexFailure:
+    error_class: ErrorClass
+    message: str
+
+    @property
+    def trips_breaker(self) -> bool:
+        """Only an unavailable server counts against the breaker; a 404 is a healthy answer."""
+        return self.error_class is ErrorClass.TRANSIENT
+
+
+def classify(exc: BaseException) -> PlexFailure:  # noqa: PLR0911 - one return per class
+    text = str(exc).replace("\n", " ")[:MAX_ERROR_TEXT]
+    if isinstance(exc, Unauthorized):
+        return PlexFailure(ErrorClass.UNAUTHORIZED, f"Plex rejected the token (401): {text}")
+    if isinstance(exc, NotFound):
+        return PlexFailure(ErrorClass.NOT_FOUND, f"Plex answered 404: {text}")
+    if isinstance(exc, BadRequest):
+        match = _STATUS.match(text)
+        status = int(match.group(1)) if match else 400
+        if status >= 500 or status == 429:
+            return PlexFailure(ErrorClass.TRANSIENT, f"Plex answered {status}: {text}")
+        return PlexFailure(ErrorClass.PERMANENT, f"Plex refused the request ({status}): {text}")
+    if isinstance(exc, requests.Timeout):
+        return PlexFailure(ErrorClass.TRANSIENT, f"Plex timed out: {type(exc).__name__}")
+    if isinstance(exc, requests.ConnectionError | ConnectionError):
+        return PlexFailure(ErrorClass.TRANSIENT, "Plex is unreachable (connection failed)")
+    if isinstance(exc, requests.RequestException):
+        return PlexFailure(ErrorClass.TRANSIENT, f"Plex request failed: {type(exc).__name__}")
+    raise exc
+
+
+PLEX_ERRORS = (BadRequest, NotFound, requests.RequestException, ConnectionError)
+
+
+def connect(settings: Settings, session: requests.Session | None = None) -> PlexServer:
+    """Open the connection (one ``GET /``). Raises what :func:`classify` understands."""
+    if not settings.plex_url:
+        raise ValueError("plex_url is not set")
+    return PlexServer(
+        settings.plex_url,
+        settings.plex_token.get_secret_value() or None,
+        session=session or requests.Session(),
+        timeout=(settings.plex_connect_timeout_seconds, settings.plex_read_timeout_seconds),
+    )

@@ -1,0 +1,91 @@
+"""Planning one item's write: what Stash says, what Plex shows, what we last wrote.
+
+The plan is computed without I/O from a detail-fetched plexapi item, so the gateway's only
+decisions are whether to send the plan (dry run, breaker) and where failures go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from stashplex.fieldmap import FieldDiff, FieldToggles, desired_fields, diff_fields
+from stashplex.fingerprint import poster_source
+from stashplex.plex.items import current_fields, locked_fields, supported
+from stashplex.plex.state import Written
+from stashplex.plexedit import edit_params
+from stashplex.scene import StashScene
+from stashplex.settings import Settings
+
+
+def toggles_from(settings: Settings) -> FieldToggles:
+    return FieldToggles(
+        title=settings.sync_title,
+        summary=settings.sync_summary,
+        studio=settings.sync_studio,
+        date=settings.sync_date,
+        rating=settings.sync_rating,
+        performers=settings.sync_performers,
+        tags=settings.sync_tags,
+        groups=settings.sync_groups,
+        director=settings.sync_director,
+        poster=settings.sync_poster,
+        studio_as_collection=settings.studio_as_collection,
+    )
+
+
+@dataclass
+class ItemPlan:
+    rating_key: int
+    diff: FieldDiff
+    params: dict[str, str]
+    current: dict[str, Any]
+    desired: dict[str, Any]
+    written_fields: dict[str, Any] = field(default_factory=dict)
+    poster_source: str | None = None
+
+    @property
+    def journal_writes(self) -> list[tuple[str, Any, Any]]:
+        return [(c.field, c.old, c.new) for c in self.diff.changes if not c.lock_only]
+
+    @property
+    def journal_preserved(self) -> list[tuple[str, Any, Any]]:
+        return [(p.field, p.plex_value, p.desired) for p in self.diff.preserved]
+
+
+def plan_item(
+    scene: StashScene,
+    item: Any,
+    toggles: FieldToggles,
+    prior: Written | None,
+    *,
+    preserve_plex_edits: bool,
+) -> ItemPlan:
+    allowed = supported(item)
+    desired = {k: v for k, v in desired_fields(scene, toggles).items() if k in allowed}
+    current = current_fields(item)
+    diff = diff_fields(
+        current,
+        locked_fields(item),
+        desired,
+        last_written=prior.fields if prior else None,
+        preserve_plex_edits=preserve_plex_edits,
+    )
+    params = edit_params(diff.changes, current) if diff.changes else {}
+    kept = {p.field for p in diff.preserved}
+    written_fields = dict(prior.fields) if prior else {}
+    written_fields.update({k: v for k, v in desired.items() if k not in kept})
+    source = poster_source(scene.screenshot_url) if toggles.poster else None
+    return ItemPlan(int(item.ratingKey), diff, params, current, desired, written_fields, source)
+
+
+def needs_poster(plan: ItemPlan, prior: Written | None, has_cover: bool) -> bool:
+    """Download the cover only if Stash has a real one and it may differ from our last upload."""
+    if not has_cover or plan.poster_source is None:
+        return False
+    return prior is None or prior.poster_source != plan.poster_source or not prior.poster_sha1
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()  # noqa: S324 - Plex names uploads by SHA-1

@@ -1,0 +1,211 @@
+"""Intake's durable state: pending events, what was last synced, sync-job progress, the cursor.
+
+``pending`` is where coalescing happens: many hook events for one scene collapse into one row
+(latest wins) until Intake turns the pending set into jobs. ``synced`` holds the fingerprint of
+each scene's last successful sync (so an unchanged scene is not sent to Plex again) and when we
+last fetched it (so an event older than that fetch is already reflected and can be dropped).
+``jobs`` is what ``stashplex sync`` and the Stash tasks follow.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from stashplex.datadir import DataDir
+from stashplex.store import KeyValue, Store, dumps, loads
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS pending (
+        scene_id TEXT PRIMARY KEY, received_at REAL NOT NULL, job_id TEXT,
+        dry_run INTEGER NOT NULL DEFAULT 0, force INTEGER NOT NULL DEFAULT 0,
+        events INTEGER NOT NULL DEFAULT 1)""",
+    """CREATE TABLE IF NOT EXISTS synced (
+        scene_id TEXT PRIMARY KEY, fingerprint TEXT, revision INTEGER, fetched_at REAL,
+        synced_at REAL, status TEXT, rating_keys TEXT, emitted_fingerprint TEXT)""",
+    """CREATE TABLE IF NOT EXISTS jobs (
+        job_id TEXT PRIMARY KEY, mode TEXT NOT NULL, created_at REAL NOT NULL,
+        dry_run INTEGER NOT NULL, total INTEGER NOT NULL DEFAULT 0,
+        queued INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
+        done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+        changes INTEGER NOT NULL DEFAULT 0, enumerated INTEGER NOT NULL DEFAULT 0,
+        error TEXT, finished_at REAL)""",
+    """CREATE TABLE IF NOT EXISTS job_diffs (
+        job_id TEXT NOT NULL, scene_id TEXT NOT NULL, diff TEXT NOT NULL)""",
+    *KeyValue.SCHEMA,
+)
+
+
+@dataclass(frozen=True)
+class Pending:
+    scene_id: str
+    received_at: float
+    job_id: str | None
+    dry_run: bool
+    force: bool
+
+
+class SyncState:
+    def __init__(self, data_dir: DataDir) -> None:
+        self.store = Store(data_dir.state / "intake.db", SCHEMA)
+        self.kv = KeyValue(self.store)
+
+    # -- pending ---------------------------------------------------------------------------
+
+    def add_pending(
+        self,
+        scene_id: str,
+        received_at: float,
+        *,
+        job_id: str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO pending(scene_id, received_at, job_id, dry_run, force) "
+                "VALUES(?, ?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
+                "received_at = MAX(received_at, excluded.received_at), "
+                "job_id = COALESCE(excluded.job_id, job_id), "
+                "dry_run = excluded.dry_run, force = MAX(force, excluded.force), "
+                "events = events + 1",
+                (scene_id, received_at, job_id, int(dry_run), int(force)),
+            )
+
+    def cancel_pending(self, scene_id: str) -> bool:
+        with self.store.transaction() as conn:
+            return conn.execute("DELETE FROM pending WHERE scene_id = ?", (scene_id,)).rowcount > 0
+
+    def pending(self, limit: int = 10_000) -> list[Pending]:
+        rows = self.store.query("SELECT * FROM pending ORDER BY received_at LIMIT ?", (limit,))
+        return [
+            Pending(
+                r["scene_id"], r["received_at"], r["job_id"], bool(r["dry_run"]), bool(r["force"])
+            )
+            for r in rows
+        ]
+
+    def pending_count(self) -> int:
+        return int(self.store.scalar("SELECT COUNT(*) FROM pending") or 0)
+
+    def clear_pending(self, scene_ids: list[str]) -> None:
+        with self.store.transaction() as conn:
+            conn.executemany("DELETE FROM pending WHERE scene_id = ?", [(s,) for s in scene_ids])
+
+    # -- synced ----------------------------------------------------------------------------
+
+    def synced(self, scene_ids: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(scene_ids), 900):
+            chunk = scene_ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(
+                f"SELECT * FROM synced WHERE scene_id IN ({marks})",  # noqa: S608 - placeholders only
+                chunk,
+            ):
+                out[row["scene_id"]] = dict(row)
+        return out
+
+    def mark_fetched(self, fetched: dict[str, tuple[int, str]], at: float) -> None:
+        """Scenes were read from Stash at ``at`` and emitted as (revision, fingerprint)."""
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO synced(scene_id, fetched_at, revision, emitted_fingerprint) "
+                "VALUES(?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
+                "fetched_at = excluded.fetched_at, revision = excluded.revision, "
+                "emitted_fingerprint = excluded.emitted_fingerprint",
+                [(scene_id, at, rev, fp) for scene_id, (rev, fp) in fetched.items()],
+            )
+
+    def mark_synced(
+        self, scene_id: str, fingerprint: str, rating_keys: list[int], status: str
+    ) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO synced(scene_id, fingerprint, synced_at, status, rating_keys) "
+                "VALUES(?, ?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, synced_at = excluded.synced_at, "
+                "status = excluded.status, rating_keys = excluded.rating_keys",
+                (scene_id, fingerprint, time.time(), status, dumps(rating_keys)),
+            )
+
+    def next_revisions(self, count: int) -> int:
+        """Reserve ``count`` revisions; returns the first."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT value FROM kv WHERE key = 'revision'").fetchone()
+            first = (loads(row[0]) if row else 0) + 1
+            conn.execute(
+                "INSERT INTO kv(key, value) VALUES('revision', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (dumps(first + count - 1),),
+            )
+        return first
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def create_job(self, job_id: str, mode: str, *, dry_run: bool) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO jobs(job_id, mode, created_at, dry_run) VALUES(?, ?, ?, ?)",
+                (job_id, mode, time.time(), int(dry_run)),
+            )
+
+    def bump_job(self, job_id: str | None, **counts: int) -> None:
+        if not job_id or not counts:
+            return
+        sets = ", ".join(f"{name} = {name} + ?" for name in counts)
+        with self.store.transaction() as conn:
+            conn.execute(
+                f"UPDATE jobs SET {sets} WHERE job_id = ?",  # noqa: S608
+                (*counts.values(), job_id),
+            )
+            self._finish_if_done(conn, job_id)
+
+    def job_enumerated(self, job_id: str | None, error: str | None = None) -> None:
+        if not job_id:
+            return
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET enumerated = 1, error = ? WHERE job_id = ?", (error, job_id)
+            )
+            self._finish_if_done(conn, job_id)
+
+    @staticmethod
+    def _finish_if_done(conn: Any, job_id: str) -> None:
+        conn.execute(
+            "UPDATE jobs SET finished_at = ? WHERE job_id = ? AND finished_at IS NULL "
+            "AND enumerated = 1 AND done + failed >= queued",
+            (time.time(), job_id),
+        )
+
+    def add_job_diff(self, job_id: str, scene_id: str, diff: list[dict[str, Any]]) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO job_diffs(job_id, scene_id, diff) VALUES(?, ?, ?)",
+                (job_id, scene_id, dumps(diff)),
+            )
+
+
+def job_progress(store: Store, job_id: str, *, with_diffs: bool = False) -> dict[str, Any] | None:
+    rows = store.query("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+    if not rows:
+        return None
+    job = dict(rows[0])
+    handled = job["done"] + job["failed"] + job["skipped"]
+    job["progress"] = (
+        1.0 if job["finished_at"] else (handled / job["total"] if job["total"] else 0.0)
+    )
+    job["finished"] = job["finished_at"] is not None
+    if with_diffs:
+        job["diffs"] = [
+            {"scene_id": r["scene_id"], "changes": loads(r["diff"])}
+            for r in store.query("SELECT * FROM job_diffs WHERE job_id = ?", (job_id,))
+        ]
+    return job
+
+
+def last_sync_at(store: Store) -> float | None:
+    return store.scalar(
+        "SELECT MAX(synced_at) FROM synced WHERE status IN ('written', 'unchanged')"
+    )
