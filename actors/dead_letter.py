@@ -179,7 +179,7 @@ class DeadLetter(MailboxActor):
         if envelope.scene_id and payload.get("fingerprint") is not None:
             done = SyncDone(
                 scene_id=envelope.scene_id,
-                fingerprint="",
+                fingerprint=payload["fingerprint"],
                 status="dead_letter",
                 revision=int(payload.get("revision", 0)),
                 job_id=job.job_id,

@@ -127,9 +127,11 @@ class Intake(MailboxActor):
 
     def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
         flush_now = False
+        self.counts: dict[str, int] = {}
         for envelope in envelopes:
             kind = envelope.kind
             if kind == HOOK_EVENT:
+                self._count("hook_events")
                 self._hook(envelope)
             elif kind == SYNC_DONE:
                 self._done(SyncDone.model_validate(envelope.payload))
@@ -141,11 +143,15 @@ class Intake(MailboxActor):
                 self._catch_up()
             else:
                 super().handle(envelope)
+        self.state.bump_counters(self.counts)
         pending = self.state.pending_count()
         if pending and (flush_now or pending >= FLUSH_AT or self.debounce_s <= 0):
             self._flush()
         elif pending:
             self._set_flush_timer(self.debounce_s)
+
+    def _count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
 
     # -- hook events -------------------------------------------------------------------------
 
@@ -155,6 +161,7 @@ class Intake(MailboxActor):
         if isinstance(cookie, str):
             self.stash.use_session_cookie(cookie)
         if event.trigger == "Scene.Destroy.Post":
+            self._count("destroyed")
             if self.state.cancel_pending(event.scene_id):
                 log.info("scene %s destroyed: its pending job is cancelled", event.scene_id)
             return
@@ -163,11 +170,13 @@ class Intake(MailboxActor):
             log.debug(
                 "scene %s: update touched nothing we sync (%s)", event.scene_id, sorted(fields)
             )
+            self._count("dropped_irrelevant")
             return
         received = event.received_at or envelope.created_at
         fetched = self.state.synced([event.scene_id]).get(event.scene_id, {}).get("fetched_at")
         if fetched is not None and received < fetched:
             log.debug("scene %s: event predates our last fetch, already reflected", event.scene_id)
+            self._count("dropped_stale")
             return
         self.state.add_pending(event.scene_id, received)
 
@@ -220,9 +229,10 @@ class Intake(MailboxActor):
     ) -> int:
         """Filter, fingerprint and emit jobs for scenes just read from Stash; returns queued.
 
-        A scene is skipped when its fingerprint equals that of its last successful sync. The
-        catch-up pass also skips what it already emitted (whatever became of it), so a scene
-        whose job failed is not re-failed on every pass; a new edit or ``sync`` retries it.
+        A scene is skipped when its fingerprint equals that of its last successful sync, or of
+        a job for it still in flight (so a burst of events makes one job). The catch-up pass
+        also skips what last failed, so a failed scene is not re-failed on every pass; a new
+        edit or ``sync`` retries it.
         """
         fetched_at = time.time()
         coverless = self._coverless([str(s.get("id")) for s in raw_scenes])
@@ -244,10 +254,10 @@ class Intake(MailboxActor):
                 continue
             fp = fingerprint(scene, self.toggles)
             known = synced.get(scene.id, {})
-            if not force and fp in (
-                known.get("fingerprint"),
-                known.get("emitted_fingerprint") if catching_up else None,
-            ):
+            already = {known.get("fingerprint"), known.get("emitted_fingerprint")}
+            if catching_up:
+                already.add(known.get("failed_fingerprint"))
+            if not force and fp in already:
                 skipped += 1
                 continue
             jobs.append((scene, fp))
@@ -300,6 +310,7 @@ class Intake(MailboxActor):
             emitted[scene.id] = (revision, fp)
         self.send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": revisions}))
         self.state.mark_fetched(emitted, fetched_at)
+        self.state.bump_counters({"jobs_emitted": len(jobs)})
 
     # -- explicit syncs and catch-up ---------------------------------------------------------
 
@@ -382,8 +393,9 @@ class Intake(MailboxActor):
             self.state.kv.set("cursor", newest)
 
     def _done(self, done: SyncDone) -> None:
-        if done.status in ("written", "unchanged"):
-            self.state.mark_synced(done.scene_id, done.fingerprint, done.rating_keys, done.status)
+        self.state.mark_done(
+            done.scene_id, done.fingerprint, done.revision, done.status, done.rating_keys
+        )
         if done.job_id:
             if done.status == "dead_letter":
                 self.state.bump_job(done.job_id, failed=1)

@@ -40,6 +40,8 @@ EXIT_HOST_LOCKED = 5
 
 #: How often the heartbeat file is touched; the watchdog's timeout is a multiple of it.
 HEARTBEAT_INTERVAL_S = 1.0
+#: Heartbeats between spool drains: a hook spools when a busy host answers too slowly.
+SPOOL_DRAIN_EVERY_BEATS = 5
 #: How long a new host waits for an orphaned predecessor to let go of the mailboxes.
 HOST_LOCK_WAIT_S = 30.0
 
@@ -92,8 +94,12 @@ class Host:
         try:
             self._start()
             self.started.set()
+            beats = 0
             while not self._shutdown.wait(HEARTBEAT_INTERVAL_S):
                 self._beat()
+                beats += 1
+                if beats % SPOOL_DRAIN_EVERY_BEATS == 0:
+                    self._drain_spool(self.control)
         finally:
             self._stop()
             self._release_host_lock()
@@ -126,12 +132,14 @@ class Host:
         )
         self.supervisor.start()
         control = ControlHandler(self)
-        self._drain_spool(control)
+        self.control = control
         if self._serve:
             from stashplex.ipc import LocalServer
 
             self.server = LocalServer(self.data.root, control.handle)
             self.server.start()
+        # After the socket listens, so no hook can spool into a gap nobody drains.
+        self._drain_spool(control)
         self.data.host_pid_file.write_text(str(os.getpid()))
         self._beat()
         log.info("actor host %d ready in %s", os.getpid(), self.data.root)
@@ -147,7 +155,8 @@ class Host:
         except ImportError:  # pragma: no cover - spool support not installed
             return
         report = drain_spool(self.data.root, control.accept_hook_event)
-        log.info("spool drained: %s", report)
+        if report.delivered or report.quarantined:
+            log.info("spool drained: %s", report)
 
     def _stop(self) -> None:
         log.info("actor host shutting down")

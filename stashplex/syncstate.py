@@ -23,7 +23,8 @@ SCHEMA = (
         events INTEGER NOT NULL DEFAULT 1)""",
     """CREATE TABLE IF NOT EXISTS synced (
         scene_id TEXT PRIMARY KEY, fingerprint TEXT, revision INTEGER, fetched_at REAL,
-        synced_at REAL, status TEXT, rating_keys TEXT, emitted_fingerprint TEXT)""",
+        synced_at REAL, status TEXT, rating_keys TEXT, emitted_fingerprint TEXT,
+        failed_fingerprint TEXT)""",
     """CREATE TABLE IF NOT EXISTS jobs (
         job_id TEXT PRIMARY KEY, mode TEXT NOT NULL, created_at REAL NOT NULL,
         dry_run INTEGER NOT NULL, total INTEGER NOT NULL DEFAULT 0,
@@ -31,6 +32,7 @@ SCHEMA = (
         done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
         changes INTEGER NOT NULL DEFAULT 0, enumerated INTEGER NOT NULL DEFAULT 0,
         error TEXT, finished_at REAL)""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     """CREATE TABLE IF NOT EXISTS job_diffs (
         job_id TEXT NOT NULL, scene_id TEXT NOT NULL, diff TEXT NOT NULL)""",
     *KeyValue.SCHEMA,
@@ -118,17 +120,34 @@ class SyncState:
                 [(scene_id, at, rev, fp) for scene_id, (rev, fp) in fetched.items()],
             )
 
-    def mark_synced(
-        self, scene_id: str, fingerprint: str, rating_keys: list[int], status: str
+    def mark_done(
+        self, scene_id: str, fingerprint: str, revision: int, status: str, rating_keys: list[int]
     ) -> None:
+        """A job ended: success records what Plex now shows; failure remembers what failed.
+
+        Either way the job is no longer in flight, unless a newer one for the scene is.
+        """
+        latest = self.store.scalar("SELECT revision FROM synced WHERE scene_id = ?", (scene_id,))
+        ended_newest = latest is None or revision >= latest
         with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO synced(scene_id, fingerprint, synced_at, status, rating_keys) "
-                "VALUES(?, ?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
-                "fingerprint = excluded.fingerprint, synced_at = excluded.synced_at, "
-                "status = excluded.status, rating_keys = excluded.rating_keys",
-                (scene_id, fingerprint, time.time(), status, dumps(rating_keys)),
-            )
+            if status in ("written", "unchanged"):
+                conn.execute(
+                    "INSERT INTO synced(scene_id, fingerprint, synced_at, status, rating_keys) "
+                    "VALUES(?, ?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
+                    "fingerprint = excluded.fingerprint, synced_at = excluded.synced_at, "
+                    "status = excluded.status, rating_keys = excluded.rating_keys, "
+                    "failed_fingerprint = NULL",
+                    (scene_id, fingerprint, time.time(), status, dumps(rating_keys)),
+                )
+            elif status == "dead_letter":
+                conn.execute(
+                    "UPDATE synced SET failed_fingerprint = ?, status = ? WHERE scene_id = ?",
+                    (fingerprint, status, scene_id),
+                )
+            if ended_newest:
+                conn.execute(
+                    "UPDATE synced SET emitted_fingerprint = NULL WHERE scene_id = ?", (scene_id,)
+                )
 
     def next_revisions(self, count: int) -> int:
         """Reserve ``count`` revisions; returns the first."""
@@ -141,6 +160,19 @@ class SyncState:
                 (dumps(first + count - 1),),
             )
         return first
+
+    # -- counters (for status and for tests that prove nothing was lost) -------------------
+
+    def bump_counters(self, deltas: dict[str, int]) -> None:
+        deltas = {k: v for k, v in deltas.items() if v}
+        if not deltas:
+            return
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO counters(name, value) VALUES(?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                list(deltas.items()),
+            )
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -203,6 +235,10 @@ def job_progress(store: Store, job_id: str, *, with_diffs: bool = False) -> dict
             for r in store.query("SELECT * FROM job_diffs WHERE job_id = ?", (job_id,))
         ]
     return job
+
+
+def counters(store: Store) -> dict[str, int]:
+    return {r["name"]: r["value"] for r in store.query("SELECT name, value FROM counters")}
 
 
 def last_sync_at(store: Store) -> float | None:

@@ -1,0 +1,194 @@
+"""How an edit in Stash enters the system: plugin runner -> hook -> socket -> supervisor -> Plex."""
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from stashplex.cli import main as cli_main
+from stashplex.datadir import DataDir, read_holder
+from stashplex.ipc import send_request
+from stashplex.plugin import install_plugin
+from stashplex.syncstate import SyncState, counters
+from tests.support.processes import start_supervisor, stop_supervisor, write_config
+from tests.support.waiting import wait_until
+from tests.support.world import TOKEN, SyncWorld
+
+#: The user's save must never wait longer than this for our hook.
+SAVE_BUDGET_S = 0.100
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = SyncWorld(tmp_path, scenes=250)
+    yield w
+    w.close()
+
+
+def configure(world, data: Path) -> None:
+    write_config(
+        data,
+        plex_url=world.plex.url,
+        plex_token=TOKEN,
+        stash_url=world.stash.url,
+        path_map=["/data/ => /media/"],
+        index_refresh_seconds=1,
+    )
+
+
+def answering(data: Path) -> bool:
+    try:
+        return bool(send_request(data, {"v": 1, "type": "ping"}, timeout=2).get("ok"))
+    except OSError:
+        return False
+
+
+def intake_counters(data: Path) -> dict:
+    state = SyncState(DataDir(data))
+    try:
+        return counters(state.store)
+    finally:
+        state.store.close()
+
+
+def plex_titles_match(world, scene_ids) -> bool:
+    for scene_id in scene_ids:
+        wanted = world.stash.scene(scene_id)["title"]
+        items = world.plex_items_of(scene_id)
+        if not items or any(i["fields"].get("title") != wanted for i in items):
+            return False
+    return True
+
+
+def install(world, tmp_path, data) -> Path:
+    manifest = install_plugin(
+        tmp_path / "plugins" / "stashplex", data_dir=data, python=Path(sys.executable)
+    )
+    world.stash.attach_plugin(manifest)
+    return manifest
+
+
+def test_an_edit_in_stash_runs_the_hook_and_reaches_plex_and_the_save_stays_in_budget(
+    world, tmp_path
+):
+    # Given a running supervisor and the plugin installed in Stash
+    data = tmp_path / "data"
+    configure(world, data)
+    supervisor = start_supervisor(data)
+    try:
+        wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
+        install(world, tmp_path, data)
+        scene_ids = world.world.scene_ids[:5]
+        # When the user edits scenes in Stash
+        saves = [world.stash.update_scene(sid, title=f"Edited ✓ {sid}") for sid in scene_ids]
+        # Then each hook ran once, exited cleanly, and the saves waited less than the budget
+        for save in saves:
+            (run,) = save.hook_runs
+            assert (run.exit_code, run.error) == (0, None)
+            assert run.stdin["args"]["hookContext"]["type"] == "Scene.Update.Post"
+        assert statistics.median(s.waited_s for s in saves) < SAVE_BUDGET_S
+        # And the events reached Intake and the new titles reached Plex
+        wait_until(
+            lambda: intake_counters(data).get("hook_events", 0) >= 5,
+            message="events counted by Intake",
+        )
+        wait_until(
+            lambda: plex_titles_match(world, scene_ids), timeout=30, message="titles in Plex"
+        )
+    finally:
+        assert stop_supervisor(supervisor) == 0
+
+
+def test_edits_made_while_the_supervisor_is_dead_all_reach_plex_after_it_restarts(world, tmp_path):
+    # Given a supervisor that is killed outright
+    data = tmp_path / "data"
+    configure(world, data)
+    supervisor = start_supervisor(data)
+    wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
+    install(world, tmp_path, data)
+    os.killpg(supervisor.pid, signal.SIGKILL)
+    supervisor.wait()
+    wait_until(lambda: not answering(data), message="supervisor gone")
+    # When 50 scenes are edited in Stash meanwhile (the hooks spool and start a new supervisor)
+    scene_ids = world.world.scene_ids[:50]
+    saves = [world.stash.update_scene(sid, title=f"While down {sid}") for sid in scene_ids]
+    assert all(s.hook_runs[0].exit_code == 0 for s in saves)
+    try:
+        # Then all 50 reach Plex, through the spool (and catch-up for anything else)
+        wait_until(
+            lambda: plex_titles_match(world, scene_ids), timeout=90, message="all 50 edits in Plex"
+        )
+        assert intake_counters(data).get("hook_events", 0) >= 50
+        assert not list((data / "spool").glob("*.json"))
+    finally:
+        assert cli_main(["stop", "--data-dir", str(data)]) == 0
+        assert read_holder(DataDir(data)) is None
+
+
+def hook_stdin(world, scene_id: str) -> str:
+    return json.dumps(
+        {
+            "server_connection": world.stash.server_connection(),
+            "args": {
+                "hookContext": {
+                    "id": int(scene_id),
+                    "type": "Scene.Update.Post",
+                    "input": {"id": scene_id, "title": None},
+                    "inputFields": ["id", "title"],
+                }
+            },
+        }
+    )
+
+
+def test_a_burst_of_500_hook_processes_is_acknowledged_whole_and_coalesced(world, tmp_path):
+    # Given a running supervisor and 250 scenes, each hit by two hook events in a row
+    data = tmp_path / "data"
+    configure(world, data)
+    supervisor = start_supervisor(data)
+    try:
+        wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
+        manifest = install(world, tmp_path, data)
+        hook = manifest.parent / "stashplex_hook.py"
+        stdins = [hook_stdin(world, sid) for sid in world.world.scene_ids for _ in range(2)]
+
+        def run(stdin: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-S", str(hook)],
+                input=stdin,
+                text=True,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+
+        # When 500 hook processes run at once (as a bulk edit with parallel scans would)
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            results = list(pool.map(run, stdins))
+        # Then every one was acknowledged, none had to spool, and Intake counted all 500
+        assert [r.returncode for r in results] == [0] * 500
+        assert all(json.loads(r.stdout)["error"] is None for r in results)
+        assert not list((data / "spool").glob("*.json"))
+        wait_until(
+            lambda: intake_counters(data).get("hook_events", 0) == 500,
+            message="500 events in Intake",
+        )
+        # And they became at most one job per scene
+        wait_until(
+            lambda: all(
+                "title" in item["locks"]
+                for sid in world.world.scene_ids
+                for item in world.plex_items_of(sid)
+            ),
+            timeout=60,
+            message="every scene written to Plex",
+        )
+        assert intake_counters(data).get("jobs_emitted", 0) <= 250
+    finally:
+        assert stop_supervisor(supervisor) == 0
