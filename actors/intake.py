@@ -90,16 +90,22 @@ def relevant_fields(settings: Any) -> frozenset[str]:
 
 
 def cursor_with_margin(cursor: str, *, forward: bool = False) -> str:
-    """Move a Stash timestamp by the margin, spelled as Stash spells it.
+    margin = CURSOR_MARGIN.total_seconds()
+    return shift_stash_time(cursor, margin if forward else -margin)
+
+
+def shift_stash_time(stamp: str, seconds: float) -> str:
+    """Move a Stash timestamp, spelled as Stash spells it.
 
     Stash compares timestamps as text, so the result keeps the input's form exactly: ``Z`` for
     UTC, the same offset, and fractional seconds only if the input had them.
     """
+    cursor = stamp
     try:
         moment = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
     except ValueError:
         return cursor
-    moved = moment + CURSOR_MARGIN if forward else moment - CURSOR_MARGIN
+    moved = moment + timedelta(seconds=seconds)
     timespec = "microseconds" if "." in cursor else "seconds"
     text = moved.isoformat(timespec=timespec)
     return text[:-6] + "Z" if cursor.endswith("Z") and text.endswith("+00:00") else text
@@ -393,6 +399,7 @@ class Intake(MailboxActor):
             self.state.kv.set("cursor", newest)
 
     def _done(self, done: SyncDone) -> None:
+        self._count("jobs_done")
         self.state.mark_done(
             done.scene_id, done.fingerprint, done.revision, done.status, done.rating_keys
         )

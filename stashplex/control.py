@@ -41,14 +41,39 @@ class HookEvent(BaseModel):
     connection: dict[str, Any] = Field(default_factory=dict)
 
 
+def _fields(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if k not in ("v", "type", "token")}
+
+
+def job_summary(job: dict[str, Any]) -> str:
+    text = (
+        f"{job.get('total', 0)} scenes: {job.get('synced', 0)} synced "
+        f"({job.get('changes', 0)} field changes), {job.get('skipped', 0)} unchanged, "
+        f"{job.get('failed', 0)} failed"
+    )
+    if job.get("waiting_for_retry"):
+        left = job["queued"] - job["synced"] - job["failed"]
+        text += f", {left} waiting for a retry (Plex down or file not scanned yet)"
+    return text
+
+
 class ControlHandler:
     def __init__(self, host: Host) -> None:
         self.host = host
+        from stashplex.operations import Operations
+
+        self.ops = Operations(host)
         self._routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ping": self._ping,
             "hook": self._hook,
             "trace": self._trace,
-            "status": self._status,
+            "status": lambda _r: {"ok": True, **self.ops.status()},
+            "sync": lambda r: {"ok": True, **self.ops.start_sync(_fields(r))},
+            "job": self._job,
+            "dlq": lambda r: {"ok": True, **self.ops.dead_letters(_fields(r))},
+            "journal": lambda r: {"ok": True, **self.ops.journal(_fields(r))},
+            "task": self._task,
+            "stop": self._stop,
         }
 
     def register(self, kind: str, route: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
@@ -62,8 +87,12 @@ class ControlHandler:
             return {"ok": False, "error": f"unknown request type {kind!r} (known: {known})"}
         try:
             return route(request)
-        except (ValueError, LookupError) as exc:
-            return {"ok": False, "error": str(exc).splitlines()[0]}
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "request"
+            return {"ok": False, "error": f"bad {kind} request: {where}: {first['msg']}"}
+        except (ValueError, LookupError, KeyError, TypeError) as exc:
+            return {"ok": False, "error": str(exc).splitlines()[0] or type(exc).__name__}
 
     # -- hook events ---------------------------------------------------------------------
 
@@ -108,14 +137,31 @@ class ControlHandler:
             ids.append(envelope.id)
         return {"ok": True, "ids": ids}
 
-    def _status(self, _request: dict[str, Any]) -> dict[str, Any]:
-        supervisor = self.host.supervisor
+    def _job(self, request: dict[str, Any]) -> dict[str, Any]:
+        job = self.ops.job(str(request["job"]), with_diffs=bool(request.get("diffs")))
+        done = bool(job.get("finished") or job.get("waiting_for_retry"))
+        reply: dict[str, Any] = {
+            "ok": True,
+            **job,
+            "done": done,
+            "messages": [],
+            "error": job.get("error"),
+        }
+        if done:
+            reply["summary"] = job_summary(job)
+        return reply
+
+    def _task(self, request: dict[str, Any]) -> dict[str, Any]:
+        from stashplex.tasks import run_task
+
         return {
             "ok": True,
-            "pid": os.getpid(),
-            "mailboxes": self._post().depths(),
-            "restarts": dict(supervisor.restart_counts) if supervisor else {},
+            **run_task(self, str(request.get("task")), dict(request.get("args") or {})),
         }
+
+    def _stop(self, _request: dict[str, Any]) -> dict[str, Any]:
+        self.host.request_stop_all()
+        return {"ok": True, "summary": "the supervisor is stopping"}
 
     def _post(self) -> Any:
         if self.host.post is None:

@@ -22,11 +22,12 @@ from typing import Any
 
 from actors.addresses import INTAKE, START_ORDER
 from actors.base import ActorContext, MailboxActor
+from stashplex.config import load_effective_settings
 from stashplex.control import ControlHandler
 from stashplex.datadir import DataDir
 from stashplex.logs import configure_logging, mask_secrets
 from stashplex.mailbox import PostOffice
-from stashplex.settings import Settings, SettingsError, load_settings, secret_values
+from stashplex.settings import Settings, SettingsError, secret_values
 from stashplex.stash import StashClient
 from stashplex.supervision import ChildSpec, RestartIntensity, Supervisor
 from stashplex.trace import TraceSink
@@ -83,6 +84,7 @@ class Host:
         self.supervisor: Supervisor | None = None
         self.server: Any = None
         self.started = threading.Event()
+        self.started_at = time.time()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class Host:
                 beats += 1
                 if beats % SPOOL_DRAIN_EVERY_BEATS == 0:
                     self._drain_spool(self.control)
+                    self._maybe_log_status()
         finally:
             self._stop()
             self._release_host_lock()
@@ -107,6 +110,13 @@ class Host:
 
     def request_shutdown(self, *_args: object) -> None:
         self._shutdown.set()
+
+    def request_stop_all(self) -> None:
+        """Stop the whole supervisor (the operator asked): tell the watchdog, then ourselves."""
+        if self._watch_parent is not None:
+            os.kill(self._watch_parent, signal.SIGTERM)
+        else:
+            self._shutdown.set()
 
     def _start(self) -> None:
         self.post = PostOffice(self.data.mailboxes, START_ORDER, sync=self.settings.mailbox_sync)
@@ -142,7 +152,19 @@ class Host:
         self._drain_spool(control)
         self.data.host_pid_file.write_text(str(os.getpid()))
         self._beat()
+        self._status_logged_at = 0
+        self._maybe_log_status(force=True)
         log.info("actor host %d ready in %s", os.getpid(), self.data.root)
+
+    def _maybe_log_status(self, *, force: bool = False) -> None:
+        """The one-line status, on start and every ``status_every_jobs`` finished jobs."""
+        from stashplex.statusline import status_line
+
+        status = self.control.ops.status()
+        done = status["counters"].get("jobs_done", 0) // self.settings.status_every_jobs
+        if force or done > self._status_logged_at:
+            self._status_logged_at = done
+            log.info("status: %s", status_line(status))
 
     def _child_spec(self, name: str, ctx: ActorContext) -> ChildSpec:
         cls = self._classes[name]
@@ -222,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data.ensure()
     configure_logging(level=args.log_level, log_file=data.logs / "host.log")
     try:
-        settings = load_settings(config_file=data.config_file)
+        settings = load_effective_settings(data.config_file)
     except SettingsError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG

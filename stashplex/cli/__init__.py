@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from stashplex.cli import daemon, demo
+from stashplex.cli import daemon, demo, inspect, plugin, repair, sync
 from stashplex.cli.common import EXIT_USAGE, CommandError
 
-COMMANDS = (daemon, demo)
+COMMANDS = (daemon, inspect, sync, repair, plugin, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

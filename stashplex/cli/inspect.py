@@ -1,0 +1,101 @@
+"""``status`` and ``doctor``: is it running, and can it work?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from stashplex.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_data_dir,
+    ask,
+    data_dir_of,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    status = sub.add_parser("status", help="what the running supervisor is doing")
+    add_data_dir(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_status)
+
+    doctor = sub.add_parser(
+        "doctor", help="check Stash and Plex reachability, token, libraries, path-map coverage"
+    )
+    add_data_dir(doctor)
+    doctor.set_defaults(func=cmd_doctor)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = ask(data_dir_of(args), {"type": "status"})
+    status.pop("ok", None)
+    if args.json:
+        print(json.dumps(status, indent=2, sort_keys=True))
+        return EXIT_OK
+    print(render_status(status))
+    return EXIT_OK
+
+
+def render_status(status: dict) -> str:
+    last = status.get("last_sync_at")
+    timers = status.get("timers", {})
+    breaker = status.get("breaker", {})
+    rows = [
+        (
+            "supervisor",
+            f"pid {status.get('pid')}, up {status.get('uptime_s', 0):.0f} s, "
+            f"RSS {status.get('rss_mb')} MB",
+        ),
+        ("mailboxes", ", ".join(f"{k} {v}" for k, v in status.get("mailboxes", {}).items())),
+        ("pending events", str(status.get("pending_events", 0))),
+        (
+            "timers",
+            f"{timers.get('scheduled', 0)} "
+            + json.dumps(timers.get("by_reason", {}))
+            + (
+                f", next in {timers['next_retry_in_s']} s"
+                if timers.get("next_retry_in_s") is not None
+                else ""
+            ),
+        ),
+        (
+            "dead letters",
+            ", ".join(f"{k} {v}" for k, v in status.get("dead_letters", {}).items()) or "none",
+        ),
+        (
+            "Plex breaker",
+            f"{breaker.get('state', 'unknown')}, "
+            f"{breaker.get('consecutive_failures', 0)} consecutive failures",
+        ),
+        ("path index", f"{status.get('index_items', 0)} Plex items"),
+        ("actor restarts", ", ".join(f"{k} {v}" for k, v in status.get("restarts", {}).items())),
+        (
+            "last successful sync",
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)) if last else "never",
+        ),
+        (
+            "counters",
+            ", ".join(f"{k} {v}" for k, v in sorted(status.get("counters", {}).items())) or "none",
+        ),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from stashplex.config import load_effective_settings
+    from stashplex.doctor import report_text, run_doctor
+    from stashplex.settings import SettingsError
+
+    data = data_dir_of(args)
+    try:
+        settings = load_effective_settings(data.config_file)
+    except SettingsError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    checks = run_doctor(settings)
+    print(report_text(checks))
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED

@@ -1,0 +1,32 @@
+"""Settings as the supervisor and the CLI see them: file and environment, then Stash's own.
+
+The plugin's settings live in Stash (``configuration { plugins }``), but reaching Stash needs
+its URL and key first, so those come from the environment or the config file.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from stashplex.settings import Settings, load_settings
+from stashplex.stash import StashClient, StashError
+
+log = logging.getLogger(__name__)
+
+PLUGIN_ID = "stashplex"
+
+
+def load_effective_settings(config_file: Path | None) -> Settings:
+    """Validated settings with Stash's plugin settings layered in when Stash is reachable."""
+    base = load_settings(config_file=config_file)
+    client = StashClient(base.stash_url, api_key=base.stash_api_key.get_secret_value(), timeout=5)
+    try:
+        from_stash = client.plugin_settings(PLUGIN_ID)
+    except StashError as exc:
+        log.warning("plugin settings not read from Stash (%s); using file and environment", exc)
+        return base
+    if not from_stash:
+        return base
+    log.info("using %d plugin settings saved in Stash", len(from_stash))
+    return load_settings(config_file=config_file, stash_plugin_config=from_stash)

@@ -1,0 +1,103 @@
+"""``stashplex doctor``: can this configuration work, and if not, what exactly is wrong?
+
+Runs without the supervisor (a doctor must work when nothing else does). It reads nothing it
+does not need: Stash's version, Plex's identity and sections, and a sample of Stash file paths
+checked against the Plex path index through the configured path map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stashplex.pathmap import PathMap
+from stashplex.settings import Settings
+from stashplex.stash import StashClient, StashError, queries
+
+#: Stash files checked for path-map coverage (paged, so big libraries stay cheap).
+COVERAGE_SAMPLE = 2000
+#: Unmapped files named in the report.
+SHOW_UNMAPPED = 5
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _stash(settings: Settings) -> list[Check]:
+    client = StashClient(
+        settings.stash_url, api_key=settings.stash_api_key.get_secret_value(), timeout=10
+    )
+    try:
+        version = client.version()
+    except StashError as exc:
+        return [Check("stash", False, str(exc))]
+    return [Check("stash", True, f"{settings.stash_url} answers (version {version or 'dev'})")]
+
+
+def _stash_files(settings: Settings) -> list[str]:
+    client = StashClient(
+        settings.stash_url, api_key=settings.stash_api_key.get_secret_value(), timeout=30
+    )
+    data = client.execute(
+        queries.SCENE_FILES,
+        {"filter": {"page": 1, "per_page": COVERAGE_SAMPLE, "sort": "id", "direction": "ASC"}},
+    )
+    return [f["path"] for s in data["findScenes"]["scenes"] for f in s["files"]]
+
+
+def run_doctor(settings: Settings) -> list[Check]:
+    checks = _stash(settings)
+    if not settings.plex_url:
+        return [*checks, Check("plex", False, "plex_url is not set")]
+    from stashplex.plex.connection import PLEX_ERRORS, classify, connect
+    from stashplex.plex.index import IndexBuilder, PathIndex
+
+    try:
+        plex = connect(settings)
+    except PLEX_ERRORS as exc:
+        return [*checks, Check("plex", False, classify(exc).message)]
+    checks.append(
+        Check(
+            "plex",
+            True,
+            f"{settings.plex_url} answers as {plex.friendlyName!r} "
+            f"(version {plex.version}); the token is accepted",
+        )
+    )
+    builder = IndexBuilder(plex, settings.plex_libraries)
+    try:
+        sections = builder.load_sections()
+        index = builder.build(PathIndex(case_insensitive=settings.case_insensitive_paths))
+    except PLEX_ERRORS as exc:
+        return [*checks, Check("libraries", False, classify(exc).message)]
+    if not sections:
+        wanted = ", ".join(settings.plex_libraries) or "any movie or show library"
+        return [*checks, Check("libraries", False, f"no Plex library matches ({wanted})")]
+    names = ", ".join(f"{s.title} ({s.type}, {', '.join(s.locations)})" for s in sections)
+    checks.append(Check("libraries", True, f"{len(index)} items in {names}"))
+    checks.append(_coverage(settings, index))
+    return checks
+
+
+def _coverage(settings: Settings, index: object) -> Check:
+    try:
+        files = _stash_files(settings)
+    except StashError as exc:
+        return Check("path map", False, f"cannot list Stash files: {exc}")
+    if not files:
+        return Check("path map", True, "Stash has no files yet")
+    pathmap = PathMap.parse(settings.path_map, case_insensitive=settings.case_insensitive_paths)
+    unmapped = [f for f in files if not index.by_path(index.key(pathmap.map(f)))]  # type: ignore[attr-defined]
+    mapped = len(files) - len(unmapped)
+    detail = f"{mapped} of {len(files)} Stash files map to a Plex item"
+    if unmapped:
+        shown = "; ".join(f"{f} -> {pathmap.map(f)}" for f in unmapped[:SHOW_UNMAPPED])
+        detail += f"; first unmapped: {shown}"
+    return Check("path map", not unmapped, detail)
+
+
+def report_text(checks: list[Check]) -> str:
+    return "\n".join(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in checks)

@@ -1,0 +1,165 @@
+"""What operators ask the running supervisor: status, syncs, dead letters, the journal.
+
+Reads come straight from the actors' stores (SQLite in WAL mode lets this thread read while the
+actor writes); anything that changes state is a message to the owning actor's mailbox, so the
+actors stay the only writers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY
+from actors.dead_letter import counts_by_reason, list_dead_letters, show_dead_letter
+from actors.dead_letter import open_store as open_dead_letters
+from actors.messages import (
+    DEAD_LETTER_PURGE,
+    DEAD_LETTER_RETRY,
+    JOURNAL_UNDO,
+    SYNC_REQUEST,
+    DeadLetterPurge,
+    DeadLetterRetry,
+    SyncRequest,
+)
+from actors.scheduler import open_store as open_timers
+from actors.scheduler import timer_summary
+from stashplex.envelope import Envelope
+from stashplex.plex.state import GatewayState, journal_entries
+from stashplex.store import KeyValue, Store
+from stashplex.syncstate import SyncState, counters, job_progress, last_sync_at
+
+if TYPE_CHECKING:
+    from stashplex.host import Host
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86_400.0
+
+
+class Operations:
+    """One instance per host; opens read connections lazily, per thread."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._stores: dict[str, Store] = {}
+
+    def _store(self, name: str) -> Store:
+        if name not in self._stores:
+            data = self.host.data
+            self._stores[name] = {
+                "dead_letters": lambda: open_dead_letters(data),
+                "timers": lambda: open_timers(data),
+                "gateway": lambda: GatewayState(data).store,
+                "intake": lambda: SyncState(data).store,
+            }[name]()
+        return self._stores[name]
+
+    def _send(self, to: str, kind: str, payload: dict[str, Any]) -> None:
+        assert self.host.post is not None
+        self.host.post.send(to, Envelope(kind=kind, payload=payload, sender="operator"))
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        assert self.host.post is not None
+        gateway = KeyValue(self._store("gateway")).get("status") or {}
+        intake = self._store("intake")
+        supervisor = self.host.supervisor
+        rss = psutil.Process(os.getpid()).memory_info().rss
+        return {
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - self.host.started_at, 1),
+            "mailboxes": self.host.post.depths(),
+            "pending_events": int(intake.scalar("SELECT COUNT(*) FROM pending") or 0),
+            "timers": timer_summary(self._store("timers")),
+            "dead_letters": counts_by_reason(self._store("dead_letters")),
+            "breaker": gateway.get("breaker", {}),
+            "index_items": gateway.get("index_items", 0),
+            "restarts": dict(supervisor.restart_counts) if supervisor else {},
+            "last_sync_at": last_sync_at(intake),
+            "counters": counters(intake),
+            "rss_mb": round(rss / 2**20, 1),
+        }
+
+    # -- syncs ------------------------------------------------------------------------------
+
+    def start_sync(self, request: dict[str, Any]) -> dict[str, Any]:
+        job_id = os.urandom(6).hex()
+        sync = SyncRequest.model_validate({**request, "job_id": job_id})
+        if sync.mode == "scenes" and not sync.scene_ids:
+            raise ValueError("a sync of given scenes needs at least one scene id")
+        if sync.mode == "since" and not sync.since:
+            raise ValueError("a sync since a time needs --since")
+        self._send(INTAKE, SYNC_REQUEST, sync.model_dump(mode="json"))
+        return {"job": job_id}
+
+    def job(self, job_id: str, *, with_diffs: bool = False) -> dict[str, Any]:
+        progress = job_progress(self._store("intake"), job_id, with_diffs=with_diffs)
+        if progress is None:
+            # Intake has not picked the request up yet.
+            return {"job": job_id, "progress": 0.0, "finished": False, "queued_in_intake": True}
+        progress["waiting_for_retry"] = self._waiting_for_retry(progress)
+        # "done" in a reply means the job is over (the plugin's task script relies on it).
+        progress["synced"] = progress.pop("done")
+        return progress
+
+    def _waiting_for_retry(self, progress: dict[str, Any]) -> bool:
+        """All that is left of the job sits in Scheduler timers (Plex down, file not scanned)."""
+        assert self.host.post is not None
+        depths = self.host.post.depths()
+        busy = any(depths[name] for name in (INTAKE, PLEX_GATEWAY, "matcher"))
+        left = progress["queued"] - progress["done"] - progress["failed"]  # before the rename
+        return bool(progress["enumerated"]) and left > 0 and not busy
+
+    # -- dead letters -----------------------------------------------------------------------
+
+    def dead_letters(self, request: dict[str, Any]) -> dict[str, Any]:
+        action = request.get("action", "list")
+        store = self._store("dead_letters")
+        if action == "list":
+            days = request.get("older_than_days")
+            return {
+                "items": list_dead_letters(
+                    store,
+                    reason=request.get("reason"),
+                    older_than_s=None if days is None else float(days) * DAY_S,
+                    limit=int(request.get("limit", 100)),
+                )
+            }
+        if action == "show":
+            item = show_dead_letter(store, int(request["id"]))
+            if item is None:
+                raise LookupError(f"no dead letter with id {request['id']}")
+            return {"item": item}
+        if action == "retry":
+            retry = DeadLetterRetry.model_validate(request)
+            if not (retry.ids or retry.reason or retry.all):
+                raise ValueError("say which dead letters to retry: ids, a reason, or all")
+            self._send(DEAD_LETTER, DEAD_LETTER_RETRY, retry.model_dump(mode="json"))
+            return {"requested": True}
+        if action == "purge":
+            purge = DeadLetterPurge.model_validate(request)
+            self._send(DEAD_LETTER, DEAD_LETTER_PURGE, purge.model_dump(mode="json"))
+            return {"requested": True}
+        raise ValueError(f"unknown dead-letter action {action!r} (list, show, retry, purge)")
+
+    # -- journal ----------------------------------------------------------------------------
+
+    def journal(self, request: dict[str, Any]) -> dict[str, Any]:
+        action = request.get("action", "show")
+        rating_key = int(request["rating_key"])
+        if action == "show":
+            return {
+                "entries": journal_entries(
+                    self._store("gateway"), rating_key, int(request.get("limit", 200))
+                )
+            }
+        if action == "undo":
+            self._send(PLEX_GATEWAY, JOURNAL_UNDO, {"rating_key": rating_key})
+            return {"requested": True}
+        raise ValueError(f"unknown journal action {action!r} (show, undo)")

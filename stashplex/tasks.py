@@ -1,0 +1,55 @@
+"""The plugin's Stash tasks, answered by the supervisor. They mirror the CLI commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from stashplex.statusline import status_line
+
+if TYPE_CHECKING:
+    from stashplex.control import ControlHandler
+
+#: "Sync recent changes" looks this far back.
+RECENT = timedelta(hours=24)
+
+TASKS = ("sync_all", "sync_recent", "status", "doctor", "dlq_retry", "dlq_purge", "stop")
+
+
+def recent_since(cursor: str | None, now: datetime | None = None) -> str:
+    """A time a day ago, spelled like Stash's own timestamps when we know how it spells them."""
+    from actors.intake import shift_stash_time
+
+    if cursor:
+        return shift_stash_time(cursor, -RECENT.total_seconds())
+    moment = (now or datetime.now(UTC)) - RECENT
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_task(control: ControlHandler, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    ops = control.ops
+    settings = control.host.settings
+    if name == "sync_all":
+        return ops.start_sync({"mode": "all", "dry_run": args.get("dry_run") == "true"})
+    if name == "sync_recent":
+        from stashplex.store import KeyValue
+
+        cursor = KeyValue(ops._store("intake")).get("cursor")  # noqa: SLF001
+        return ops.start_sync({"mode": "since", "since": recent_since(cursor)})
+    if name == "status":
+        return {"summary": status_line(ops.status())}
+    if name == "doctor":
+        from stashplex.doctor import report_text, run_doctor
+
+        return {"summary": report_text(run_doctor(settings))}
+    if name == "dlq_retry":
+        count = sum(ops.status()["dead_letters"].values())
+        ops.dead_letters({"action": "retry", "all": True})
+        return {"summary": f"retrying {count} dead letters"}
+    if name == "dlq_purge":
+        days = float(args.get("days") or settings.dead_letter_retention_days)
+        ops.dead_letters({"action": "purge", "older_than_days": days})
+        return {"summary": f"purging dead letters older than {days:g} days"}
+    if name == "stop":
+        return control.handle({"type": "stop"})
+    raise ValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}")
