@@ -26,7 +26,9 @@ def recent_since(cursor: str | None, now: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run_task(control: ControlHandler, name: str, args: dict[str, Any]) -> dict[str, Any]:
+def run_task(  # noqa: PLR0911 - one return per task
+    control: ControlHandler, name: str, args: dict[str, Any]
+) -> dict[str, Any]:
     ops = control.ops
     settings = control.host.settings
     if name == "sync_all":

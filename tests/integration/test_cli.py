@@ -59,7 +59,7 @@ def cli(capsys, *argv) -> tuple[int, str, str]:
 
 
 def test_sync_all_follows_the_job_to_the_end_and_prints_a_summary(env, capsys):
-    world, data, _, _ = env
+    _, data, _, _ = env
     code, out, err = cli(capsys, "sync", "--data-dir", str(data))
     assert "31 scenes: 30 synced" in out and "1 failed" in out
     assert code == 1  # the ambiguous scene failed, and the exit code says so
@@ -150,7 +150,7 @@ def test_doctor_names_a_wrong_plex_token(env, capsys, tmp_path):
 
 
 def test_an_unreachable_supervisor_is_one_clear_line_and_exit_3(capsys, tmp_path):
-    code, out, err = cli(capsys, "status", "--data-dir", str(tmp_path / "none"))
+    code, _, err = cli(capsys, "status", "--data-dir", str(tmp_path / "none"))
     assert code == 3
     assert err.count("\n") == 1 and "not reachable" in err and "stashplex start" in err
 
@@ -180,7 +180,7 @@ def test_bad_arguments_exit_2_with_usage(argv, capsys):
 
 
 def test_install_plugin_writes_a_manifest_stash_accepts(tmp_path, capsys):
-    code, out, _ = cli(
+    code, _, _ = cli(
         capsys, "install-plugin", str(tmp_path / "p"), "--data-dir", str(tmp_path / "d")
     )
     assert code == 0 and (tmp_path / "p" / "stashplex.yml").exists()
