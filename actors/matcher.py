@@ -11,20 +11,18 @@ low_confidence, with every candidate listed) otherwise.
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from actors.addresses import DEAD_LETTER, MATCHER, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.messages import (
-    DEAD_LETTER_JOB,
     MATCH_SCORE,
-    RETRY_SCHEDULE,
     SYNC_LOCATE,
     SYNC_WRITE,
-    DeadLetterJob,
     JobRef,
-    RetrySchedule,
     SyncJob,
+    dead_letter_envelope,
+    retry_envelope,
 )
 from stashplex.envelope import Envelope
 from stashplex.matching import (
@@ -86,48 +84,21 @@ class Matcher(MailboxActor):
                 envelope.derive(SYNC_WRITE, job.model_dump(mode="json"), sender=MATCHER),
             )
         elif decision.action is Action.NOT_FOUND:
-            retry = RetrySchedule(
-                reason="not_found",
-                error=decision.reason,
-                job=JobRef(
-                    to=PLEX_GATEWAY,
-                    kind=SYNC_LOCATE,
-                    scene_id=scene.id,
-                    payload=job.model_dump(mode="json"),
-                ),
-            )
-            self.send(
-                SCHEDULER,
-                Envelope(
-                    kind=RETRY_SCHEDULE, scene_id=scene.id, payload=retry.model_dump(mode="json")
-                ),
-            )
+            self.send(SCHEDULER, retry_envelope("not_found", decision.reason, _relocate(job)))
         else:
             reason = "ambiguous" if len(result.targets) > 1 else "low_confidence"
             if result.confidence is Confidence.MEDIUM:
                 reason = "low_confidence"
             self._dead_letter(envelope, job, reason, decision.reason)
 
-    def _dead_letter(self, envelope: Envelope, job: SyncJob, reason: str, error: str) -> None:
+    def _dead_letter(self, envelope: Envelope, job: SyncJob, reason: Any, error: str) -> None:
         log.warning("scene %s not written: %s", envelope.scene_id, error)
-        dead = DeadLetterJob(
-            reason=reason,
-            error=error,
-            job=JobRef(
-                to=PLEX_GATEWAY,
-                kind=SYNC_LOCATE,
-                scene_id=envelope.scene_id,
-                payload=job.model_dump(mode="json"),
-            ),
-            history=job.history,
-            candidates=job.candidates,
-            job_id=job.job_id,
-        )
-        self.send(
-            DEAD_LETTER,
-            Envelope(
-                kind=DEAD_LETTER_JOB,
-                scene_id=envelope.scene_id,
-                payload=dead.model_dump(mode="json"),
-            ),
-        )
+        self.send(DEAD_LETTER, dead_letter_envelope(reason, error, _relocate(job)))
+
+
+def _relocate(job: SyncJob) -> JobRef:
+    """The job as a fresh lookup: retried later, the path index may know more by then."""
+    scene_id = str(job.scene.get("id"))
+    return JobRef(
+        to=PLEX_GATEWAY, kind=SYNC_LOCATE, scene_id=scene_id, payload=job.model_dump(mode="json")
+    )

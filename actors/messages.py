@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stashplex.envelope import Envelope
+
 # -- kinds ---------------------------------------------------------------------------------
 HOOK_EVENT = "hook.event"  # -> intake: a Stash hook, forwarded by the plugin (see control.py)
 SYNC_REQUEST = "sync.request"  # -> intake: sync all / since / some scenes (CLI, tasks, DLQ retry)
@@ -152,3 +154,33 @@ class DeadLetterRetry(_Payload):
 
 class DeadLetterPurge(_Payload):
     older_than_days: float = Field(ge=0)
+
+
+def dead_letter_envelope(reason: ReasonClass, error: str, job: JobRef) -> Envelope:
+    """A failed job for DeadLetter; its history, candidates and sync job travel in its payload."""
+    payload = job.payload
+    dead = DeadLetterJob(
+        reason=reason,
+        error=error,
+        job=job,
+        history=payload.get("history", []),
+        candidates=payload.get("candidates", []),
+        job_id=payload.get("job_id"),
+    )
+    return Envelope(
+        kind=DEAD_LETTER_JOB, scene_id=job.scene_id, payload=dead.model_dump(mode="json")
+    )
+
+
+def retry_envelope(
+    reason: Literal["transient", "not_found", "breaker_open"],
+    error: str,
+    job: JobRef,
+    *,
+    due_at: float | None = None,
+) -> Envelope:
+    """Ask the Scheduler to deliver ``job`` again later."""
+    request = RetrySchedule(reason=reason, error=error, due_at=due_at, job=job)
+    return Envelope(
+        kind=RETRY_SCHEDULE, scene_id=job.scene_id, payload=request.model_dump(mode="json")
+    )

@@ -23,20 +23,18 @@ from typing import Any, ClassVar, TypeVar
 from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.messages import (
-    DEAD_LETTER_JOB,
     INDEX_REBUILD,
     JOURNAL_UNDO,
     MATCH_SCORE,
-    RETRY_SCHEDULE,
     SYNC_DONE,
     SYNC_LOCATE,
     SYNC_WRITE,
-    DeadLetterJob,
     JobRef,
     JournalUndo,
-    RetrySchedule,
     SyncDone,
     SyncJob,
+    dead_letter_envelope,
+    retry_envelope,
 )
 from stashplex.breaker import BreakerState, CircuitBreaker
 from stashplex.envelope import Envelope
@@ -168,7 +166,7 @@ class PlexGateway(MailboxActor):
     def _defer(
         self,
         envelope: Envelope,
-        reason: str,
+        reason: Any,
         error: str,
         due_at: float | None = None,
         *,
@@ -180,15 +178,7 @@ class PlexGateway(MailboxActor):
             scene_id=envelope.scene_id,
             payload=envelope.payload,
         )
-        request = RetrySchedule(reason=reason, error=error, due_at=due_at, job=job)
-        self.send(
-            SCHEDULER,
-            Envelope(
-                kind=RETRY_SCHEDULE,
-                scene_id=envelope.scene_id,
-                payload=request.model_dump(mode="json"),
-            ),
-        )
+        self.send(SCHEDULER, retry_envelope(reason, error, job, due_at=due_at))
 
     def _route_failure(self, envelope: Envelope, failure: PlexFailure) -> None:
         if failure.error_class is ErrorClass.TRANSIENT:
@@ -198,26 +188,14 @@ class PlexGateway(MailboxActor):
         else:
             self._dead_letter(envelope, failure.error_class.value, failure.message)
 
-    def _dead_letter(self, envelope: Envelope, reason: str, error: str) -> None:
-        payload = envelope.payload
-        dead = DeadLetterJob(
-            reason=reason,
-            error=error,
-            job=JobRef(
-                to=PLEX_GATEWAY, kind=envelope.kind, scene_id=envelope.scene_id, payload=payload
-            ),
-            history=payload.get("history", []),
-            candidates=payload.get("candidates", []),
-            job_id=payload.get("job_id"),
+    def _dead_letter(self, envelope: Envelope, reason: Any, error: str) -> None:
+        job = JobRef(
+            to=PLEX_GATEWAY,
+            kind=envelope.kind,
+            scene_id=envelope.scene_id,
+            payload=envelope.payload,
         )
-        self.send(
-            DEAD_LETTER,
-            Envelope(
-                kind=DEAD_LETTER_JOB,
-                scene_id=envelope.scene_id,
-                payload=dead.model_dump(mode="json"),
-            ),
-        )
+        self.send(DEAD_LETTER, dead_letter_envelope(reason, error, job))
 
     # -- locate ----------------------------------------------------------------------------
 

@@ -30,17 +30,16 @@ from actors.addresses import DEAD_LETTER, INTAKE, SCHEDULER
 from actors.base import MailboxActor
 from actors.messages import (
     DEAD_LETTER_CLEANUP,
-    DEAD_LETTER_JOB,
     INTAKE_CATCHUP,
     RETRY_SCHEDULE,
     TIMER_SET,
     TIMER_SUPERSEDE,
     Attempt,
-    DeadLetterJob,
     JobRef,
     RetrySchedule,
     TimerSet,
     TimerSupersede,
+    dead_letter_envelope,
 )
 from stashplex.backoff import RetryPolicy, backoff_delay
 from stashplex.datadir import DataDir
@@ -165,20 +164,8 @@ class Scheduler(MailboxActor):
     ) -> None:
         retries = sum(1 for a in history if a.reason == request.reason) - 1
         error = f"gave up after {retries} {request.reason} retries: {request.error}"
-        dead = DeadLetterJob(
-            reason=request.reason,
-            error=error,
-            job=job.model_copy(update={"payload": payload}),
-            history=history,
-            candidates=payload.get("candidates", []),
-            job_id=payload.get("job_id"),
-        )
-        self.send(
-            DEAD_LETTER,
-            Envelope(
-                kind=DEAD_LETTER_JOB, scene_id=job.scene_id, payload=dead.model_dump(mode="json")
-            ),
-        )
+        job = job.model_copy(update={"payload": payload})
+        self.send(DEAD_LETTER, dead_letter_envelope(request.reason, error, job))
 
     def _supersede(self, notice: TimerSupersede) -> None:
         with self.store.transaction() as conn:
