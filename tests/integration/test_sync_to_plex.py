@@ -199,3 +199,36 @@ def test_the_journal_shows_what_a_write_replaced_and_undo_puts_it_back(world):
         lambda: world.plex.item(target)["fields"]["title"] == "scene.mp4", message="undo applied"
     )
     assert world.plex.item(target)["tags"].get("genre", []) == []
+
+
+def test_a_file_not_yet_scanned_is_found_after_the_folder_scan_it_triggers(world):
+    # Given a scene whose file exists on Plex's disk but is not in the library yet
+    scene_id = world.stash.add_scene(title="Fresh file",
+                                     files=[{"path": "/data/new/fresh.mp4", "size": 7}])
+    world.plex.add_section("Movies", "movie", ["/media/"])
+    world.plex.put_on_disk(file="/media/new/fresh.mp4", size=7, duration_ms=60_000)
+    world.start(not_found_base_seconds=1, not_found_cap_seconds=1)
+    # When it is synced
+    world.sync("scenes", scene_ids=[scene_id])
+    # Then the gateway asked Plex to scan that folder, and a retry wrote the new item
+    rating_key = wait_until(lambda: world.plex.find_by_file("/media/new/fresh.mp4"),
+                            message="file scanned")
+    wait_until(lambda: world.plex.item(rating_key)["fields"]["title"] == "Fresh file",
+               timeout=20, message="written after the scan")
+    scans = [e for e in world.plex.requests.entries if e.path.endswith("/refresh")]
+    assert [e.query.get("path") for e in scans] == ["/media/new"]
+
+
+def test_a_first_sync_costs_at_most_two_plex_requests_per_scene(tmp_path):
+    # Given 300 seeded scenes and their Plex library
+    w = SyncWorld(tmp_path, scenes=300, seed=3)
+    try:
+        w.start()
+        w.plex.requests.reset()
+        job = w.sync(timeout=120)
+        # Then, images aside, Plex saw at most two requests per synced scene
+        requests = len(w.plex.requests) - w.plex.requests.count(method="POST")
+        assert job["done"] == 300
+        assert requests / 300 <= 2.0
+    finally:
+        w.close()
