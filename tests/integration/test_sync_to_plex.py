@@ -232,3 +232,17 @@ def test_a_first_sync_costs_at_most_two_plex_requests_per_scene(tmp_path):
         assert requests / 300 <= 2.0
     finally:
         w.close()
+
+
+def test_a_field_switched_off_is_neither_read_nor_written(world):
+    scene_id, _ = add_scene(world)
+    section = world.plex.add_section("Movies", "movie", ["/media/"])
+    target = world.plex.add_movie(section, "/media/videos/a/scene.mp4", title="scene.mp4",
+                                  size=1_234_567, duration_ms=61_500, genres=("Plex genre",))
+    world.start(sync_tags=False, sync_poster=False)
+    world.sync("scenes", scene_ids=[scene_id])
+    item = world.plex.item(target)
+    assert item["fields"]["title"] == "Ünïcode title — 日本語 ✓"
+    assert item["tags"]["genre"] == ["Plex genre"]
+    assert "genre" not in item["locks"]
+    assert world.plex.requests.count(method="POST") == 0
