@@ -24,7 +24,6 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
@@ -42,6 +41,7 @@ from actors.messages import (
     SyncJob,
     SyncRequest,
 )
+from stashplex.changes import cursor_with_margin, relevant_fields
 from stashplex.control import HookEvent
 from stashplex.envelope import Envelope
 from stashplex.fingerprint import fingerprint
@@ -52,63 +52,13 @@ from stashplex.syncstate import SyncState
 
 log = logging.getLogger(__name__)
 
-#: ``inputFields`` of a scene update that can change what Plex shows, per sync toggle.
-SYNCED_INPUT_FIELDS: dict[str, frozenset[str]] = {
-    "title": frozenset({"title"}),
-    "summary": frozenset({"details"}),
-    "studio": frozenset({"studio_id"}),
-    "date": frozenset({"date"}),
-    "rating": frozenset({"rating100", "rating"}),
-    "performers": frozenset({"performer_ids"}),
-    "tags": frozenset({"tag_ids"}),
-    "groups": frozenset({"groups", "movies"}),
-    "director": frozenset({"director"}),
-    "poster": frozenset({"cover_image"}),
-}
-#: Changing which file is primary can change the match and the fallback title.
-ALWAYS_RELEVANT = frozenset({"primary_file_id"})
 #: How long hook events may gather before they become jobs (coalescing window).
 DEBOUNCE_S = 1.0
 #: Pending scenes that trigger a flush without waiting for the debounce.
 FLUSH_AT = 500
 #: Wait before trying Stash again after it failed.
 STASH_RETRY_S = 15.0
-#: Re-read this far before the cursor: Stash compares timestamps as text at second precision.
-CURSOR_MARGIN = timedelta(seconds=2)
 FLUSH_TIMER_ID = "intake-flush"
-
-
-def relevant_fields(settings: Any) -> frozenset[str]:
-    toggles = toggles_from(settings)
-    fields = set(ALWAYS_RELEVANT)
-    for toggle, names in SYNCED_INPUT_FIELDS.items():
-        if getattr(toggles, toggle):
-            fields |= names
-    if toggles.studio_as_collection:
-        fields.add("studio_id")
-    return frozenset(fields)
-
-
-def cursor_with_margin(cursor: str, *, forward: bool = False) -> str:
-    margin = CURSOR_MARGIN.total_seconds()
-    return shift_stash_time(cursor, margin if forward else -margin)
-
-
-def shift_stash_time(stamp: str, seconds: float) -> str:
-    """Move a Stash timestamp, spelled as Stash spells it.
-
-    Stash compares timestamps as text, so the result keeps the input's form exactly: ``Z`` for
-    UTC, the same offset, and fractional seconds only if the input had them.
-    """
-    cursor = stamp
-    try:
-        moment = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
-    except ValueError:
-        return cursor
-    moved = moment + timedelta(seconds=seconds)
-    timespec = "microseconds" if "." in cursor else "seconds"
-    text = moved.isoformat(timespec=timespec)
-    return text[:-6] + "Z" if cursor.endswith("Z") and text.endswith("+00:00") else text
 
 
 class Intake(MailboxActor):
@@ -170,6 +120,10 @@ class Intake(MailboxActor):
             self._count("destroyed")
             if self.state.cancel_pending(event.scene_id):
                 log.info("scene %s destroyed: its pending job is cancelled", event.scene_id)
+            # A newer revision than any job so far: the Scheduler drops the scene's retries.
+            revision = self.state.next_revisions(1)
+            self.send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE,
+                                          payload={"revisions": {event.scene_id: revision}}))
             return
         fields = set(event.input_fields) - {"id", "ids", "clientMutationId"}
         if event.input_fields and not fields & self.relevant:

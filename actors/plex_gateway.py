@@ -42,7 +42,7 @@ from stashplex.matching import PlexCandidate
 from stashplex.pathmap import PathMap, path_basename
 from stashplex.plex.connection import PLEX_ERRORS, ErrorClass, PlexFailure, classify, connect
 from stashplex.plex.index import IndexBuilder, PathIndex
-from stashplex.plex.state import GatewayState, Written, last_write
+from stashplex.plex.state import GatewayState, Written, last_write, undo_params
 from stashplex.plex.writer import ItemPlan, needs_poster, plan_item, sha1, toggles_from
 from stashplex.scene import StashScene
 from stashplex.stash import StashError
@@ -377,31 +377,15 @@ class PlexGateway(MailboxActor):
 
     def _undo(self, envelope: Envelope) -> None:
         request = JournalUndo.model_validate(envelope.payload)
-        entries = [
-            e for e in last_write(self.state.store, request.rating_key) if e["field"] != "poster"
-        ]
-        if not entries:
+        entries = last_write(self.state.store, request.rating_key)
+        params = undo_params(entries)
+        if not params:
             log.info("journal undo: nothing to undo for item %d", request.rating_key)
             return
-        from stashplex.fieldmap import FieldChange
-        from stashplex.plexedit import edit_params
-
         (item,) = self._call(self._server().fetchItems, [request.rating_key])
-        changes = [
-            FieldChange(field=e["field"], old=_form(e["new"]), new=_form(e["old"])) for e in entries
-        ]
-        current = {e["field"]: _form(e["new"]) for e in entries}
-        self._call(item.edit, **edit_params(changes, current))
-        batch = uuid.uuid4().hex
+        self._call(item.edit, **params)
+        reverted = [(e["field"], e["new"], e["old"]) for e in entries if e["field"] != "poster"]
         self.state.journal(
-            batch,
-            request.rating_key,
-            entries[0]["scene_id"],
-            "undo",
-            [(e["field"], e["new"], e["old"]) for e in entries],
+            uuid.uuid4().hex, request.rating_key, entries[0]["scene_id"], "undo", reverted
         )
-        log.info("journal undo: restored %d fields of item %d", len(entries), request.rating_key)
-
-
-def _form(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+        log.info("journal undo: restored %d fields of item %d", len(reverted), request.rating_key)

@@ -54,3 +54,41 @@ def print_table(title: str, rows: list[tuple[str, Any]]) -> None:
     print(f"\n== {title} ==")
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}")
+
+
+def figure(
+    name: str,
+    value: Any,
+    unit: str = "",
+    *,
+    target: str = "",
+    met: bool | None = None,
+    reference: str = "",
+) -> dict[str, Any]:
+    """One row of the summary table: a measured value, its target and what it was measured beside.
+
+    ``met`` is None where the issue sets no target; a benchmark never asserts it.
+    """
+    return {
+        "figure": name,
+        "value": value,
+        "unit": unit,
+        "target": target,
+        "met": met,
+        "reference": reference,
+    }
+
+
+def figure_rows(figures: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """The figures as ``print_table`` rows, with the target verdict beside each value."""
+    rows = []
+    for row in figures:
+        verdict = {True: "  [met]", False: "  [MISSED]", None: ""}[row["met"]]
+        target = f"  (target {row['target']})" if row["target"] else ""
+        reference = f"  [ref: {row['reference']}]" if row["reference"] else ""
+        rows.append((row["figure"], f"{row['value']} {row['unit']}{target}{verdict}{reference}"))
+    return rows
+
+
+def rounded(value: float, digits: int = 2) -> float:
+    return round(value, digits)

@@ -18,7 +18,7 @@ TASKS = ("sync_all", "sync_recent", "status", "doctor", "dlq_retry", "dlq_purge"
 
 def recent_since(cursor: str | None, now: datetime | None = None) -> str:
     """A time a day ago, spelled like Stash's own timestamps when we know how it spells them."""
-    from actors.intake import shift_stash_time
+    from stashplex.changes import shift_stash_time
 
     if cursor:
         return shift_stash_time(cursor, -RECENT.total_seconds())

@@ -133,3 +133,24 @@ def last_write(store: Store, rating_key: int) -> list[dict[str, Any]]:
     if batch is None:
         return []
     return [e for e in journal_entries(store, rating_key, 10_000) if e["batch"] == batch]
+
+
+def undo_params(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """The edit that puts back what a journaled write replaced (posters are not reverted).
+
+    The restored values are locked too: an undo is a deliberate edit that an agent refresh
+    should not overwrite.
+    """
+    from stashplex.fieldmap import FieldChange
+    from stashplex.plexedit import edit_params
+
+    def form(value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    fields = [e for e in entries if e["field"] != "poster"]
+    if not fields:
+        return {}
+    changes = [
+        FieldChange(field=e["field"], old=form(e["new"]), new=form(e["old"])) for e in fields
+    ]
+    return edit_params(changes, {e["field"]: form(e["new"]) for e in fields})

@@ -1,6 +1,6 @@
 import pytest
 
-from actors.intake import cursor_with_margin, relevant_fields
+from stashplex.changes import cursor_with_margin, relevant_fields
 from stashplex.settings import Settings
 
 

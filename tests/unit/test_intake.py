@@ -1,0 +1,101 @@
+"""Intake at actor level: real mailboxes and stores, the Stash emulator as its only neighbour."""
+
+import logging
+
+import pytest
+
+from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
+from actors.intake import Intake
+from actors.messages import HOOK_EVENT, SYNC_LOCATE, TIMER_SUPERSEDE
+from stashplex.sandbox.stash import StashEmulator
+from stashplex.stash import StashClient
+from stashplex.syncstate import SyncState, counters
+from tests.support.actors import Harness
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def stash():
+    emulator = StashEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+def event(scene_id: str, trigger="Scene.Update.Post", fields=("id", "title"), at=None) -> dict:
+    return {"trigger": trigger, "scene_id": scene_id, "input_fields": list(fields),
+            "received_at": at}
+
+
+def harness(tmp_path, stash) -> Harness:
+    return Harness(tmp_path, stash_url=stash.url)
+
+
+def start(h: Harness, stash, debounce_s: float = 0) -> Harness:
+    """Debounce 0 flushes after every batch; the debounce timer itself is the Scheduler's."""
+    Intake.start(h.context(stash=StashClient(stash.url), intake_debounce_s=debounce_s))
+    return h
+
+
+def stats(h: Harness) -> dict:
+    return counters(SyncState(h.data).store)
+
+
+def test_many_events_for_one_scene_become_one_job_with_the_latest_data(tmp_path, stash):
+    # Given a scene edited several times in a burst
+    scene_id = stash.add_scene(title="v1", files=[{"path": "/data/a.mp4"}])
+    h = harness(tmp_path, stash)
+    for _ in range(5):
+        h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
+    stash.update_scene(scene_id, title="v-latest")
+    # When Intake takes them (in one batch, as while a job is pending)
+    start(h, stash)
+    # Then one job reaches the gateway, carrying the latest title
+    wait_until(lambda: stats(h).get("jobs_emitted") == 1, message="one job")
+    (job,) = [e for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE]
+    assert job.payload["scene"]["title"] == "v-latest"
+    assert stats(h)["hook_events"] == 5
+
+
+def test_an_event_that_touches_nothing_we_sync_is_dropped_without_asking_stash(tmp_path, stash):
+    scene_id = stash.add_scene(title="x", files=[{"path": "/data/a.mp4"}])
+    h = start(harness(tmp_path, stash), stash)
+    wait_until(lambda: SyncState(h.data).kv.get("cursor"), message="start-up catch-up done")
+    stash.requests.reset()
+    h.send(INTAKE, HOOK_EVENT, event(scene_id, fields=("id", "organized", "o_counter")),
+           scene_id=scene_id)
+    wait_until(lambda: stats(h).get("dropped_irrelevant") == 1, message="dropped")
+    assert stash.requests.count(root_field="findScenes") == 0
+    assert h.post[PLEX_GATEWAY].depth() == 0
+
+
+def test_a_destroyed_scene_cancels_its_pending_job_and_its_retries(tmp_path, stash):
+    scene_id = stash.add_scene(title="x", files=[{"path": "/data/a.mp4"}])
+    h = harness(tmp_path, stash)
+    # A long debounce keeps the first event pending when the destroy arrives
+    start(h, stash, debounce_s=30)
+    h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
+    h.send(INTAKE, HOOK_EVENT, event(scene_id, trigger="Scene.Destroy.Post", fields=()),
+           scene_id=scene_id)
+    wait_until(lambda: stats(h).get("destroyed") == 1, message="destroy handled")
+    assert SyncState(h.data).pending_count() == 0
+    supersedes = [e for e in h.drain(SCHEDULER) if e.kind == TIMER_SUPERSEDE]
+    assert scene_id in supersedes[-1].payload["revisions"]
+
+
+def test_an_event_older_than_our_last_fetch_of_the_scene_is_already_reflected(tmp_path, stash):
+    scene_id = stash.add_scene(title="x", files=[{"path": "/data/a.mp4"}])
+    h = start(harness(tmp_path, stash), stash)
+    h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
+    wait_until(lambda: stats(h).get("jobs_emitted") == 1, message="first job")
+    h.send(INTAKE, HOOK_EVENT, event(scene_id, at=1.0), scene_id=scene_id)
+    wait_until(lambda: stats(h).get("dropped_stale") == 1, message="stale event dropped")
+    assert stats(h)["jobs_emitted"] == 1
+
+
+def test_a_scene_stash_no_longer_has_is_dropped_with_a_clear_log(tmp_path, stash, caplog):
+    caplog.set_level(logging.INFO, logger="actors.intake")
+    h = start(harness(tmp_path, stash), stash)
+    h.send(INTAKE, HOOK_EVENT, event("424242"), scene_id="424242")
+    wait_until(lambda: "scene 424242 no longer exists in Stash" in caplog.text,
+               message="missing scene logged")
+    assert SyncState(h.data).pending_count() == 0
