@@ -73,6 +73,7 @@ class Intake(MailboxActor):
         self.state = SyncState(self.ctx.service("data_dir"))
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         self.send(INTAKE, Envelope(kind=INTAKE_CATCHUP))
+        self._flush_armed = False
         if self.state.pending_count():
             self._set_flush_timer(0)
 
@@ -103,7 +104,9 @@ class Intake(MailboxActor):
         pending = self.state.pending_count()
         if pending and (flush_now or pending >= FLUSH_AT or self.debounce_s <= 0):
             self._flush()
-        elif pending:
+        elif pending and not self._flush_armed:
+            # The window opens with the first pending event and never slides, so a steady
+            # trickle of events cannot postpone the flush forever.
             self._set_flush_timer(self.debounce_s)
 
     def _count(self, name: str, n: int = 1) -> None:
@@ -122,8 +125,10 @@ class Intake(MailboxActor):
                 log.info("scene %s destroyed: its pending job is cancelled", event.scene_id)
             # A newer revision than any job so far: the Scheduler drops the scene's retries.
             revision = self.state.next_revisions(1)
-            self.send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE,
-                                          payload={"revisions": {event.scene_id: revision}}))
+            self.send(
+                SCHEDULER,
+                Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {event.scene_id: revision}}),
+            )
             return
         fields = set(event.input_fields) - {"id", "ids", "clientMutationId"}
         if event.input_fields and not fields & self.relevant:
@@ -141,6 +146,7 @@ class Intake(MailboxActor):
         self.state.add_pending(event.scene_id, received)
 
     def _set_flush_timer(self, delay: float) -> None:
+        self._flush_armed = True
         self.send(
             SCHEDULER,
             Envelope(
@@ -154,6 +160,7 @@ class Intake(MailboxActor):
         )
 
     def _flush(self) -> None:
+        self._flush_armed = False
         pending = self.state.pending()
         by_id = {p.scene_id: p for p in pending}
         try:

@@ -22,8 +22,12 @@ def stash():
 
 
 def event(scene_id: str, trigger="Scene.Update.Post", fields=("id", "title"), at=None) -> dict:
-    return {"trigger": trigger, "scene_id": scene_id, "input_fields": list(fields),
-            "received_at": at}
+    return {
+        "trigger": trigger,
+        "scene_id": scene_id,
+        "input_fields": list(fields),
+        "received_at": at,
+    }
 
 
 def harness(tmp_path, stash) -> Harness:
@@ -61,8 +65,12 @@ def test_an_event_that_touches_nothing_we_sync_is_dropped_without_asking_stash(t
     h = start(harness(tmp_path, stash), stash)
     wait_until(lambda: SyncState(h.data).kv.get("cursor"), message="start-up catch-up done")
     stash.requests.reset()
-    h.send(INTAKE, HOOK_EVENT, event(scene_id, fields=("id", "organized", "o_counter")),
-           scene_id=scene_id)
+    h.send(
+        INTAKE,
+        HOOK_EVENT,
+        event(scene_id, fields=("id", "organized", "o_counter")),
+        scene_id=scene_id,
+    )
     wait_until(lambda: stats(h).get("dropped_irrelevant") == 1, message="dropped")
     assert stash.requests.count(root_field="findScenes") == 0
     assert h.post[PLEX_GATEWAY].depth() == 0
@@ -74,8 +82,12 @@ def test_a_destroyed_scene_cancels_its_pending_job_and_its_retries(tmp_path, sta
     # A long debounce keeps the first event pending when the destroy arrives
     start(h, stash, debounce_s=30)
     h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
-    h.send(INTAKE, HOOK_EVENT, event(scene_id, trigger="Scene.Destroy.Post", fields=()),
-           scene_id=scene_id)
+    h.send(
+        INTAKE,
+        HOOK_EVENT,
+        event(scene_id, trigger="Scene.Destroy.Post", fields=()),
+        scene_id=scene_id,
+    )
     wait_until(lambda: stats(h).get("destroyed") == 1, message="destroy handled")
     assert SyncState(h.data).pending_count() == 0
     supersedes = [e for e in h.drain(SCHEDULER) if e.kind == TIMER_SUPERSEDE]
@@ -96,6 +108,24 @@ def test_a_scene_stash_no_longer_has_is_dropped_with_a_clear_log(tmp_path, stash
     caplog.set_level(logging.INFO, logger="actors.intake")
     h = start(harness(tmp_path, stash), stash)
     h.send(INTAKE, HOOK_EVENT, event("424242"), scene_id="424242")
-    wait_until(lambda: "scene 424242 no longer exists in Stash" in caplog.text,
-               message="missing scene logged")
+    wait_until(
+        lambda: "scene 424242 no longer exists in Stash" in caplog.text,
+        message="missing scene logged",
+    )
     assert SyncState(h.data).pending_count() == 0
+
+
+def test_a_steady_trickle_of_events_does_not_postpone_the_flush(tmp_path, stash):
+    # Given Intake with a 1 s coalescing window, fed an event every 0.2 s
+    scene_ids = [
+        stash.add_scene(title=f"s{n}", files=[{"path": f"/data/{n}.mp4"}]) for n in range(8)
+    ]
+    h = start(harness(tmp_path, stash), stash, debounce_s=1.0)
+    import time
+
+    for scene_id in scene_ids:
+        h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
+        time.sleep(0.2)
+    # Then exactly one flush timer was set for the whole trickle (the window did not slide)
+    timers = [e for e in h.drain(SCHEDULER) if e.kind == "timer.set"]
+    assert len(timers) == 1
