@@ -242,10 +242,13 @@ class PlexGateway(MailboxActor):
             ):
                 continue
             self._scans[folder] = now
-            library = self._server().library
-            section_obj = self._call(library.sectionByID, section.key)
+            section_obj = self._call(self._library_section, section.key)
             self._call(section_obj.update, path=folder)
             log.info("asked Plex to scan %s for scene %s", folder, scene.id)
+
+    def _library_section(self, key: int) -> Any:
+        """plexapi's section object (its first use lists the libraries: a Plex request)."""
+        return self._server().library.sectionByID(key)
 
     # -- write -----------------------------------------------------------------------------
 
