@@ -14,6 +14,7 @@ Failures become messages: transient -> ``retry.schedule`` (transient); breaker o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -224,7 +225,7 @@ class PlexGateway(MailboxActor):
             candidates = self._lookup(scene)
         if not candidates and self.settings.scan_on_miss:
             self._scan_folders(scene)
-        job = job.model_copy(update={"candidates": [c.__dict__ for c in candidates]})
+        job = job.model_copy(update={"candidates": [dataclasses.asdict(c) for c in candidates]})
         self.send(
             MATCHER, envelope.derive(MATCH_SCORE, job.model_dump(mode="json"), sender=PLEX_GATEWAY)
         )

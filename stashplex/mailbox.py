@@ -40,6 +40,10 @@ SyncMode = Literal["full", "normal"]
 #: the DELETE is amortised.
 PURGE_EVERY_ACKS = 200
 
+#: SQLite page cache per connection. A mailbox is a short queue; SQLite's 2 MB default,
+#: times two connections per mailbox, would be most of an idle supervisor's memory.
+CACHE_KIB = 256
+
 #: SQLite busy timeout. A healthy mailbox never waits this long; a slow disk might.
 BUSY_TIMEOUT_S = 30.0
 
@@ -97,6 +101,7 @@ class Mailbox:
         # persist-queue exposes no hook for pragmas; its two connections are the only way in.
         for conn in {id(c): c for c in (queue._putter, queue._getter)}.values():  # noqa: SLF001
             conn.execute(f"PRAGMA synchronous={self._sync.upper()}")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 queue.close()
                 raise sqlite3.DatabaseError("integrity check failed")

@@ -48,7 +48,7 @@ class StashFile:
             raise ValueError(msg)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlexCandidate:
     """One media part of a Plex item (an item with several parts appears once per part)."""
 

@@ -64,6 +64,7 @@ class Store:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._sync.upper()}")
+            conn.execute("PRAGMA cache_size=-512")  # KiB; actor state is small and hot
             self._local.conn = conn
         return conn
 

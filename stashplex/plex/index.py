@@ -39,18 +39,23 @@ class Section:
 
 @dataclass
 class PathIndex:
-    """Implements :class:`stashplex.matching.CandidateIndex`."""
+    """Implements :class:`stashplex.matching.CandidateIndex`.
+
+    Values are tuples, not lists, and there is no per-item table: at 100,000 items that is
+    the difference between a few and a few tens of MB. Forgetting an item (after a 404) scans
+    the path table, which is rare and takes milliseconds.
+    """
 
     case_insensitive: bool = False
     sections: dict[int, Section] = field(default_factory=dict)
-    _by_path: dict[str, list[PlexCandidate]] = field(default_factory=dict)
-    _by_basename: dict[str, list[PlexCandidate]] = field(default_factory=dict)
-    _by_item: dict[int, list[PlexCandidate]] = field(default_factory=dict)
+    _by_path: dict[str, tuple[PlexCandidate, ...]] = field(default_factory=dict)
+    _by_basename: dict[str, tuple[PlexCandidate, ...]] = field(default_factory=dict)
+    _items: set[int] = field(default_factory=set)
     built_at: float = 0.0
     refreshed_at: float = 0.0
 
     def __len__(self) -> int:
-        return len(self._by_item)
+        return len(self._items)
 
     def by_path(self, normalized_path: str) -> Sequence[PlexCandidate]:
         return self._by_path.get(normalized_path, ())
@@ -59,27 +64,32 @@ class PathIndex:
         return self._by_basename.get(normalized_basename, ())
 
     def key(self, path: str) -> str:
-        return normalize_path(path, case_insensitive=self.case_insensitive)
+        key = normalize_path(path, case_insensitive=self.case_insensitive)
+        return path if key == path else key  # share the string when nothing changed
 
     def add(self, candidate: PlexCandidate) -> None:
         key = self.key(candidate.file)
-        existing = self._by_path.setdefault(key, [])
+        existing = self._by_path.get(key, ())
         if any(c.rating_key == candidate.rating_key for c in existing):
             return
-        existing.append(candidate)
-        self._by_basename.setdefault(path_basename(key), []).append(candidate)
-        self._by_item.setdefault(candidate.rating_key, []).append(candidate)
+        self._by_path[key] = (*existing, candidate)
+        base = path_basename(key)
+        self._by_basename[base] = (*self._by_basename.get(base, ()), candidate)
+        self._items.add(candidate.rating_key)
 
     def remove_item(self, rating_key: int) -> None:
         """Forget an item Plex no longer has (its ratingKey answered 404)."""
-        for candidate in self._by_item.pop(rating_key, []):
-            key = self.key(candidate.file)
-            for table, k in ((self._by_path, key), (self._by_basename, path_basename(key))):
-                kept = [c for c in table.get(k, []) if c.rating_key != rating_key]
+        if rating_key not in self._items:
+            return
+        self._items.discard(rating_key)
+        for table in (self._by_path, self._by_basename):
+            stale = [k for k, cs in table.items() if any(c.rating_key == rating_key for c in cs)]
+            for key in stale:
+                kept = tuple(c for c in table[key] if c.rating_key != rating_key)
                 if kept:
-                    table[k] = kept
+                    table[key] = kept
                 else:
-                    table.pop(k, None)
+                    del table[key]
 
     def section_for(self, plex_path: str) -> Section | None:
         """The section whose Location is the longest prefix of ``plex_path``."""
