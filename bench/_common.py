@@ -88,7 +88,3 @@ def figure_rows(figures: list[dict[str, Any]]) -> list[tuple[str, Any]]:
         reference = f"  [ref: {row['reference']}]" if row["reference"] else ""
         rows.append((row["figure"], f"{row['value']} {row['unit']}{target}{verdict}{reference}"))
     return rows
-
-
-def rounded(value: float, digits: int = 2) -> float:
-    return round(value, digits)

@@ -36,7 +36,7 @@ TOKEN = "bench-plex-token-0123"
 T = TypeVar("T")
 
 
-class BenchTimeout(RuntimeError):
+class BenchTimeoutError(RuntimeError):
     """A benchmark waited longer than its bound: the figure is missing, not merely slow."""
 
 
@@ -50,7 +50,7 @@ def wait_for(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise BenchTimeout(f"timed out after {timeout:.0f} s waiting for {what}")
+            raise BenchTimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
 
 
@@ -355,12 +355,16 @@ class HookRun:
     output: str
 
 
-def install_hook(world: BenchWorld) -> Path:
-    """Install the plugin for ``world``'s data dir; returns the hook script."""
-    manifest = install_plugin(
+def install_manifest(world: BenchWorld) -> Path:
+    """Install the plugin for ``world``'s data dir; returns the manifest Stash loads."""
+    return install_plugin(
         world.root / "plugins" / "stashplex", data_dir=world.data_dir, python=Path(sys.executable)
     )
-    return manifest.parent / "stashplex_hook.py"
+
+
+def install_hook(world: BenchWorld) -> Path:
+    """Install the plugin for ``world``'s data dir; returns the hook script."""
+    return install_manifest(world).parent / "stashplex_hook.py"
 
 
 def run_hook(hook: Path, stdin: str, *, timeout: float = 60) -> HookRun:

@@ -152,8 +152,8 @@ def figures_of(result: dict[str, Any]) -> list[dict[str, Any]]:
             "first sync supervisor CPU per 1,000 scenes",
             round(first["supervisor_cpu_s"] / scenes * 1000, 2),
             "s",
-            reference=f"emulators (bench process) {first['bench_process_cpu_s'] / scenes * 1000:.2f}"
-            " s per 1,000",
+            reference=f"emulators (bench process) "
+            f"{first['bench_process_cpu_s'] / scenes * 1000:.2f} s per 1,000",
         ),
         figure(
             "scenes missing from Plex after first sync",

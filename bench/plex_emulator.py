@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import requests
-from _common import print_table
+from _common import print_table, save
 from plexapi.server import PlexServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,6 +98,7 @@ def main() -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     print_table("Plex emulator (separate process, keep-alive clients)", rows)
+    save("plex_emulator", {"items": args.items, "requests": args.requests, "rows": dict(rows)})
 
 
 def raw_listing(url: str, section_key: int, total: int) -> float:

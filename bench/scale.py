@@ -118,6 +118,10 @@ def loaded_rss(scenes: int, library_items: int) -> dict[str, Any]:
         world.plex.seed(max(0, library_items - len(world.world.files)), seed=7, sections=[movies])
         seeded = time.perf_counter() - started
         world.supervisor.start()
+        # One scene first: the host builds its whole path index but has almost nothing queued.
+        one = world.supervisor.sync("scenes", scene_ids=world.world.scene_ids[:1])
+        world.supervisor.wait_job(one, timeout=300, interval=0.5)
+        index_only = world.supervisor.rss_mb()
         sampler = RssSampler(world)
         sampler.start()
         started = time.perf_counter()
@@ -135,6 +139,7 @@ def loaded_rss(scenes: int, library_items: int) -> dict[str, Any]:
         "library_items": status["index_items"],
         "extra_items_seed_seconds": round(seeded, 1),
         "sync_seconds": round(seconds, 1),
+        "index_only_rss_mb": index_only,
         "peak_rss_mb": sampler.peak,
         "rss_after_mb": after,
         "deepest_queue": sampler.deepest_queue,
@@ -154,9 +159,7 @@ def idle_rss(settle_s: float) -> dict[str, Any]:
         status_rss = world.supervisor.status()["rss_mb"]
     finally:
         world.close()
-    peak = {
-        role: max(sample.get(role, 0.0) for sample in samples) for role in ("watchdog", "host")
-    }
+    peak = {role: max(sample.get(role, 0.0) for sample in samples) for role in ("watchdog", "host")}
     return {"settle_s": settle_s, "rss_mb": peak, "host_says_mb": status_rss}
 
 
@@ -201,7 +204,9 @@ def figures_of(result: dict[str, Any]) -> list[dict[str, Any]]:
             "MB",
             target=f"<= {MAX_LOADED_RSS_MB:g}",
             met=peak["host"] <= MAX_LOADED_RSS_MB,
-            reference=f"watchdog {peak['watchdog']} MB; both {peak['total']} MB",
+            reference="same host with the index built and 1 job: "
+            f"{loaded['index_only_rss_mb']['host']} MB; watchdog {peak['watchdog']} MB; "
+            f"both {peak['total']} MB",
         ),
         figure(
             "host RSS idle",
