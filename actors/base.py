@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -38,6 +38,10 @@ POISON_KIND = "dead_letter.poison"
 
 #: Kind of the envelope that carries a message no handler understands.
 UNKNOWN_KIND = "dead_letter.unknown"
+
+#: Messages an actor that handles one at a time takes from its mailbox at once, so taking and
+#: acking cost one commit per chunk instead of one per message.
+TAKE_CHUNK = 32
 
 _DOORBELL = "doorbell"
 _PING = "ping"
@@ -133,8 +137,9 @@ class MailboxActor(pykka.ThreadingActor):
     def _drain(self) -> None:
         self.mailbox.clear_ring()
         handled = 0
+        take = self.batch_size if self.batch_size > 1 else TAKE_CHUNK
         while not self._stopping and handled < self.drain_slice:
-            deliveries = self.mailbox.take(self.batch_size)
+            deliveries = self.mailbox.take(take)
             if not deliveries:
                 self.idle()
                 return
@@ -144,37 +149,73 @@ class MailboxActor(pykka.ThreadingActor):
             self._ring()
 
     def _process(self, deliveries: list[Delivery]) -> None:
-        work = []
-        for delivery in deliveries:
-            if delivery.envelope.kind == TRACE_KIND:
-                self._forward_trace(delivery.envelope)
-                self.mailbox.ack(delivery)
-            else:
-                work.append(delivery)
-        if not work:
-            return
-        deliveries = work
-        if self.batch_size > 1:
-            try:
-                self.handle_batch([d.envelope for d in deliveries])
-            except Exception as exc:
-                for delivery in deliveries:
-                    self._fail(delivery, exc)
-                raise
+        """Handle a chunk, then ack what was handled in one transaction.
+
+        Everything a handler emits is committed by ``send`` before the handler returns, so a
+        crash before the shared ack only re-delivers messages whose effects already happened,
+        which at-least-once allows and the handlers are written for. Whatever the chunk leaves
+        unsettled (a crash part-way) is handed back, never left in flight until a restart.
+        """
+        handled: list[Delivery] = []
+        settled: set[int] = set()
+        try:
+            work = []
             for delivery in deliveries:
-                self.mailbox.ack(delivery)
+                if delivery.envelope.kind == TRACE_KIND:
+                    self._forward_trace(delivery.envelope)
+                    handled.append(delivery)
+                else:
+                    work.append(delivery)
+            if self.batch_size > 1 and len(work) > 1:
+                self._process_batch(work, handled, settled)
+            else:
+                one = self.handle if self.batch_size == 1 else self._handle_alone
+                self._process_each(work, handled, settled, one)
+        finally:
+            self.mailbox.ack_many(handled)
+            settled.update(delivery.row_id for delivery in handled)
+            self.mailbox.release([d for d in deliveries if d.row_id not in settled])
+
+    def _handle_alone(self, envelope: Envelope) -> None:
+        self.handle_batch([envelope])
+
+    def _process_batch(
+        self, deliveries: list[Delivery], handled: list[Delivery], settled: set[int]
+    ) -> None:
+        try:
+            self.handle_batch([d.envelope for d in deliveries])
+        except Exception as exc:  # noqa: BLE001 - each message is retried alone just below
+            # One bad message must not fail its whole batch: handle them one by one, so only
+            # the culprit spends an attempt (or is dead-lettered) and the rest go through.
+            log.warning(
+                "%s: a batch of %d failed (%s); handling its messages one by one",
+                self.mailbox_name,
+                len(deliveries),
+                exc,
+            )
+            self._process_each(deliveries, handled, settled, self._handle_alone)
             return
-        for index, delivery in enumerate(deliveries):
+        handled.extend(deliveries)
+
+    def _process_each(
+        self,
+        deliveries: list[Delivery],
+        handled: list[Delivery],
+        settled: set[int],
+        one: Callable[[Envelope], None],
+    ) -> None:
+        for delivery in deliveries:
             try:
-                self.handle(delivery.envelope)
+                one(delivery.envelope)
             except UnknownMessageError as exc:
                 self._reject_unknown(delivery, exc)
+                settled.add(delivery.row_id)
                 continue
             except Exception as exc:
                 self._fail(delivery, exc)
-                self.mailbox.release(deliveries[index + 1 :])
+                settled.add(delivery.row_id)
                 raise
-            self.mailbox.ack(delivery)
+            handled.append(delivery)
 
     def _forward_trace(self, envelope: Envelope) -> None:
         following, stamped = next_hop(envelope, self.mailbox_name)

@@ -168,7 +168,8 @@ class Host:
 
     def _child_spec(self, name: str, ctx: ActorContext) -> ChildSpec:
         cls = self._classes[name]
-        return ChildSpec(name=name, start=lambda: cls.start(ctx))
+        mailbox = ctx.post[name]
+        return ChildSpec(name=name, start=lambda: cls.start(ctx), prepare_stop=mailbox.pause)
 
     def _drain_spool(self, control: ControlHandler) -> None:
         """Events the hook spooled while we were down go to Intake before new ones arrive."""

@@ -18,18 +18,19 @@ Why it looks the way it does (see docs/architecture.md for the whole picture):
 from __future__ import annotations
 
 import logging
-import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import persistqueue
 from persistqueue.serializers import json as json_serializer
+from persistqueue.sqlackqueue import AckStatus
 
+from stashplex.corruption import is_corruption, set_aside
 from stashplex.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ PURGE_EVERY_ACKS = 200
 #: SQLite page cache per connection. A mailbox is a short queue; SQLite's 2 MB default,
 #: times two connections per mailbox, would be most of an idle supervisor's memory.
 CACHE_KIB = 256
+
+#: persist-queue's row states, which the batch operations below set directly.
+_READY = int(AckStatus.ready)
+_UNACK = int(AckStatus.unack)
+_ACKED = int(AckStatus.acked)
 
 #: SQLite busy timeout. A healthy mailbox never waits this long; a slow disk might.
 BUSY_TIMEOUT_S = 30.0
@@ -71,6 +77,7 @@ class Mailbox:
         self._doorbell: Callable[[], None] | None = None
         self._ring_pending = threading.Event()
         self._acks_since_purge = 0
+        self._paused = False
         self.quarantined: list[Path] = []
         self._queue = self._open()
 
@@ -80,6 +87,8 @@ class Mailbox:
         try:
             return self._open_queue()
         except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise MailboxError(f"mailbox {self.name!r} cannot be opened: {exc}") from exc
             moved = self._quarantine(exc)
             log.error(
                 "mailbox %r was unreadable (%s); moved it aside to %s and started a fresh one",
@@ -108,19 +117,18 @@ class Mailbox:
         return queue
 
     def _quarantine(self, reason: Exception) -> Path:
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}")
-        suffix = 0
-        while target.exists():
-            suffix += 1
-            target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}-{suffix}")
-        shutil.move(str(self.directory), str(target))
-        (target / "REASON.txt").write_text(f"{type(reason).__name__}: {reason}\n")
+        target = set_aside(self.directory, reason)
         self.quarantined.append(target)
         return target
 
     def _recover(self, exc: sqlite3.DatabaseError) -> None:
-        """A mailbox that broke while running is moved aside too, so the process keeps going."""
+        """A mailbox that broke while running is moved aside too, so the process keeps going.
+
+        Anything but a damaged file (a locked database, a full disk) is raised instead: the
+        handler fails, its message is retried later, and nothing queued is thrown away.
+        """
+        if not is_corruption(exc):
+            raise exc
         with self._lock:
             try:
                 self._queue.close()
@@ -150,19 +158,38 @@ class Mailbox:
         self._ring()
 
     def put_many(self, envelopes: Iterable[Envelope]) -> int:
-        count = 0
-        for envelope in envelopes:
-            self.put(envelope)
-            count += 1
-        return count
+        """Store many in one committed transaction (all or none), then wake the consumer."""
+        rows = [(json_serializer.dumps(e.to_json()), time.time()) for e in envelopes]
+        if not rows:
+            return 0
+        try:
+            with self._lock:
+                self._insert_rows(rows)
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            with self._lock:
+                self._insert_rows(rows)
+        self._ring()
+        return len(rows)
+
+    def _insert_rows(self, rows: list[tuple[bytes, float]]) -> None:
+        queue = self._queue
+        sql = f"INSERT INTO {queue._table_name} (data, timestamp, status) VALUES (?, ?, ?)"  # noqa: SLF001, S608
+        with queue.tran_lock, queue._putter as transaction:  # noqa: SLF001
+            transaction.executemany(sql, [(*row, int(AckStatus.inited)) for row in rows])
 
     # -- consuming ------------------------------------------------------------------------
 
     def subscribe(self, doorbell: Callable[[], None]) -> None:
         """Register the consumer's wake-up; replaces the previous one (a restarted actor)."""
+        self._paused = False
         self._doorbell = doorbell
         self._ring_pending.clear()
         self._ring()
+
+    def pause(self) -> None:
+        """Serve no more takes: an orderly stop lets the consumer finish only what it holds."""
+        self._paused = True
 
     def unsubscribe(self, doorbell: Callable[[], None]) -> None:
         if self._doorbell is doorbell:
@@ -180,26 +207,49 @@ class Mailbox:
         self._ring_pending.clear()
 
     def take(self, limit: int = 1) -> list[Delivery]:
-        """Up to ``limit`` ready messages, oldest first, without waiting."""
-        deliveries: list[Delivery] = []
-        while len(deliveries) < limit:
-            try:
-                with self._lock:
-                    raw = self._queue.get(block=False, raw=True)
-            except persistqueue.Empty:
-                break
-            except sqlite3.DatabaseError as exc:
-                self._recover(exc)
-                break
-            delivery = self._decode(raw)
+        """Up to ``limit`` ready messages, oldest first, without waiting.
+
+        One read and one write transaction for the whole batch: marking rows in flight one
+        ``get`` at a time costs a commit per message, which is most of a hop's price.
+        """
+        if self._paused:
+            return []
+        try:
+            with self._lock:
+                rows = self._take_rows(limit)
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            return []
+        deliveries = []
+        for row_id, data in rows:
+            delivery = self._decode(row_id, data)
             if delivery is not None:
                 deliveries.append(delivery)
         return deliveries
 
-    def _decode(self, raw: dict) -> Delivery | None:
-        row_id = int(raw["pqid"])
+    def _take_rows(self, limit: int) -> list[tuple[int, bytes]]:
+        # The same statements persist-queue's get() runs, for many rows at once, under its locks.
+        queue = self._queue
+        table = queue._table_name  # noqa: SLF001
+        with queue.action_lock:
+            rows = queue._getter.execute(  # noqa: SLF001
+                f"SELECT _id, data FROM {table} WHERE status < ? ORDER BY _id LIMIT ?",  # noqa: S608
+                (_UNACK, limit),
+            ).fetchall()
+            if rows:
+                self._set_status([row_id for row_id, _ in rows], _UNACK)
+        return rows
+
+    def _set_status(self, row_ids: list[int], status: int) -> None:
+        """One committed transaction for every row, as persist-queue's ack does for one."""
+        queue = self._queue
+        sql = f"UPDATE {queue._table_name} SET status = ? WHERE _id = ?"  # noqa: SLF001, S608
+        with queue.tran_lock, queue._putter as transaction:  # noqa: SLF001
+            transaction.executemany(sql, [(status, row_id) for row_id in row_ids])
+
+    def _decode(self, row_id: int, data: bytes) -> Delivery | None:
         try:
-            return Delivery(Envelope.from_json(raw["data"]), row_id)
+            return Delivery(Envelope.from_json(json_serializer.loads(data)), row_id)
         except ValueError as exc:
             # A row we cannot read is kept for inspection (status ack_failed), never redelivered.
             log.error("mailbox %r row %d is not a valid envelope: %s", self.name, row_id, exc)
@@ -208,9 +258,15 @@ class Mailbox:
             return None
 
     def ack(self, delivery: Delivery) -> None:
+        self.ack_many([delivery])
+
+    def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Acknowledge handled messages in one transaction; they are never delivered again."""
+        if not deliveries:
+            return
         with self._lock:
-            self._queue.ack(id=delivery.row_id)
-            self._acks_since_purge += 1
+            self._set_status([delivery.row_id for delivery in deliveries], _ACKED)
+            self._acks_since_purge += len(deliveries)
             if self._acks_since_purge >= PURGE_EVERY_ACKS:
                 self.purge_acked()
 
@@ -219,11 +275,12 @@ class Mailbox:
         with self._lock:
             self._queue.ack_failed(id=delivery.row_id)
 
-    def release(self, deliveries: Iterable[Delivery]) -> None:
+    def release(self, deliveries: Sequence[Delivery]) -> None:
         """Hand back messages that were taken but not handled (shutdown, a failed batch peer)."""
+        if not deliveries:
+            return
         with self._lock:
-            for delivery in deliveries:
-                self._queue.nack(id=delivery.row_id)
+            self._set_status([delivery.row_id for delivery in deliveries], _READY)
         self._ring()
 
     def requeue(self, delivery: Delivery, envelope: Envelope) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sqlite3
 import threading
 import time
@@ -18,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from stashplex.corruption import is_corruption, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,11 @@ def loads(text: str | None) -> Any:
 class Store:
     """A SQLite file with a schema, one connection per thread, and corruption handling."""
 
-    def __init__(self, path: Path, schema: Sequence[str], *, sync: str = "normal") -> None:
+    def __init__(
+        self, path: Path, schema: Sequence[str], *, sync: str = "normal", busy_s: float = 30.0
+    ) -> None:
         self.path = path
+        self._busy_s = busy_s
         self._schema = schema
         self._sync = sync
         self._local = threading.local()
@@ -43,10 +47,11 @@ class Store:
         try:
             self._init_schema()
         except sqlite3.DatabaseError as exc:
-            moved = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-            shutil.move(str(path), str(moved))
+            if not is_corruption(exc):
+                raise
+            self._forget_connection()
+            moved = set_aside(path, exc)
             log.error("store %s was unreadable (%s); moved it aside to %s", path, exc, moved)
-            self._local = threading.local()
             self._init_schema()
 
     def _init_schema(self) -> None:
@@ -57,16 +62,38 @@ class Store:
             for statement in self._schema:
                 conn.execute(statement)
 
+    def _forget_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local = threading.local()
+
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=self._busy_s, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            self._enter_wal(conn)
             conn.execute(f"PRAGMA synchronous={self._sync.upper()}")
             conn.execute("PRAGMA cache_size=-512")  # KiB; actor state is small and hot
             self._local.conn = conn
         return conn
+
+    def _enter_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL, waiting out a peer that holds the file during its own WAL recovery.
+
+        SQLite answers this pragma "database is locked" at once, without its busy handler,
+        while another connection is opening the same WAL; that is a wait, not a failure.
+        """
+        deadline = time.monotonic() + self._busy_s
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -43,6 +43,8 @@ class ChildSpec:
     name: str
     start: Callable[[], pykka.ActorRef]
     shutdown_timeout_s: float = 10.0
+    #: Called just before the child is asked to stop, e.g. to stop feeding it new work.
+    prepare_stop: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,20 @@ class Supervisor:
             if ref is None:
                 continue
             spec = self._specs[name]
-            if not ref.stop(block=True, timeout=spec.shutdown_timeout_s):
-                log.debug("child %s was already stopped", name)
+            if spec.prepare_stop is not None:
+                spec.prepare_stop()
+            try:
+                if not ref.stop(block=True, timeout=spec.shutdown_timeout_s):
+                    log.debug("child %s was already stopped", name)
+            except pykka.Timeout:
+                # A long handler (a library walk, a slow Plex) must not keep the rest running:
+                # what it holds was never acked, so the next start serves it again.
+                log.warning(
+                    "child %s did not finish within %g s; leaving it, its messages stay queued",
+                    name,
+                    spec.shutdown_timeout_s,
+                )
+                continue
             log.info("stopped %s", name)
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)

@@ -1,3 +1,6 @@
+import threading
+from typing import ClassVar
+
 import pykka
 
 from actors.addresses import DEAD_LETTER
@@ -16,6 +19,26 @@ from tests.support.runtime import (
     work,
 )
 from tests.support.waiting import wait_until
+
+
+class Gated(Forwarder):
+    """A forwarder that signals ``busy`` and waits for ``gate`` before each message."""
+
+    def handle(self, envelope: Envelope) -> None:
+        self.ctx.service("busy").set()
+        self.ctx.service("gate").wait(5)
+        super().handle(envelope)
+
+
+class ExplodingBatch(BatchRecorder):
+    """Records batches that succeed; a batch holding an ``explode`` message raises."""
+
+    batch_size: ClassVar[int] = 10
+
+    def handle_batch(self, envelopes) -> None:
+        if any(e.payload.get("explode") for e in envelopes):
+            raise RuntimeError("this batch holds a message I cannot take")
+        super().handle_batch(envelopes)
 
 
 def test_a_handled_message_is_acked_and_what_it_emits_is_on_the_next_mailbox(tmp_path):
@@ -115,10 +138,17 @@ def test_a_trace_walks_its_route_and_is_recorded_with_one_stamp_per_hop(tmp_path
     # When it reaches NEXT (no actor there: we look at the mailbox)
     wait_until(lambda: post[NEXT].depth() == 1, message="trace forwarded")
     (arrived,) = drain(post, NEXT)
-    # Then it carries the first hop's stamp and keeps its id
+    # Then it carries the first hop's stamp and keeps its id, and is not finished yet
     assert arrived.id == envelope.id
     assert [hop[0] for hop in arrived.payload["hops"]] == [WORK]
     assert read_traces(sink.path) == []
+    # And a trace whose route ends here is recorded in the sink with its one stamp
+    ending = trace_envelope([WORK])
+    post.send(WORK, ending)
+    wait_until(lambda: read_traces(sink.path), message="trace recorded")
+    (recorded,) = read_traces(sink.path)
+    assert recorded["id"] == ending.id
+    assert [hop[0] for hop in recorded["hops"]] == [WORK]
 
 
 def test_a_batch_actor_gets_messages_in_batches(tmp_path):
@@ -132,10 +162,66 @@ def test_a_batch_actor_gets_messages_in_batches(tmp_path):
     assert [n for b in batches for n in b] == list(range(25))
 
 
-def test_an_orderly_stop_leaves_unhandled_messages_in_the_mailbox(tmp_path):
+def test_an_orderly_stop_finishes_the_message_in_hand_and_leaves_the_rest_in_the_mailbox(
+    tmp_path,
+):
+    # Given an actor busy with its first message while more wait behind it
     post = make_post(tmp_path)
-    ref = Forwarder.start(context(post, recorder=Recorder()))
-    ref.stop(block=True)
+    gate, busy = threading.Event(), threading.Event()
+    ref = Gated.start(context(post, recorder=Recorder(), gate=gate, busy=busy))
     post.send(WORK, work(1))
-    assert post[WORK].depth() == 1
+    busy.wait(5)
+    for n in range(2, 5):
+        post.send(WORK, work(n))
+    # When its mailbox is paused and it is asked to stop while the first is still in hand
+    post[WORK].pause()
+    stopping = threading.Thread(target=lambda: ref.stop(block=True))
+    stopping.start()
+    gate.set()
+    stopping.join(5)
+    # Then the message in hand was finished and forwarded, and the rest wait, unhandled
+    assert [e.payload["n"] for e in drain(post, NEXT)] == [1]
+    assert post[WORK].depth() == 3
     assert not pykka.ActorRegistry.get_all()
+
+
+def test_one_bad_message_in_a_batch_is_dead_lettered_alone_and_its_batch_mates_go_through(
+    tmp_path,
+):
+    # Given a batch actor and ten messages, one of which its batch handler cannot take
+    post = make_post(tmp_path)
+    for n in range(10):
+        post.send(WORK, work(n, explode=(n == 4)))
+    batches: list[list[int]] = []
+    ctx = context(post, batches=batches, max_attempts=1)
+    # When it handles them (and is restarted after the crash the bad one causes)
+    ref = ExplodingBatch.start(ctx)
+    wait_until(ref.actor_stopped.is_set, message="crash on the bad message")
+    ExplodingBatch.start(ctx)
+    # Then every good message was handled and only the bad one is a dead letter
+    wait_until(lambda: post[WORK].depth() == 0, message="mailbox drained")
+    handled = sorted({n for batch in batches for n in batch})
+    assert handled == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    (poison,) = drain(post, DEAD_LETTER)
+    assert Envelope.from_json(poison.payload["envelope"]).payload["n"] == 4
+
+
+def test_messages_handled_before_a_crashing_one_in_the_same_chunk_are_acked_and_not_handled_again(
+    tmp_path,
+):
+    # Given healthy messages, then a poison one, taken by the actor in one chunk
+    post = make_post(tmp_path)
+    for n in range(3):
+        post.send(WORK, work(n))
+    post.send(WORK, work(3, explode=True))
+    post.send(WORK, work(4))
+    recorder = Recorder()
+    ctx = context(post, recorder=recorder, max_attempts=1)
+    # When it crashes on the poison message and is started again
+    ref = Forwarder.start(ctx)
+    wait_until(ref.actor_stopped.is_set, message="crash")
+    Forwarder.start(ctx)
+    wait_until(lambda: post[NEXT].depth() == 4, message="4 forwarded")
+    # Then the three handled before the crash were acked with it: each was handled exactly once
+    assert sorted(e.payload["n"] for e in recorder.seen) == [0, 1, 2, 3, 4]
+    assert sorted(e.payload["n"] for e in drain(post, NEXT)) == [0, 1, 2, 4]

@@ -142,3 +142,19 @@ def test_an_unknown_mailbox_name_is_a_clear_error(tmp_path):
     post = PostOffice(tmp_path, ["a"])
     with pytest.raises(MailboxError, match="no mailbox named 'b'"):
         post.send("b", make_envelope(1))
+
+
+def test_a_batch_taken_at_once_is_in_flight_until_acked_and_comes_back_after_reopening(tmp_path):
+    # Given five messages, three of them taken in one batch
+    box = Mailbox("m", tmp_path / "m")
+    box.put_many(make_envelope(n) for n in range(5))
+    first = box.take(3)
+    # When the rest is taken, and only the first two of the batch are acked before a crash
+    rest = box.take(10)
+    box.ack_many(first[:2])
+    box.close()
+    # Then the taken rows were never served twice, and what was not acked comes back, in order
+    assert [d.envelope.payload["n"] for d in first] == [0, 1, 2]
+    assert [d.envelope.payload["n"] for d in rest] == [3, 4]
+    again = Mailbox("m", tmp_path / "m").take(10)
+    assert [d.envelope.payload["n"] for d in again] == [2, 3, 4]

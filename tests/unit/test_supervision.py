@@ -94,3 +94,36 @@ def test_children_stop_in_reverse_start_order(tmp_path):
 def test_a_bad_restart_intensity_is_refused():
     with pytest.raises(ValueError, match="max_restarts"):
         RestartIntensity(max_restarts=-1, period_s=5)
+
+
+def test_a_child_stuck_in_a_long_handler_does_not_stop_the_others_from_stopping(tmp_path):
+    # Given two children, the later-started one stuck in a handler longer than its stop timeout
+    stopped: list[str] = []
+    release = threading.Event()
+
+    class Stuck(pykka.ThreadingActor):
+        def on_receive(self, message):
+            if message == "work":
+                release.wait(10)
+            return True
+
+    class Quiet(pykka.ThreadingActor):
+        def on_receive(self, message):
+            return True
+
+        def on_stop(self) -> None:
+            stopped.append("quiet")
+
+    supervisor = Supervisor(
+        [
+            ChildSpec("quiet", Quiet.start),
+            ChildSpec("stuck", Stuck.start, shutdown_timeout_s=0.2),
+        ]
+    )
+    supervisor.start()
+    supervisor.ref("stuck").tell("work")
+    # When the supervisor stops everything
+    supervisor.stop()
+    # Then it gave up on the stuck child without raising, and still stopped the other one
+    assert stopped == ["quiet"]
+    release.set()
