@@ -175,21 +175,23 @@ class DeadLetter(MailboxActor):
             job=job.job.model_dump(mode="json") if job.job else None,
             job_id=job.job_id,
         )
-        payload = job.job.payload if job.job else {}
-        if envelope.scene_id and payload.get("fingerprint") is not None:
-            done = SyncDone(
-                scene_id=envelope.scene_id,
-                fingerprint=payload["fingerprint"],
-                status="dead_letter",
-                revision=int(payload.get("revision", 0)),
-                job_id=job.job_id,
-            )
-            self.send(
-                INTAKE,
-                Envelope(
-                    kind=SYNC_DONE, scene_id=envelope.scene_id, payload=done.model_dump(mode="json")
-                ),
-            )
+        self._report_failed(envelope.scene_id, job.job.payload if job.job else {}, job.job_id)
+
+    def _report_failed(self, scene_id: str | None, payload: dict[str, Any], job_id: Any) -> None:
+        """Tell Intake a scene's job ended here, so its sync finishes and a re-sync re-sends it."""
+        if not scene_id or payload.get("fingerprint") is None:
+            return
+        done = SyncDone(
+            scene_id=scene_id,
+            fingerprint=payload["fingerprint"],
+            status="dead_letter",
+            revision=int(payload.get("revision", 0)),
+            job_id=job_id,
+        )
+        self.send(
+            INTAKE,
+            Envelope(kind=SYNC_DONE, scene_id=scene_id, payload=done.model_dump(mode="json")),
+        )
 
     def _store_poison(self, envelope: Envelope) -> None:
         payload = envelope.payload
@@ -212,6 +214,10 @@ class DeadLetter(MailboxActor):
                 "traceback": payload.get("traceback"),
             },
         )
+        original = payload.get("envelope")
+        if isinstance(original, dict) and isinstance(original.get("payload"), dict):
+            job = original["payload"]
+            self._report_failed(original.get("scene_id"), job, job.get("job_id"))
 
     def _retry(self, request: DeadLetterRetry) -> None:
         if request.all:

@@ -41,7 +41,7 @@ from actors.messages import (
     SyncJob,
     SyncRequest,
 )
-from stashplex.changes import cursor_with_margin, relevant_fields
+from stashplex.changes import cursor_with_margin, relevant_fields, without_baseline
 from stashplex.control import HookEvent
 from stashplex.envelope import Envelope
 from stashplex.fingerprint import fingerprint
@@ -339,17 +339,24 @@ class Intake(MailboxActor):
         cursor = self.state.kv.get("cursor")
         try:
             if cursor is None:
-                latest = self.stash.latest_updated_at()
-                # Shifted by the margin so the next pass starts exactly here: catch-up covers
-                # changes from now on; what came before is the first full sync's job.
-                self.state.kv.set("cursor", latest and cursor_with_margin(latest, forward=True))
+                latest, at_latest = self.stash.latest_updated_at()
+                # Catch-up covers changes from now on; what came before is the first full sync's
+                # job. The next pass re-reads the margin before ``latest``, because Stash stamps
+                # whole seconds and an edit in latest's own second may not have been seen yet;
+                # the scenes already stamped with it are the baseline it leaves alone.
+                self.state.kv.set("cursor", latest)
+                self.state.kv.set("cursor_baseline", {"stamp": latest, "ids": at_latest})
                 log.info(
                     "catch-up cursor starts at %s; run `stashplex sync` for a first full sync",
                     latest,
                 )
                 return
+            pages = self.stash.scene_pages(
+                updated_after=cursor_with_margin(cursor), sort="updated_at"
+            )
+            baseline = self.state.kv.get("cursor_baseline")
             newest = self._walk(
-                self.stash.scene_pages(updated_after=cursor_with_margin(cursor), sort="updated_at"),
+                without_baseline(pages, baseline) if baseline else pages,
                 job_id=None,
                 catching_up=True,
             )
@@ -358,6 +365,8 @@ class Intake(MailboxActor):
             return
         if newest and newest > cursor:
             self.state.kv.set("cursor", newest)
+            if baseline and cursor_with_margin(newest) > str(baseline.get("stamp")):
+                self.state.kv.set("cursor_baseline", None)
 
     def _done(self, done: SyncDone) -> None:
         self._count("jobs_done")

@@ -103,6 +103,10 @@ class PlexGateway(MailboxActor):
             failure = classify(exc)
             if failure.trips_breaker:
                 self.breaker.record_failure()
+                if self.breaker.state is BreakerState.OPEN:
+                    # This failure opened the breaker (or was a failed trial): the job waits for
+                    # the next trial like every other, spending no retry on the outage.
+                    raise BreakerOpenError(self.breaker.next_trial_at()) from exc
             else:
                 self.breaker.record_success()
             raise PlexCallError(failure) from exc

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import pykka
 
 from actors.addresses import DEAD_LETTER, INTAKE, SCHEDULER
-from actors.base import MailboxActor
+from actors.base import POISON_KIND, MailboxActor
 from actors.messages import (
     DEAD_LETTER_CLEANUP,
     INTAKE_CATCHUP,
@@ -44,6 +44,7 @@ from actors.messages import (
 from stashplex.backoff import RetryPolicy, backoff_delay
 from stashplex.datadir import DataDir
 from stashplex.envelope import Envelope
+from stashplex.mailbox import MailboxError
 from stashplex.store import Store, dumps, loads
 
 log = logging.getLogger(__name__)
@@ -242,8 +243,15 @@ class Scheduler(MailboxActor):
             (now, FIRE_BATCH),
         )
         for row in rows:
-            job = JobRef.model_validate(loads(row["job"]))
-            self.send(job.to, Envelope(kind=job.kind, scene_id=job.scene_id, payload=job.payload))
+            try:
+                job = JobRef.model_validate(loads(row["job"]))
+                self.send(
+                    job.to, Envelope(kind=job.kind, scene_id=job.scene_id, payload=job.payload)
+                )
+            except (ValueError, MailboxError) as exc:
+                # Runs in on_start too: one unreadable row must not crash every start for good.
+                self._set_aside(row["id"], row["job"], exc)
+                continue
             with self.store.transaction() as conn:
                 if row["every_s"] is not None:
                     conn.execute(
@@ -253,6 +261,23 @@ class Scheduler(MailboxActor):
                 else:
                     conn.execute("DELETE FROM timers WHERE id = ?", (row["id"],))
         self._arm()
+
+    def _set_aside(self, timer_id: str, job_text: str, exc: Exception) -> None:
+        log.error("scheduler: timer %s cannot be fired (%s); moved to dead letters", timer_id, exc)
+        self.send(
+            DEAD_LETTER,
+            Envelope(
+                kind=POISON_KIND,
+                payload={
+                    "mailbox": SCHEDULER,
+                    "envelope": None,
+                    "error": f"timer {timer_id} holds an unusable job {job_text!r}: {exc}",
+                    "failed_at": time.time(),
+                },
+            ),
+        )
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
 
     def _arm(self) -> None:
         """(Re)arm one timer for the earliest due time; it only rings the actor."""

@@ -5,6 +5,7 @@ Plain functions, so Intake stays a thin shell and the rules have plain tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,8 @@ SYNCED_INPUT_FIELDS: dict[str, frozenset[str]] = {
     "rating": frozenset({"rating100", "rating"}),
     "performers": frozenset({"performer_ids"}),
     "tags": frozenset({"tag_ids"}),
-    "groups": frozenset({"groups", "movies"}),
+    # sceneUpdate sends ``groups``/``movies``; bulkSceneUpdate sends ``group_ids``/``movie_ids``.
+    "groups": frozenset({"groups", "movies", "group_ids", "movie_ids"}),
     "director": frozenset({"director"}),
     "poster": frozenset({"cover_image"}),
 }
@@ -60,3 +62,20 @@ def shift_stash_time(stamp: str, seconds: float) -> str:
     timespec = "microseconds" if "." in cursor else "seconds"
     text = moved.isoformat(timespec=timespec)
     return text[:-6] + "Z" if cursor.endswith("Z") and text.endswith("+00:00") else text
+
+
+def without_baseline(
+    pages: Iterable[tuple[int, list[dict[str, Any]]]], baseline: dict[str, Any]
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Drop scenes that were already in Stash, unchanged, when the cursor was started.
+
+    The first cursor is Stash's newest ``updated_at``; a later edit may share its second, so
+    catch-up re-reads that second. The scenes stamped with it at the start belong to the first
+    full sync, not to catch-up, unless they changed since (then their stamp moved on).
+    """
+    ids = set(baseline.get("ids", []))
+    stamp = baseline.get("stamp")
+    for total, scenes in pages:
+        yield total, [
+            s for s in scenes if not (str(s.get("id")) in ids and s.get("updated_at") == stamp)
+        ]

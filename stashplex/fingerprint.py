@@ -6,9 +6,11 @@ exactly what is written: the desired fields (which already reflect the toggles),
 source and the file paths used to find the Plex item. Anything else Stash changes (``organized``,
 URLs, play counts, ``updated_at``) leaves it alone.
 
-The poster source is the screenshot URL *without scheme and host*: Stash's screenshot URL carries
-a ``?t=<timestamp>`` that changes with the image, while moving Stash to another host or port
-changes nothing about the image itself.
+The poster source is the screenshot URL *without scheme and host*, so moving Stash to another
+host or port changes nothing. Its ``?t=`` is the scene's ``updated_at``, so any scene edit moves
+the fingerprint, not only a new cover. That is deliberate: without downloading the image it is the
+only sign of a new cover, and the price of a false alarm is one Plex read and one image download;
+the upload itself is still skipped when the image's hash is unchanged.
 """
 
 from __future__ import annotations

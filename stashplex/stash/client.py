@@ -156,10 +156,14 @@ class StashClient:
             missing |= {str(s["id"]) for s in data["findScenes"]["scenes"]}
         return missing
 
-    def latest_updated_at(self) -> str | None:
+    def latest_updated_at(self) -> tuple[str | None, list[str]]:
+        """The newest ``updated_at`` and every scene stamped with it (whole seconds in Stash)."""
         data = self.execute(queries.LATEST_UPDATED_AT)
         scenes = data["findScenes"]["scenes"]
-        return scenes[0]["updated_at"] if scenes else None
+        if not scenes:
+            return None, []
+        latest = scenes[0]["updated_at"]
+        return latest, [str(s["id"]) for s in scenes if s["updated_at"] == latest]
 
     def plugin_settings(self, plugin_id: str) -> dict[str, Any]:
         data = self.execute(queries.PLUGIN_SETTINGS, {"include": [plugin_id]})

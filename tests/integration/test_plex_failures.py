@@ -125,3 +125,36 @@ def test_a_file_that_never_appears_is_dead_lettered_after_its_window_and_retry_s
         assert world.dead_letters() == []
     finally:
         world.close()
+
+
+def test_a_lone_job_through_a_long_outage_spends_no_retry_on_failed_trials(tmp_path):
+    # Given one scene, Plex failing, and fewer transient retries than the trials the outage takes
+    world = SyncWorld(tmp_path, scenes=3)
+    try:
+        world.plex.faults.status(503)
+        world.start(
+            breaker_failures=2,
+            breaker_reset_seconds=1,
+            transient_base_seconds=1,
+            transient_cap_seconds=1,
+            transient_retries=2,
+        )
+        scene_id = world.world.scene_ids[0]
+        world.plex.requests.reset()
+        world.host.post.send(
+            "intake",
+            Envelope(kind="sync.request", payload={"mode": "scenes", "scene_ids": [scene_id]}),
+        )
+        # When the breaker opens and its trials keep failing for a while
+        wait_until(lambda: breaker_state(world) == "open", message="breaker open")
+        wait_until(lambda: len(world.plex.requests) >= 5, timeout=20, message="several trials")
+        world.plex.faults.clear()
+        # Then the job reaches Plex once Plex is back, and was never dead-lettered for the outage
+        wait_until(
+            lambda: all("title" in item["locks"] for item in world.plex_items_of(scene_id)),
+            timeout=30,
+            message="the scene written and locked in Plex",
+        )
+        assert world.dead_letters() == []
+    finally:
+        world.close()

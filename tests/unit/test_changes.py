@@ -1,6 +1,6 @@
 import pytest
 
-from stashplex.changes import cursor_with_margin, relevant_fields
+from stashplex.changes import cursor_with_margin, relevant_fields, without_baseline
 from stashplex.settings import Settings
 
 
@@ -33,3 +33,27 @@ def test_an_update_of_a_field_we_do_not_sync_is_not_relevant():
 
 def test_switching_a_field_off_makes_its_updates_irrelevant():
     assert "tag_ids" not in relevant_fields(Settings(sync_tags=False))
+
+
+def test_a_bulk_edit_of_groups_is_relevant_as_a_single_edit_of_them_is():
+    # Given the names sceneUpdate and bulkSceneUpdate use for a scene's groups
+    fields = relevant_fields(Settings())
+    # Then both spellings (and their deprecated movie forms) count as a change we sync
+    assert {"groups", "group_ids", "movies", "movie_ids"} <= fields
+    assert not {"group_ids", "movie_ids"} & relevant_fields(Settings(sync_groups=False))
+
+
+def test_catch_up_leaves_alone_the_scenes_already_stamped_with_the_first_cursor():
+    # Given the first cursor's second and the scenes Stash had stamped with it at that moment
+    baseline = {"stamp": "2026-01-10T08:00:05Z", "ids": ["1", "2"]}
+    page = [
+        {"id": "1", "updated_at": "2026-01-10T08:00:05Z"},  # baseline, unchanged
+        {"id": "2", "updated_at": "2026-01-10T08:00:07Z"},  # baseline, edited since
+        {"id": "3", "updated_at": "2026-01-10T08:00:05Z"},  # edited later in the same second
+        {"id": "4", "updated_at": "2026-01-10T08:00:04Z"},  # inside the re-read margin
+    ]
+    # When a catch-up page is filtered
+    ((total, kept),) = list(without_baseline([(4, page)], baseline))
+    # Then only the unchanged baseline scene is left for the first full sync
+    assert total == 4
+    assert [s["id"] for s in kept] == ["2", "3", "4"]

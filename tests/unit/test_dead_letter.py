@@ -13,6 +13,7 @@ from actors.messages import (
     DEAD_LETTER_JOB,
     DEAD_LETTER_PURGE,
     DEAD_LETTER_RETRY,
+    SYNC_DONE,
     SYNC_LOCATE,
     SYNC_REQUEST,
 )
@@ -117,3 +118,24 @@ def test_retention_cleanup_runs_on_start(tmp_path):
     ref = DeadLetter.start(h.context())
     ref.ask("ping")
     assert stored(h) == 0
+
+
+def test_a_poison_sync_job_is_reported_to_intake_so_its_sync_finishes_and_a_resync_resends_it(
+    tmp_path,
+):
+    # Given a sync job that crashed the Matcher too often and reached DeadLetter as poison
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    job = {"scene": {"id": "9"}, "fingerprint": "fp-9", "revision": 4, "job_id": "job-1"}
+    original = Envelope(kind="match.score", scene_id="9", attempt=2, payload=job)
+    # When it is stored
+    h.send(DEAD_LETTER, POISON_KIND, {"mailbox": MATCHER, "envelope": original.to_json(),
+                                      "error": "KeyError: 'x'", "traceback": "Traceback ..."},
+           scene_id="9")
+    # Then Intake hears that the scene's job ended in the dead letters
+    wait_until(lambda: h.post[INTAKE].depth() == 1, message="sync.done to Intake")
+    (done,) = h.drain(INTAKE)
+    assert done.kind == SYNC_DONE
+    assert (done.payload["scene_id"], done.payload["status"]) == ("9", "dead_letter")
+    assert (done.payload["fingerprint"], done.payload["revision"]) == ("fp-9", 4)
+    assert done.payload["job_id"] == "job-1"

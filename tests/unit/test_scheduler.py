@@ -140,3 +140,28 @@ def test_recurring_ticks_for_catch_up_and_retention_are_scheduled_on_start(harne
     wait_until(lambda: harness.post[INTAKE].depth() == 1, message="first catch-up tick")
     assert harness.kinds(INTAKE) == ["intake.catchup"]
     assert harness.kinds(DEAD_LETTER) == ["dead_letter.cleanup"]
+
+
+def test_an_unusable_timer_row_is_set_aside_and_the_other_timers_still_fire(harness):
+    # Given overdue timers: a job that is not a job, one addressed to no mailbox, and a good one
+    store = open_store(harness.data)
+    now = time.time()
+    good = {"to": PLEX_GATEWAY, "kind": SYNC_LOCATE, "scene_id": "7", "payload": {"revision": 1}}
+    nowhere = {**good, "to": "no_such_mailbox", "scene_id": "8"}
+    with store.transaction() as conn:
+        for timer_id, job in (("bad", '{"to": 5}'), ("nowhere", dumps(nowhere)),
+                              ("good", dumps(good))):
+            conn.execute(
+                "INSERT INTO timers(id, scene_id, revision, due_at, reason, job, every_s,"
+                " created_at) VALUES(?, '7', 1, ?, 'transient', ?, NULL, ?)",
+                (timer_id, now - 5, job, now))
+    store.close()
+    # When the scheduler starts
+    ref = Scheduler.start(harness.context())
+    # Then the good timer fires, the two unusable ones go to dead letters, and it keeps running
+    wait_until(lambda: harness.post[PLEX_GATEWAY].depth() == 1, message="good timer fired")
+    assert [e.scene_id for e in harness.drain(PLEX_GATEWAY)] == ["7"]
+    poison = [e for e in harness.drain(DEAD_LETTER) if e.kind == "dead_letter.poison"]
+    assert sorted(e.payload["error"].split()[1] for e in poison) == ["bad", "nowhere"]
+    assert stored_timers(harness) == []
+    assert ref.is_alive()

@@ -1,0 +1,131 @@
+"""Catch-up's ``updated_at`` cursor against Stash's whole-second, shared timestamps.
+
+Stash stamps saves with whole seconds and a bulk edit stamps all its scenes with one time, so a
+cursor "``updated_at`` > last seen" meets scenes that share the cursor's second but were saved
+after the pass that set it. These tests hold the emulator's clock on one second (no sleeping) and
+edit without a plugin attached, so catch-up is the only way an edit can reach Plex.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.addresses import INTAKE
+from actors.messages import INTAKE_CATCHUP
+from stashplex.envelope import Envelope
+from stashplex.syncstate import SyncState
+from tests.support.stash_schema import post_graphql
+from tests.support.waiting import wait_until
+from tests.support.world import SyncWorld
+
+BULK_TITLE = """
+mutation Bulk($input: BulkSceneUpdateInput!) { bulkSceneUpdate(input: $input) { id updated_at } }
+"""
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = SyncWorld(tmp_path, scenes=8)
+    yield w
+    w.close()
+
+
+def cursor(world: SyncWorld) -> str | None:
+    state = SyncState(world.data)
+    try:
+        return state.kv.get("cursor")
+    finally:
+        state.store.close()
+
+
+def fetched_at(world: SyncWorld, scene_id: str) -> float | None:
+    """When Intake last read the scene to emit a job for it (None: never)."""
+    state = SyncState(world.data)
+    try:
+        return state.synced([scene_id]).get(scene_id, {}).get("fetched_at")
+    finally:
+        state.store.close()
+
+
+def catch_up(world: SyncWorld) -> None:
+    """One catch-up pass, run to the end: Intake's mailbox (and the pipeline) drained."""
+    assert world.host is not None and world.host.post is not None
+    world.host.post.send(INTAKE, Envelope(kind=INTAKE_CATCHUP))
+    world.wait_idle()
+
+
+def plex_title_is(world: SyncWorld, scene_id: str, title: str) -> bool:
+    items = world.plex_items_of(scene_id)
+    return bool(items) and all(item["fields"].get("title") == title for item in items)
+
+
+def caught_up(world: SyncWorld, scene_id: str, title: str, read_before: float | None) -> None:
+    # Intake read the scene in that pass (checked first: it fails fast and says where it broke)
+    read = fetched_at(world, scene_id)
+    assert read is not None and (read_before is None or read > read_before), (
+        f"catch-up (cursor {cursor(world)}) did not read scene {scene_id}"
+    )
+    wait_until(
+        lambda: plex_title_is(world, scene_id, title), timeout=30, message=f"{title!r} in Plex"
+    )
+
+
+def test_a_second_edit_in_the_cursor_s_own_second_is_still_caught_up(world):
+    # Given a running pipeline, and a Stash clock held on one second
+    assert world.world is not None
+    first, second = world.world.scene_ids[:2]
+    world.start()
+    wait_until(lambda: cursor(world), message="start-up catch-up set the cursor")
+    stamp = world.stash.clock.freeze()
+    # And an edit in that second, already caught up (the cursor now sits on that second)
+    world.stash.update_scene(first, title="First edit")
+    catch_up(world)
+    caught_up(world, first, "First edit", None)
+    assert cursor(world) == stamp
+    before = fetched_at(world, second)
+    # When another scene is saved in that same second, and catch-up runs again
+    world.stash.update_scene(second, title="Second edit, same second")
+    assert world.stash.scene(second)["updated_at"] == stamp
+    catch_up(world)
+    # Then catch-up still finds it, and it reaches Plex
+    caught_up(world, second, "Second edit, same second", before)
+
+
+def test_a_bulk_edit_in_the_cursor_s_second_reaches_plex_for_every_scene(world):
+    # Given a running pipeline, a Stash clock held on one second, and an edit in that second
+    # already caught up
+    assert world.world is not None
+    first, *others = world.world.scene_ids[:5]
+    world.start()
+    wait_until(lambda: cursor(world), message="start-up catch-up set the cursor")
+    stamp = world.stash.clock.freeze()
+    world.stash.update_scene(first, title="First edit")
+    catch_up(world)
+    caught_up(world, first, "First edit", None)
+    before = {scene_id: fetched_at(world, scene_id) for scene_id in others}
+    # When one bulkSceneUpdate retitles four more scenes in that second (one shared stamp)
+    response = post_graphql(
+        world.stash.graphql_url, BULK_TITLE, {"input": {"ids": others, "title": "Bulk title"}}
+    )
+    assert {s["updated_at"] for s in response.json()["data"]["bulkSceneUpdate"]} == {stamp}
+    catch_up(world)
+    # Then catch-up finds every one of them, and each reaches Plex
+    for scene_id in others:
+        caught_up(world, scene_id, "Bulk title", before[scene_id])
+
+
+def test_an_edit_in_the_same_second_as_the_start_up_cursor_is_caught_up(world):
+    # Given Stash's newest save at one held second, seen by the start-up catch-up
+    assert world.world is not None
+    first, second = world.world.scene_ids[:2]
+    stamp = world.stash.clock.freeze()
+    world.stash.update_scene(first, title="Saved before start")
+    world.start()
+    wait_until(lambda: cursor(world), message="start-up catch-up set the cursor")
+    before = fetched_at(world, second)
+    # When another scene is saved in that same second (no hook), and catch-up runs
+    world.stash.update_scene(second, title="Saved after start, same second")
+    assert world.stash.scene(second)["updated_at"] == stamp
+    catch_up(world)
+    # Then catch-up finds it, and it reaches Plex
+    caught_up(world, second, "Saved after start, same second", before)
