@@ -265,3 +265,31 @@ def test_a_control_character_in_an_edit_does_not_break_the_xml(
     movie.reload()
 
     assert movie.title == "Bell title"
+
+
+def test_renaming_a_show_or_season_renames_it_in_the_listed_rows_of_its_children(
+    emulator: PlexEmulator, small: SmallLibrary
+) -> None:
+    # Given the show's seasons and episodes listed once, so their rows are cached
+    section = connect(emulator).library.sectionByID(small.shows)
+    show = section.get("The Show")
+    before = [(e.grandparentTitle, e.parentTitle) for e in section.searchEpisodes()]
+    season_parents_before = [season.parentTitle for season in show.seasons()]
+
+    # When the show is renamed, its seasons are listed again, and then its season is renamed
+    show.editTitle("The Renamed Show")
+    seasons = show.seasons()
+    season_parents_after = [season.parentTitle for season in seasons]
+    seasons[0].editTitle("Series One")
+
+    # Then every listing shows the new names
+    assert before == [("The Show", "Season 1")] * 2
+    assert season_parents_before == ["The Show"]
+    assert season_parents_after == ["The Renamed Show"]
+    episodes = section.searchEpisodes()
+    assert [(e.grandparentTitle, e.parentTitle) for e in episodes] == [
+        ("The Renamed Show", "Series One")
+    ] * 2
+    assert [(e.grandparentTitle, e.parentTitle) for e in show.episodes()] == [
+        ("The Renamed Show", "Series One")
+    ] * 2

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -13,6 +14,8 @@ from plexapi.exceptions import BadRequest, Unauthorized
 from stashplex.sandbox.plex import PlexEmulator
 from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
 from tests.support.waiting import wait_until
+
+SLOW_SECONDS = 0.3
 
 
 @pytest.fixture
@@ -90,12 +93,52 @@ def test_a_revoked_token_raises_unauthorized_everywhere(
         plex.library.sections()
 
 
-def test_a_slow_server_still_answers(emulator: PlexEmulator, small: SmallLibrary) -> None:
+def test_a_slow_server_answers_after_the_configured_delay(
+    emulator: PlexEmulator, small: SmallLibrary
+) -> None:
+    # Given a server that delays every response by 0.3 s
     plex = connect(emulator, timeout=5)
-    emulator.faults.slow(0.1)
+    emulator.faults.slow(SLOW_SECONDS)
 
-    assert plex.fetchItem(small.alien).title == "Alien"
+    # When an item is fetched
+    started = time.monotonic()
+    title = plex.fetchItem(small.alien).title
+    elapsed = time.monotonic() - started
+
+    # Then it arrives intact, but only after the delay
+    assert title == "Alien"
+    assert elapsed >= SLOW_SECONDS
     assert emulator.faults.describe()["rules"][0]["kind"] == "slow"
+
+
+def _down_and_up(emulator: PlexEmulator) -> None:
+    emulator.faults.down()
+    emulator.faults.up()
+
+
+def _stop_and_start(emulator: PlexEmulator) -> None:
+    emulator.stop()
+    emulator.start()
+
+
+@pytest.mark.parametrize("cycle", [_down_and_up, _stop_and_start], ids=["down-up", "stop-start"])
+def test_slow_and_read_timeout_rules_set_before_an_outage_still_apply_after_it(
+    emulator: PlexEmulator, small: SmallLibrary, cycle: Callable[[PlexEmulator], None]
+) -> None:
+    # Given a slow rule everywhere and a read-timeout rule on items, set before an outage
+    emulator.faults.slow(SLOW_SECONDS)
+    emulator.faults.read_timeout(path_prefix="/library/metadata")
+    cycle(emulator)
+
+    # When the server is asked again once it is back
+    started = time.monotonic()
+    plex = connect(emulator, timeout=1.0)
+    connect_elapsed = time.monotonic() - started
+
+    # Then the answer is still delayed and an item request still hangs until the client gives up
+    assert connect_elapsed >= SLOW_SECONDS
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        plex.fetchItem(small.alien)
 
 
 def test_flaky_faults_are_reproducible_from_their_seed(

@@ -127,3 +127,28 @@ def test_the_timeline_reports_the_pending_scan(emulator: PlexEmulator, small: Sm
     wait_until(lambda: section.timeline().updateQueueSize == 0, message="queue to drain")
 
     assert pending == 1
+
+
+def test_a_scanned_episode_updates_the_counts_of_its_already_listed_show_and_season(
+    emulator: PlexEmulator, small: SmallLibrary
+) -> None:
+    # Given the show and its season listed once, so their rows are cached with two episodes
+    section = connect(emulator).library.sectionByID(small.shows)
+    show = section.all()[0]
+    counts_before = (show.childCount, show.leafCount, show.seasons()[0].leafCount)
+    third = "/media/shows/The Show/Season 01/The Show - S01E03.mkv"
+    next_season = "/media/shows/The Show/Season 02/The Show - S02E01.mkv"
+    emulator.put_on_disk(file=third)
+    emulator.put_on_disk(file=next_season)
+
+    # When a scan adds an episode to the season and one in a new season
+    section.update()
+    wait_until(lambda: emulator.find_by_file(next_season), message="episode scan")
+    wait_until(lambda: emulator.find_by_file(third), message="episode scan")
+
+    # Then the listings count the new episodes
+    show = section.all()[0]
+    seasons = show.seasons()
+    assert counts_before == (1, 2, 2)
+    assert (show.childCount, show.leafCount) == (2, 4)
+    assert [(season.index, season.leafCount) for season in seasons] == [(1, 3), (2, 1)]

@@ -195,6 +195,36 @@ def test_down_also_cuts_an_open_keep_alive_connection():
         stash.faults.up()
 
 
+@pytest.mark.parametrize("length", ["abc", "-5"])
+def test_a_malformed_content_length_is_answered_400_instead_of_crashing_the_handler(length):
+    # Given a raw request whose Content-Length is not a byte count
+    with StashEmulator() as stash:
+        raw = (
+            f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{stash.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{}}"
+        ).encode()
+
+        # When it is sent
+        with socket.create_connection(("127.0.0.1", stash.port), timeout=10) as client:
+            client.sendall(raw)
+            answer = _read_until_closed(client)
+        healthy = requests.get(f"{stash.url}/healthz", timeout=10).status_code
+
+    # Then the emulator answers 400 naming the header, closes, and keeps serving others
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    assert f"invalid Content-Length: {length!r}".encode() in rest
+    assert b"connection: close" in rest.lower()
+    assert healthy == 200
+
+
+def _read_until_closed(client: socket.socket) -> bytes:
+    chunks = []
+    while chunk := client.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def test_graphql_error_mode_answers_every_query_with_an_error_entry():
     with StashEmulator() as stash:
         stash.faults.graphql_errors()

@@ -1,8 +1,13 @@
-"""User edits: scene mutations move updated_at; edits of related objects do not."""
+"""User edits: scene mutations move updated_at; edits of related objects do not.
+
+Stash stamps whole seconds, so "moves" can only be seen across a second boundary: tests that check
+a stamp moved (or did not) advance the emulator's clock first instead of sleeping.
+"""
 
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -20,6 +25,8 @@ mutation Bulk($input: BulkSceneUpdateInput!) {
 }"""
 DESTROY = "mutation ($input: SceneDestroyInput!) { sceneDestroy(input: $input) }"
 UPDATED_AT = "query ($id: ID) { findScene(id: $id) { updated_at } }"
+#: Go's time.RFC3339: whole seconds, `Z` for UTC or a numeric offset.
+RFC3339_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
 
 
 @pytest.fixture
@@ -35,41 +42,65 @@ def _updated_at(stash: StashEmulator, scene_id: str) -> str:
 
 
 def test_scene_update_changes_the_fields_and_moves_updated_at(stash):
+    # Given a scene, and a clock that has moved on to a later second
     scene_id = stash.add_scene(title="Before", files=[{"path": "/data/a.mp4"}])
     before = _updated_at(stash, scene_id)
+    stash.clock.advance(1)
 
+    # When it is edited
     response = post_graphql(
         stash.graphql_url,
         SCENE_UPDATE,
         {"input": {"id": scene_id, "title": "After", "date": "2021-06"}},
     )
 
+    # Then the fields changed and updated_at moved
     scene = response.json()["data"]["sceneUpdate"]
     assert scene["title"] == "After"
     assert scene["date"] == "2021-06"
     assert scene["updated_at"] > before
 
 
-def test_consecutive_saves_get_strictly_increasing_updated_at(stash):
+def test_saves_within_one_second_share_one_updated_at_as_in_stash(stash):
+    # Given three scenes and a clock held on one second
+    scene_ids = [stash.add_scene(title=f"s{i}") for i in range(3)]
+    second = stash.clock.freeze()
+
+    # When each is saved twice within that second
+    for _ in range(2):
+        for scene_id in scene_ids:
+            stash.update_scene(scene_id, rating100=40)
+
+    # Then they all carry that one stamp: Stash does not make stamps unique
+    assert {_updated_at(stash, scene_id) for scene_id in scene_ids} == {second}
+
+
+def test_consecutive_saves_never_get_an_earlier_updated_at(stash):
+    # Given three scenes
     scene_ids = [stash.add_scene(title=f"s{i}") for i in range(3)]
 
+    # When they are saved over and over, sometimes across a second boundary
     stamps = []
-    for _ in range(5):
+    for round_number in range(5):
         for scene_id in scene_ids:
             stash.update_scene(scene_id, rating100=40)
             stamps.append(stash.scene(scene_id)["updated_at"])
+        if round_number % 2:
+            stash.clock.advance(1)
 
+    # Then the stamps never go backwards, and each advanced second shows as a later stamp
     assert stamps == sorted(stamps)
-    assert len(set(stamps)) == len(stamps)
+    assert len(set(stamps)) >= 3
 
 
-def test_updated_at_is_rfc3339_with_an_offset(stash):
+def test_updated_at_is_whole_second_rfc3339_with_z_for_utc(stash):
     scene_id = stash.add_scene(title="x")
+    stash.update_scene(scene_id, title="y")
 
     stamp = _updated_at(stash, scene_id)
 
-    assert stamp[10] == "T"
-    assert stamp.endswith("Z") or stamp[-6] in "+-"
+    assert RFC3339_SECONDS.match(stamp), stamp
+    assert stamp.endswith("Z")
 
 
 def test_the_server_offset_is_kept_in_timestamps():
@@ -77,6 +108,42 @@ def test_the_server_offset_is_kept_in_timestamps():
         scene_id = stash.add_scene(title="x")
 
         assert _updated_at(stash, scene_id).endswith("+11:00")
+
+
+def test_seeded_timestamps_are_whole_seconds_in_the_server_zone():
+    # Given an emulator in a +11:00 zone, seeded
+    with StashEmulator(utc_offset_minutes=660) as stash:
+        stash.seed(20, seed=3)
+
+        # When its scenes are read
+        response = post_graphql(
+            stash.graphql_url,
+            "query { findScenes(filter: {per_page: -1}) { scenes { created_at updated_at"
+            " files { mod_time created_at updated_at } } } }",
+        )
+
+    # Then every stamp is whole-second RFC3339 with the server's offset, as a fresh save's is
+    scenes = response.json()["data"]["findScenes"]["scenes"]
+    stamps = [s[k] for s in scenes for k in ("created_at", "updated_at")]
+    stamps += [f[k] for s in scenes for f in s["files"] for k in ("mod_time", "created_at")]
+    assert len(stamps) >= 60
+    assert all(RFC3339_SECONDS.match(s) and s.endswith("+11:00") for s in stamps), stamps[:3]
+
+
+def test_an_advanced_clock_that_is_frozen_and_thawed_never_runs_backwards(stash):
+    # Given a clock advanced a minute and then held
+    start = stash.clock.now()
+    stash.clock.advance(60)
+    held = stash.clock.freeze()
+
+    # When it is advanced while held, and then let run again
+    stash.clock.advance(1)
+    after_advance = stash.clock.now()
+    stash.clock.thaw()
+    running = stash.clock.now()
+
+    # Then each reading is at or after the one before, and the held advance counted
+    assert start < held < after_advance <= running
 
 
 def test_an_invalid_date_is_rejected_and_the_scene_is_unchanged(stash):
@@ -136,18 +203,32 @@ def test_bulk_update_add_remove_and_set_follow_bulk_update_ids_modes(stash):
     assert bulk("SET", [tags[3]]) == {first: [tags[3]], second: [tags[3]]}
 
 
-def test_bulk_update_moves_updated_at_of_every_scene(stash):
+def test_bulk_update_moves_updated_at_of_every_scene_to_one_shared_stamp(stash, monkeypatch):
+    # Given three scenes, and a clock that has moved on and then ticks a second per reading
     performer = stash.add_performer("P")
     scene_ids = [stash.add_scene(title=f"s{i}") for i in range(3)]
     before = {scene_id: _updated_at(stash, scene_id) for scene_id in scene_ids}
+    stash.clock.advance(1)
+    read_clock = stash.clock.now
 
+    def ticking() -> str:
+        stamp = read_clock()
+        stash.clock.advance(1)
+        return stamp
+
+    monkeypatch.setattr(stash.clock, "now", ticking)
+
+    # When one bulkSceneUpdate edits them all
     post_graphql(
         stash.graphql_url,
         BULK_UPDATE,
         {"input": {"ids": scene_ids, "performer_ids": {"ids": [performer], "mode": "ADD"}}},
     )
 
-    assert all(_updated_at(stash, s) > before[s] for s in scene_ids)
+    # Then every updated_at moved, to the one time Stash takes per bulk edit
+    after = {scene_id: _updated_at(stash, scene_id) for scene_id in scene_ids}
+    assert all(after[s] > before[s] for s in scene_ids)
+    assert len(set(after.values())) == 1
     assert all(stash.scene(s)["performers"] == [{"id": performer, "name": "P"}] for s in scene_ids)
 
 
@@ -169,6 +250,7 @@ def test_editing_a_related_performer_studio_or_tag_leaves_scene_updated_at_alone
         title="x", performer_ids=[performer], studio_id=studio, tag_ids=[tag]
     )
     before = _updated_at(stash, scene_id)
+    stash.clock.advance(1)  # a bumped stamp would now differ
 
     # When the related objects are renamed
     for mutation, input_type, row_id in (
@@ -192,8 +274,12 @@ def test_editing_a_related_performer_studio_or_tag_leaves_scene_updated_at_alone
 
 
 def test_a_mutation_naming_a_missing_tag_is_an_error_and_changes_nothing(stash):
+    # Given a scene, and a clock that has moved on (so a bumped stamp would show)
     scene_id = stash.add_scene(title="Unchanged")
     before = _updated_at(stash, scene_id)
+    stash.clock.advance(1)
+
+    # When an edit names a tag that does not exist
 
     response = post_graphql(
         stash.graphql_url,
@@ -201,6 +287,7 @@ def test_a_mutation_naming_a_missing_tag_is_an_error_and_changes_nothing(stash):
         {"input": {"id": scene_id, "title": "Changed", "tag_ids": ["404"]}},
     )
 
+    # Then it is an error and neither the fields nor updated_at changed
     assert "tag with id 404 not found" in response.json()["errors"][0]["message"]
     assert stash.scene(scene_id)["title"] == "Unchanged"
     assert _updated_at(stash, scene_id) == before

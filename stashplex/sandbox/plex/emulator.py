@@ -83,11 +83,12 @@ class PlexEmulator:
 
     def stop(self) -> None:
         self._started = False
-        self.faults.release_all()
         self.scanner.stop()
         self._listener.stop()
         if self._admin_listener is not None:
             self._admin_listener.stop()
+        # Last, so a request that arrived while stopping cannot start waiting after the release.
+        self.faults.release_all()
 
     def __enter__(self) -> PlexEmulator:
         return self.start()
@@ -246,7 +247,7 @@ class PlexEmulator:
     def _faulted(self, decision: Decision) -> Response | None:
         """The answer (or silence) a faulted request gets."""
         if decision.outcome == "hang":
-            self.faults.wait(decision.hang_seconds)
+            self.faults.wait(decision.hang_seconds, decision.release)
             return None
         if decision.outcome == "unauthorized":
             return unauthorized()
@@ -267,7 +268,7 @@ class PlexEmulator:
             int(size) if size and size.isdigit() else None,
         )
         decision = self.faults.decide(request.path)
-        self.faults.wait(decision.delay)
+        self.faults.wait(decision.delay, decision.release)
         if decision.outcome is not None:
             return self._faulted(decision)
         try:

@@ -48,10 +48,18 @@ class Decision:
     outcome: str | None = None  # "status", "drop", "hang", "unauthorized"
     status: int | None = None
     hang_seconds: float = 0.0
+    # The release event current when the rules were consumed: a clear()/down() that happens
+    # between deciding and waiting still ends this request's wait.
+    release: threading.Event | None = field(default=None, compare=False, repr=False)
 
 
 class Faults:
-    """The faults currently injected. Thread-safe; `clear()` also ends any hanging request."""
+    """The faults currently injected. Thread-safe; `clear()` also ends any hanging request.
+
+    Ending waits swaps in a fresh release event instead of leaving one set: a set event would
+    make every later `slow`/`read_timeout` wait return at once, so rules that survive a
+    down()/up() or stop()/start() cycle would silently stop delaying.
+    """
 
     def __init__(
         self,
@@ -70,8 +78,9 @@ class Faults:
     def down(self) -> None:
         """Close the listening socket and every open connection: clients get connection refused."""
         self.is_down = True
-        self._release.set()
         self._on_down()
+        # After the listener is gone, so no request can start waiting on the event just ended.
+        self.release_all()
 
     def up(self) -> None:
         """Listen again on the same port."""
@@ -132,7 +141,7 @@ class Faults:
         """Remove every fault, release hanging requests and come back up if down."""
         with self._lock:
             self._rules.clear()
-        self._release.set()
+        self.release_all()
         if self.is_down:
             self.up()
 
@@ -143,6 +152,7 @@ class Faults:
         with self._lock:
             if not self._rules:
                 return Decision()
+            release = self._release
             delay = 0.0
             slow = self._rules.get("slow")
             if slow is not None and self._fires(slow, path):
@@ -152,13 +162,13 @@ class Faults:
                 if rule is None or not self._fires(rule, path):
                     continue
                 if kind == "revoke_token":
-                    return Decision(delay, "unauthorized", 401)
+                    return Decision(delay, "unauthorized", 401, release=release)
                 if kind == "drop":
-                    return Decision(delay, "drop")
+                    return Decision(delay, "drop", release=release)
                 if kind == "read_timeout":
-                    return Decision(delay, "hang", hang_seconds=rule.seconds)
-                return Decision(delay, "status", rule.status)
-            return Decision(delay)
+                    return Decision(delay, "hang", hang_seconds=rule.seconds, release=release)
+                return Decision(delay, "status", rule.status, release=release)
+            return Decision(delay, release=release)
 
     def _fires(self, rule: FaultRule, path: str) -> bool:
         if rule.path_prefix is not None and not path.startswith(rule.path_prefix):
@@ -171,13 +181,23 @@ class Faults:
                 del self._rules[rule.kind]
         return True
 
-    def wait(self, seconds: float) -> None:
-        """Sleep that clear()/stop() can cut short, so hanging handlers never block shutdown."""
-        if seconds > 0:
-            self._release.wait(seconds)
+    def wait(self, seconds: float, release: threading.Event | None = None) -> None:
+        """Sleep that clear()/down()/stop() can cut short, so hanging handlers never block them.
+
+        `release` is the event captured by `decide()`; without one, the current event is used.
+        """
+        if seconds <= 0:
+            return
+        if release is None:
+            with self._lock:
+                release = self._release
+        release.wait(seconds)
 
     def release_all(self) -> None:
-        self._release.set()
+        """End every wait in progress; waits that start later wait in full again."""
+        with self._lock:
+            released, self._release = self._release, threading.Event()
+        released.set()
 
     def describe(self) -> dict[str, object]:
         with self._lock:
@@ -196,7 +216,6 @@ class Faults:
         rule.rng = random.Random(rule.seed)  # noqa: S311 - reproducible faults, not security
         with self._lock:
             self._rules[rule.kind] = rule
-            self._release.clear()
 
     @staticmethod
     def _check_seconds(seconds: float) -> None:

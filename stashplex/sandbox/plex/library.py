@@ -291,7 +291,19 @@ class Library:
         self._seasons[key] = item.rating_key
         self.children[show.rating_key].append(item.rating_key)
         self.children[item.rating_key] = []
+        self._adopt(item, show)
         return item
+
+    @staticmethod
+    def _adopt(child: Item, *ancestors: Item) -> None:
+        """Tie a new child's row to its ancestors' rows, whose child/leaf counts just changed.
+
+        The child's row prints its ancestors' titles, so it becomes their dependent; the
+        ancestors' own cached rows still count the old children and must be re-rendered.
+        """
+        for ancestor in ancestors:
+            ancestor.dependents.append(child)
+            ancestor.listing_cache.clear()
 
     def add_episode(
         self,
@@ -328,6 +340,7 @@ class Library:
             item.index = episode
             self._set_agent_tags(item, director=directors, writer=writers)
             self.children[season_item.rating_key].append(item.rating_key)
+            self._adopt(item, season_item, show)
             self._add_part(item, file, size, duration_ms)
             return item.rating_key
 

@@ -108,6 +108,11 @@ class Item:
 
     `agent_fields`/`agent_tags` remember what the metadata agent supplied, so a refresh can put
     unlocked fields back exactly as a real server does.
+
+    `listing_cache` holds this item's rendered listing rows. Rows also print other items' values
+    (an episode its season's and show's titles, a show and season their episode counts), so
+    `dependents` lists the rows that print this item's attributes: editing it forgets them too,
+    and the library forgets an ancestor's rows when it gains a child.
     """
 
     rating_key: int
@@ -137,6 +142,9 @@ class Item:
     thumb_epoch: int = 0
     art_epoch: int = 0
     listing_cache: dict[bool, str] = field(default_factory=dict)
+    # A show's seasons and episodes, a season's episodes. Not compared or printed: a show's
+    # dataclass repr would otherwise spell out its whole tree.
+    dependents: list[Item] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def title(self) -> str:
@@ -149,7 +157,17 @@ class Item:
     def touch(self, now: int) -> None:
         """Bump updatedAt strictly, so a client comparing epochs sees every edit."""
         self.updated_at = max(now, self.updated_at + 1)
+        self.forget_rows()
+
+    def forget_rows(self) -> None:
+        """Drop the cached rows of this item and of every row that prints its attributes.
+
+        Cheap (dict clears, no rendering), so it runs on every edit; the next listing re-renders
+        only the rows it dropped.
+        """
         self.listing_cache.clear()
+        for dependent in self.dependents:
+            dependent.listing_cache.clear()
 
 
 @dataclass(slots=True)

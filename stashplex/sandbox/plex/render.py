@@ -1,7 +1,9 @@
 """XML rendering in the shapes a real PMS answers with.
 
-Listing rows are cached per item (and invalidated by `Item.touch`), because listing 50,000 items
-must cost string joins rather than re-rendering.
+Listing rows are cached per item, because listing 50,000 items must cost string joins rather than
+re-rendering. `Item.touch` drops an edited item's rows and those of its dependents (the seasons and
+episodes that print its title); the library drops a show's and season's rows when they gain a child
+(their counts change).
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
-"""Timestamps the way Stash stores and returns them, made strictly increasing.
+"""Timestamps the way Stash writes them: whole seconds, server's zone, collisions allowed.
 
-Stash compares `updated_at` filters as plain text against stored RFC3339 strings, so a sync that
-uses `updated_at > last_seen` as a cursor only works if two saves never share a timestamp. Real
-Stash can collide within a second; the emulator guarantees a strictly increasing clock so that
-cursor bugs in the sync show up as bugs, not as flaky tests.
+Stash stores `created_at`/`updated_at` as `time.Now().Format(time.RFC3339)` in the server's local
+zone (`...Z` under Docker's default UTC, `...+11:00` elsewhere) and compares `updated_at` filters
+as plain text against those strings. So two saves in the same second share one stamp, and a
+`bulkSceneUpdate` stamps every scene it touches with one time taken before its loop. A sync that
+follows `updated_at > last_seen` must survive that; an emulator that made stamps unique would hide
+exactly the bug the sync has to handle, so this clock does not.
+
+Tests that need "a later second" or "the same second" without sleeping move the clock instead:
+`advance()` jumps it forward (it keeps running), `freeze()` holds it on one second.
 """
 
 from __future__ import annotations
@@ -11,12 +16,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
-ONE_MICROSECOND = timedelta(microseconds=1)
-
 
 def format_rfc3339(moment: datetime) -> str:
-    """Fixed-width microseconds keep text order equal to time order; UTC prints as `Z` like Go."""
-    text = moment.isoformat(timespec="microseconds")
+    """Go's `time.RFC3339`: no fraction (truncated, not rounded), UTC printed as `Z`."""
+    text = moment.isoformat(timespec="seconds")
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -28,27 +31,44 @@ def unix_seconds(text: str) -> int:
     return int(parse_rfc3339(text).timestamp())
 
 
-class StrictClock:
-    """Hands out RFC3339 timestamps in the server's zone, each later than the one before."""
+class StashClock:
+    """The emulated server's wall clock, in its zone; tests may shift or freeze it."""
 
     def __init__(self, utc_offset_minutes: int = 0) -> None:
         self.zone = (
             UTC if utc_offset_minutes == 0 else timezone(timedelta(minutes=utc_offset_minutes))
         )
         self._lock = threading.Lock()
-        self._last: datetime | None = None
+        self._skew = timedelta(0)
+        self._frozen: datetime | None = None
+
+    def moment(self) -> datetime:
+        """The current server time as Stash would store it (whole seconds, server zone)."""
+        with self._lock:
+            moment = self._frozen or datetime.now(self.zone) + self._skew
+        return moment.replace(microsecond=0)
 
     def now(self) -> str:
-        with self._lock:
-            moment = datetime.now(self.zone)
-            if self._last is not None and moment <= self._last:
-                moment = self._last + ONE_MICROSECOND
-            self._last = moment
-            return format_rfc3339(moment)
+        return format_rfc3339(self.moment())
 
-    def observe(self, text: str) -> None:
-        """Seeded rows may carry timestamps; never hand out one earlier than those."""
-        moment = parse_rfc3339(text).astimezone(self.zone)
+    def advance(self, seconds: float = 1.0) -> None:
+        """Jump forward, so the next stamp is at least `seconds` later than any stamp before."""
         with self._lock:
-            if self._last is None or moment > self._last:
-                self._last = moment
+            if self._frozen is not None:
+                self._frozen += timedelta(seconds=seconds)
+            else:
+                self._skew += timedelta(seconds=seconds)
+
+    def freeze(self, at: datetime | None = None) -> str:
+        """Hold the clock on one second (now, or `at`) until `thaw()`; returns that stamp."""
+        with self._lock:
+            moment = at or datetime.now(self.zone) + self._skew
+            self._frozen = moment.astimezone(self.zone).replace(microsecond=0)
+            return format_rfc3339(self._frozen)
+
+    def thaw(self) -> None:
+        """Run again from where a frozen clock stood, so time never goes backwards."""
+        with self._lock:
+            if self._frozen is not None:
+                self._skew = self._frozen - datetime.now(self.zone)
+                self._frozen = None

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from stashplex.sandbox.plugin_runner import PluginRunner, SaveResult
-from stashplex.sandbox.stash.clock import StrictClock, format_rfc3339
+from stashplex.sandbox.stash.clock import StashClock, format_rfc3339
 from stashplex.sandbox.stash.context import HookChain, RequestContext
 from stashplex.sandbox.stash.faults import StashFaults
 from stashplex.sandbox.stash.graphql_api import build_executable_schema, execute
@@ -57,7 +57,8 @@ class StashEmulator:
         self.host = host
         self._requested_port = port
         self._port: int | None = None
-        self.store = StashStore(StrictClock(utc_offset_minutes))
+        self.clock = StashClock(utc_offset_minutes)
+        self.store = StashStore(self.clock)
         self.requests = RequestCounter()
         self.faults = StashFaults(self._close_listener, self._open_listener)
         self.runner: PluginRunner | None = None

@@ -131,9 +131,12 @@ class StashRequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
+        length = self._content_length()
+        if length is None:
+            return
         route, handler = self._route(parts.path)
         self.emulator.requests.record_route(route)
-        body = self._read_body()
+        body = self.rfile.read(length) if length > 0 else b""
         if self.emulator.faults.delay_s:
             time.sleep(self.emulator.faults.delay_s)
         if route == "/healthz":
@@ -158,9 +161,24 @@ class StashRequestHandler(BaseHTTPRequestHandler):
                 return route, self._image
         return "other", None
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+    def _content_length(self) -> int | None:
+        """The body length, or None after answering 400 for a header that is not a byte count.
+
+        Go's net/http (Stash's server) rejects such a request before any handler runs and closes
+        the connection: without a length the rest of the stream cannot be framed.
+        """
+        raw = self.headers.get("Content-Length")
+        value = (raw or "").strip()
+        if value == "":
+            return 0
+        if value.isascii() and value.isdigit():
+            return int(value)
+        self.close_connection = True
+        message = f"400 Bad Request: invalid Content-Length: {raw!r}\n".encode()
+        self._send(
+            HTTPStatus.BAD_REQUEST, message, "text/plain; charset=utf-8", {"Connection": "close"}
+        )
+        return None
 
     # -- handlers -------------------------------------------------------------------------------
     def _graphql(

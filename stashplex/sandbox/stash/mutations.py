@@ -178,10 +178,11 @@ class MutationResolvers:
         scene_ids = [parse_stash_id(raw) for raw in input.get("ids") or []]
         with self.store.lock:
             originals = [self.store.require_scene(scene_id) for scene_id in scene_ids]
-            # Stash stamps a bulk edit with one time; distinct stamps keep cursors exact.
+            # Stash takes time.Now() once (NewScenePartial, before its loop), so every scene of
+            # one bulk edit shares one updated_at: cursors over updated_at must cope with ties.
+            now = self.store.clock.now()
             updated = [
-                apply_bulk_scene_update(self.store, scene, input, self.store.clock.now())
-                for scene in originals
+                apply_bulk_scene_update(self.store, scene, input, now) for scene in originals
             ]
             for scene in updated:  # all or nothing, like Stash's transaction
                 self.store.scenes[scene.id] = scene

@@ -9,7 +9,7 @@ different folders so that basename-only matching is caught out.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from stashplex.sandbox.stash.clock import format_rfc3339
 from stashplex.sandbox.stash.images import solid_png
@@ -75,10 +75,12 @@ DETAIL_WORDS = tuple(WORDS[(i * 7 + i // 5) % len(WORDS)].lower() for i in range
 COVER_COLOURS = tuple(solid_png((r, g, 128)) for r in (40, 120, 200) for g in (30, 160))
 
 
-def _stamp(rng: random.Random, index: int) -> tuple[str, str]:
+def _stamp(rng: random.Random, index: int, zone: tzinfo) -> tuple[str, str]:
+    """Whole seconds in the server's zone, as Stash writes them, so seeded rows and rows saved
+    later compare as text the way they would in a real database (no `.000000`, no mixed `Z`)."""
     created = EPOCH + timedelta(minutes=index, seconds=rng.randrange(60))
     updated = created + timedelta(seconds=rng.randrange(30 * 24 * 3600))
-    return format_rfc3339(created), format_rfc3339(updated)
+    return format_rfc3339(created.astimezone(zone)), format_rfc3339(updated.astimezone(zone))
 
 
 def _title(rng: random.Random, index: int) -> str | None:
@@ -119,6 +121,7 @@ class WorldSeeder:
 
     def __init__(self, store: StashStore, seed: int, path_root: str) -> None:
         self.store = store
+        self.zone = store.clock.zone
         self.rng = random.Random(seed)  # noqa: S311 - test data, not security
         self.path_root = path_root if path_root.endswith("/") else path_root + "/"
 
@@ -135,7 +138,7 @@ class WorldSeeder:
     def _studios(self, count: int) -> list[StudioRecord]:
         made: list[StudioRecord] = []
         for index in range(count):
-            created, updated = _stamp(self.rng, index)
+            created, updated = _stamp(self.rng, index, self.zone)
             parent = made[self.rng.randrange(len(made))].id if made and index % 3 == 2 else None
             name = f"{self.rng.choice(WORDS)} Studios {index}" if index % 7 else f"スタジオ {index}"
             studio = StudioRecord(
@@ -154,7 +157,7 @@ class WorldSeeder:
     def _performers(self, count: int) -> list[PerformerRecord]:
         made: list[PerformerRecord] = []
         for index in range(count):
-            created, updated = _stamp(self.rng, index)
+            created, updated = _stamp(self.rng, index, self.zone)
             base = PERFORMER_NAMES[index % len(PERFORMER_NAMES)]
             performer = PerformerRecord(
                 id=self.store.next_performer_id(),
@@ -172,7 +175,7 @@ class WorldSeeder:
     def _tags(self, count: int) -> list[TagRecord]:
         made: list[TagRecord] = []
         for index in range(count):
-            created, updated = _stamp(self.rng, index)
+            created, updated = _stamp(self.rng, index, self.zone)
             name = f"{self.rng.choice(WORDS).lower()}-{index}" if index % 9 else f"タグ {index} ✨"
             tag = TagRecord(
                 id=self.store.next_tag_id(), name=name, created_at=created, updated_at=updated
@@ -184,7 +187,7 @@ class WorldSeeder:
     def _groups(self, count: int, studios: list[StudioRecord]) -> list[GroupRecord]:
         made: list[GroupRecord] = []
         for index in range(count):
-            created, updated = _stamp(self.rng, index)
+            created, updated = _stamp(self.rng, index, self.zone)
             group = GroupRecord(
                 id=self.store.next_group_id(),
                 name=f"{self.rng.choice(WORDS)} Saga {index}",
@@ -234,7 +237,7 @@ class WorldSeeder:
         groups: list[GroupRecord],
     ) -> int:
         rng = self.rng
-        created, updated = _stamp(rng, index)
+        created, updated = _stamp(rng, index, self.zone)
         studio = rng.choice(studios) if rng.random() < 0.85 else None
         top = TOP_FOLDERS[index % len(TOP_FOLDERS)]
         folder = f"{top}/{studio.name if studio else 'Unsorted'}"

@@ -12,7 +12,7 @@ import threading
 from dataclasses import asdict
 from typing import Any
 
-from stashplex.sandbox.stash.clock import StrictClock
+from stashplex.sandbox.stash.clock import StashClock
 from stashplex.sandbox.stash.records import (
     FileRecord,
     GroupRecord,
@@ -28,8 +28,8 @@ class StashDataError(ValueError):
 
 
 class StashStore:
-    def __init__(self, clock: StrictClock | None = None) -> None:
-        self.clock = clock or StrictClock()
+    def __init__(self, clock: StashClock | None = None) -> None:
+        self.clock = clock or StashClock()
         self.lock = threading.RLock()
         self.scenes: dict[int, SceneRecord] = {}
         self.studios: dict[int, StudioRecord] = {}
