@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from actors.addresses import INTAKE, PIPELINE_ROUTE
 from stashplex.envelope import Envelope
@@ -23,13 +23,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOOK_EVENT_KIND = "hook.event"
+#: Must equal ``stashplex.plugin.hook.SCENE_TRIGGERS``: the stdlib-only hook checks the same
+#: rules itself, so that an event refused here is an error in Stash's log, never a spool file.
 SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
 #: A probe burst larger than this is a mistake, not a test.
 MAX_TRACE_BURST = 100_000
 
 
 class HookEvent(BaseModel):
-    """What the hook forwards: enough to find the scene again, nothing the hook had to fetch."""
+    """What the hook forwards: enough to find the scene again, nothing the hook had to fetch.
+
+    Keep these rules in step with ``stashplex.plugin.hook.build_event`` (a test checks it).
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -38,7 +43,14 @@ class HookEvent(BaseModel):
     input_fields: list[str] = Field(default_factory=list, max_length=200)
     input: Any = None
     received_at: float | None = None
+    #: How to call Stash back; ``{}`` when the hook had no ``server_connection`` (the hook
+    #: sends ``null`` then), in which case the supervisor uses its own configured Stash access.
     connection: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("connection", mode="before")
+    @classmethod
+    def _no_connection_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 def _fields(request: dict[str, Any]) -> dict[str, Any]:

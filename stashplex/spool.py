@@ -4,8 +4,10 @@ A hook that cannot reach the supervisor writes its event to ``<data_dir>/spool/`
 ``wire.write_spool``) and starts the supervisor. The supervisor drains the spool at start and
 whenever it likes: oldest first, each event handed to a sink that makes it durable (the Intake
 mailbox), and only then the file deleted, so a crash in between delivers twice, never zero
-times. A file that cannot be read is quarantined in ``spool/bad/`` with a logged reason rather
-than blocking the queue or vanishing.
+times. A file that cannot be read, or whose event the sink refuses as invalid, is quarantined
+in ``spool/bad/`` with a logged reason rather than blocking the queue or vanishing: retrying it
+could never succeed, and every event spooled after it would wait forever. Only a transient
+failure of the sink (its mailbox cannot be written, the host is still starting) stops the drain.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ logger = logging.getLogger(__name__)
 
 #: Unfinished ``.tmp`` files older than this belong to a hook that died mid-write.
 STALE_TMP_SECONDS = 60.0
-#: Where unreadable spool files are kept for a human to look at.
+#: Where unreadable or refused spool files are kept for a human to look at.
 QUARANTINE_DIR = "bad"
 
+#: Takes one event and makes it durable. Raises ``ValueError`` (pydantic's ``ValidationError``
+#: is one) if the event itself is invalid, anything else if it could not be taken just now.
 Sink = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class DrainReport:
     delivered: int = 0
+    #: Files set aside in ``spool/bad/``: unreadable, or holding an event the sink refused.
     quarantined: int = 0
     stale_tmp_removed: int = 0
     #: Why draining stopped early (the sink failed); the remaining files stay for next time.
@@ -47,8 +52,9 @@ def drain_spool(
 ) -> DrainReport:
     """Deliver every spooled event to ``sink`` in the order the hooks wrote them.
 
-    If ``sink`` raises, draining stops, that file stays, and the report says why; the caller
-    may simply try again later.
+    If ``sink`` raises ``ValueError`` the event is invalid and would be refused on every retry,
+    so its file is quarantined and draining goes on. If it raises anything else, draining
+    stops, that file stays, and the report says why; the caller may simply try again later.
     """
     folder = spool_dir(data_dir)
     if not folder.is_dir():
@@ -61,11 +67,16 @@ def drain_spool(
         except FileNotFoundError:
             continue  # drained concurrently (a second drain call); nothing to do
         except (OSError, wire.FrameError) as exc:
-            _quarantine(path, exc)
+            _quarantine(path, f"is unreadable ({exc})")
             quarantined += 1
             continue
         try:
             sink(event)
+        except ValueError as exc:  # invalid event (ValidationError too): retrying cannot help
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            _quarantine(path, f"holds an event the supervisor refuses ({reason})")
+            quarantined += 1
+            continue
         except Exception as exc:  # noqa: BLE001 - report, keep the file, let the caller retry
             logger.error("spool drain stopped at %s: sink raised %s", path.name, type(exc).__name__)
             return DrainReport(
@@ -78,16 +89,17 @@ def drain_spool(
     return DrainReport(delivered, quarantined, stale_removed)
 
 
-def _quarantine(path: Path, reason: Exception) -> None:
+def _quarantine(path: Path, problem: str) -> None:
+    """Move ``path`` to ``spool/bad/``; ``problem`` completes "spool file <name> ..."."""
     bad = path.parent / QUARANTINE_DIR
-    bad.mkdir(mode=0o700, exist_ok=True)
     target = bad / path.name
     try:
+        bad.mkdir(mode=0o700, exist_ok=True)
         path.replace(target)
     except OSError as exc:
-        logger.error("spool file %s is unreadable (%s) and cannot be moved: %s", path, reason, exc)
+        logger.error("spool file %s %s and cannot be moved: %s", path, problem, exc)
         return
-    logger.error("spool file %s is unreadable (%s); moved to %s", path.name, reason, target)
+    logger.error("spool file %s %s; moved to %s", path.name, problem, target)
 
 
 def _remove_stale_tmp(folder: Path, max_age: float) -> int:

@@ -57,6 +57,16 @@ SPAWN_LOCK_NAME = "spawn.lock"
 #: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF).
 SPAWN_LOG = os.path.join("logs", "supervisor-start.log")
 
+# What the supervisor accepts (``stashplex.control.HookEvent``; a test keeps the two equal). The
+# hook checks it itself: an event the supervisor refuses would be spooled and refused again on
+# every drain, so it must be an error in Stash's log instead.
+#: The triggers we handle; the manifest registers only these.
+SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
+#: Scene ids are SQLite integers; more digits than this is not a Stash id.
+MAX_SCENE_ID_DIGITS = 18
+#: A scene mutation has about 25 input fields; more than this is not Stash.
+MAX_INPUT_FIELDS = 200
+
 _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e", "progress": "p"}
 
 
@@ -115,7 +125,10 @@ def read_stdin_object(what: str = "hook input") -> dict[str, Any]:
 
 
 def build_event(payload: dict[str, Any]) -> dict[str, Any]:
-    """The supervisor's event from Stash's hook input, or ``BadInputError`` naming the bad field."""
+    """The supervisor's event from Stash's hook input, or ``BadInputError`` naming the bad field.
+
+    Accepts exactly what the supervisor accepts, so that a refusal can only be transient.
+    """
     args = payload.get("args")
     if not isinstance(args, dict):
         raise BadInputError("hook input has no 'args' object")
@@ -125,14 +138,28 @@ def build_event(payload: dict[str, Any]) -> dict[str, Any]:
     trigger = context.get("type")
     if not isinstance(trigger, str) or not trigger:
         raise BadInputError("'args.hookContext.type' must be a non-empty string")
+    if trigger not in SCENE_TRIGGERS:
+        shown = trigger if len(trigger) <= 80 else trigger[:80] + "..."
+        raise BadInputError(
+            f"'args.hookContext.type' must be one of {', '.join(SCENE_TRIGGERS)}, not {shown!r}; "
+            "the plugin's manifest should hook only these (reinstall the plugin)"
+        )
     object_id = context.get("id")
-    if isinstance(object_id, str) and object_id.isdigit():
+    if isinstance(object_id, str) and object_id.isascii() and object_id.isdigit():
         object_id = int(object_id)
-    if type(object_id) is not int or object_id <= 0:
-        raise BadInputError("'args.hookContext.id' must be a positive integer")
+    if type(object_id) is not int or not 0 < object_id < 10**MAX_SCENE_ID_DIGITS:
+        raise BadInputError(
+            "'args.hookContext.id' must be a positive integer of at most "
+            f"{MAX_SCENE_ID_DIGITS} digits"
+        )
     fields = context.get("inputFields") or []
     if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
         raise BadInputError("'args.hookContext.inputFields' must be a list of strings")
+    if len(fields) > MAX_INPUT_FIELDS:
+        raise BadInputError(
+            f"'args.hookContext.inputFields' has {len(fields)} names; "
+            f"at most {MAX_INPUT_FIELDS} are accepted"
+        )
     return {
         "trigger": trigger,
         "scene_id": str(object_id),
@@ -346,6 +373,8 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
         if reply.get("ok") is True:
             emit_result(f"queued {event['trigger']} for scene {event['scene_id']}", None)
             return 0
+        # build_event checked what the supervisor checks, so a refusal is transient (the host
+        # is starting, a mailbox is unwritable); should it not be, the drain sets the file aside.
         reached, reason = True, f"supervisor refused the event: {reply.get('error')}"
     try:
         spool_path = wire.write_spool(config.data_dir, event)

@@ -33,7 +33,8 @@ HOOK_CONFIG = hook_module.CONFIG_NAME
 DESCRIPTION = "Keeps Plex metadata in step with Stash, durably and in the background."
 PROJECT_URL = "https://github.com/stashplex/stashplex"
 
-HOOK_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
+#: The hook refuses any other trigger, so the manifest registers exactly its list.
+HOOK_TRIGGERS = hook_module.SCENE_TRIGGERS
 
 #: (task argument, name shown in Stash, description)
 TASKS = (

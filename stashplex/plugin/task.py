@@ -5,6 +5,10 @@ progress bar, so a long task (a full sync) is run by the supervisor as a job and
 polls it, turning its progress and messages into Stash log lines until it is done. ``start``
 and ``stop`` work without a running supervisor. Stdlib only, like the hook whose helpers it
 shares (``stashplex_hook.py`` sits next to it in the plugin folder).
+
+Stash logs a task's ``output`` only at DEBUG, below its default Info level, so the result
+summary is also logged at info (and a failure at error): otherwise the user who ran the task
+sees nothing at all.
 """
 
 from __future__ import annotations
@@ -130,6 +134,21 @@ def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any
     return reply.get("summary")
 
 
+def log_summary(name: str, summary: Any) -> None:
+    """The task's result as info lines in Stash's log, one per line of a multi-line report.
+
+    Stash shows the ``output`` only at DEBUG; without this a task's result is invisible at
+    Stash's default log level.
+    """
+    if summary is None or summary == "":
+        hook.log("info", f"stashplex task {name}: done")
+        return
+    text = summary if isinstance(summary, str) else wire.to_json(summary)
+    for line in text.splitlines():
+        if line.strip():
+            hook.log("info", line)
+
+
 def main() -> int:
     try:
         payload = hook.read_stdin_object("task input")
@@ -137,6 +156,7 @@ def main() -> int:
         if not isinstance(args, dict) or not isinstance(args.get("task"), str):
             raise hook.BadInputError("task input has no 'args.task' name (set it in defaultArgs)")
         summary = run_task(hook.load_config(), args["task"], payload)
+        log_summary(args["task"], summary)
     except hook.BadInputError as exc:
         return hook.fail(2, f"stashplex task: {exc}")
     except (hook.ConfigError, TaskError) as exc:

@@ -12,13 +12,17 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from stashplex import wire
+from stashplex.control import SCENE_TRIGGERS, HookEvent
 from stashplex.ipc import LocalServer
+from stashplex.plugin import hook as hook_module
 from stashplex.plugin import install_plugin
 from tests.support.waiting import wait_until
 
@@ -320,6 +324,10 @@ def assert_one_clear_error(completed, exit_code: int, expected: str) -> None:
     assert expected in result["error"]
 
 
+BAD_ID = "'args.hookContext.id' must be a positive integer"
+VALID_CONTEXT = {"id": 1, "type": "Scene.Update.Post"}
+
+
 @pytest.mark.parametrize(
     ("stdin", "expected"),
     [
@@ -331,18 +339,20 @@ def assert_one_clear_error(completed, exit_code: int, expected: str) -> None:
         (b'{"args": {"task": "sync_all"}}', "no 'args.hookContext' object"),
         (b'{"args": {"hookContext": {"id": 1}}}', "'args.hookContext.type' must be"),
         (b'{"args": {"hookContext": {"type": "Scene.Update.Post"}}}', "'args.hookContext.id'"),
-        (b'{"args": {"hookContext": {"id": true, "type": "T"}}}', "'args.hookContext.id'"),
+        (b'{"args": {"hookContext": {"id": true, "type": "Scene.Update.Post"}}}', BAD_ID),
+        (b'{"args": {"hookContext": {"id": "\xc2\xb2", "type": "Scene.Update.Post"}}}', BAD_ID),
         (
-            b'{"args": {"hookContext": {"id": 1, "type": "T", "inputFields": "id"}}}',
+            json.dumps({"args": {"hookContext": {**VALID_CONTEXT, "inputFields": "id"}}}).encode(),
             "'args.hookContext.inputFields' must be a list of strings",
         ),
         (
-            b'{"server_connection": [], "args": {"hookContext": {"id": 1, "type": "T"}}}',
+            json.dumps({"server_connection": [], "args": {"hookContext": VALID_CONTEXT}}).encode(),
             "'server_connection' must be a JSON object",
         ),
         (
-            b'{"server_connection": {"Port": "x"}, "args": {"hookContext": {"id": 1, "type": "T"}}'
-            b"}",
+            json.dumps(
+                {"server_connection": {"Port": "x"}, "args": {"hookContext": VALID_CONTEXT}}
+            ).encode(),
             "'server_connection.Port' must be",
         ),
     ],
@@ -368,6 +378,107 @@ def test_garbage_on_stdin_never_produces_a_traceback(plugin, garbage):
     assert b"Traceback" not in completed.stderr
     assert len(log_lines(completed)) == 1
     assert result_of(completed)["error"].startswith("stashplex hook: ")
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"type": "Performer.Update.Post"}, "'args.hookContext.type' must be one of Scene."),
+        ({"type": "scene.update.post"}, "'args.hookContext.type' must be one of Scene."),
+        ({"id": 10**18}, "'args.hookContext.id' must be a positive integer of at most 18 digits"),
+        ({"id": "1234567890123456789"}, "'args.hookContext.id' must be a positive integer"),
+        ({"inputFields": ["f"] * 201}, "'args.hookContext.inputFields' has 201 names; at most 200"),
+    ],
+    ids=["other-object", "wrong-case", "19-digit-id", "19-digit-id-string", "201-fields"],
+)
+def test_an_event_the_supervisor_would_refuse_is_an_error_in_stashs_log_not_a_spool_file(
+    plugin, server, context, expected
+):
+    # Given hook input that is well-formed JSON but breaks a rule the supervisor enforces
+    stdin = hook_input(45, **context)
+
+    # When the hook runs with the supervisor up
+    completed = run_script(plugin.hook, stdin)
+
+    # Then it exits 2 with one clear error line, and nothing is sent or spooled
+    assert_one_clear_error(completed, 2, expected)
+    assert server == []
+    assert plugin.spool() == []
+
+
+def test_the_largest_18_digit_scene_id_is_delivered(plugin, server):
+    completed = run_script(plugin.hook, hook_input(10**18 - 1))
+
+    assert completed.returncode == 0
+    assert [message["event"]["scene_id"] for message in server] == [str(10**18 - 1)]
+
+
+# -- agreement with the supervisor ------------------------------------------------------------
+
+
+def test_the_hook_and_the_supervisor_know_the_same_scene_triggers():
+    assert hook_module.SCENE_TRIGGERS == SCENE_TRIGGERS
+    assert set(get_args(HookEvent.model_fields["trigger"].annotation)) == set(SCENE_TRIGGERS)
+
+
+def test_a_hook_event_without_server_connection_is_accepted_by_the_supervisor():
+    # Given hook input without server_connection (the hook then forwards "connection": null)
+    payload = {"args": {"hookContext": {"id": 3, "type": "Scene.Create.Post"}}}
+
+    # When the hook builds its event
+    event = hook_module.build_event(payload)
+
+    # Then the supervisor accepts the event, with no connection details
+    assert event["connection"] is None
+    assert HookEvent.model_validate(event).connection == {}
+
+
+_contexts = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.integers(min_value=-5, max_value=10**19)
+        | st.sampled_from([10**18 - 1, 10**18, 0])
+        | st.from_regex(r"\A[0-9]{1,20}\Z")
+        | st.text(max_size=5)
+        | st.none()
+        | st.booleans(),
+        "type": st.sampled_from([*SCENE_TRIGGERS, "Scene.Merge.Post", "Tag.Update.Post", ""])
+        | st.text(max_size=20)
+        | st.integers(),
+        "inputFields": st.lists(st.text(max_size=5), max_size=205)
+        | st.lists(st.integers(), min_size=1, max_size=2)
+        | st.none(),
+        "input": st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=5)),
+    },
+)
+_connections = st.none() | st.fixed_dictionaries(
+    {},
+    optional={
+        "Scheme": st.sampled_from(["http", "https", "ftp", ""]),
+        "Host": st.sampled_from(["0.0.0.0", "stash", "", "::"]),
+        "Port": st.integers(min_value=-1, max_value=70000),
+        "SessionCookie": st.none() | st.fixed_dictionaries({"Value": st.text(max_size=8)}),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(context=_contexts, connection=_connections)
+def test_every_event_the_hook_accepts_the_supervisor_accepts_too(context, connection):
+    # Given any hook input, When the hook builds its event
+    payload = {"args": {"hookContext": context}}
+    if connection is not None:
+        payload["server_connection"] = connection
+    try:
+        event = hook_module.build_event(payload)
+    except hook_module.BadInputError:
+        return  # refused by the hook: a clear error in Stash's log, never spooled
+
+    # Then the supervisor accepts it (else it would be spooled and refused on every drain)
+    try:
+        HookEvent.model_validate(event)
+    except ValidationError as exc:
+        pytest.fail(f"hook accepted {context!r} but the supervisor refuses it: {exc}")
 
 
 def test_a_hook_folder_without_config_exits_1_and_says_how_to_fix_it(plugin):
@@ -406,12 +517,14 @@ def test_a_task_follows_its_job_to_the_end_mirroring_progress_and_messages(plugi
     with LocalServer(plugin.data_dir, handler):
         completed = run_script(plugin.task, task_input("sync_all", since="2026-01-01"))
 
-    # Then the job's progress and messages reach Stash's log and its summary the result
+    # Then the job's progress and messages reach Stash's log, and its summary both the result
+    # and (since Stash logs a task's output only at DEBUG) an info line after the messages
     assert completed.returncode == 0
     assert result_of(completed) == {"output": {"synced": 3}, "error": None}
     lines = log_lines(completed)
     assert [line for line in lines if line.startswith("\x01i\x02")] == [
-        f"\x01i\x02synced batch {step}" for step in (1, 2, 3)
+        *(f"\x01i\x02synced batch {step}" for step in (1, 2, 3)),
+        '\x01i\x02{"synced":3}',
     ]
     assert [line for line in lines if line.startswith("\x01p\x02")] == [
         "\x01p\x020.3333", "\x01p\x020.6667", "\x01p\x021.0000",
@@ -440,6 +553,19 @@ def test_stop_without_a_supervisor_says_it_is_not_running(plugin):
 
     assert completed.returncode == 0
     assert result_of(completed) == {"output": "supervisor is not running", "error": None}
+    assert log_lines(completed) == ["\x01i\x02supervisor is not running"]
+
+
+def test_a_task_with_an_empty_result_still_says_it_is_done_at_info_level(plugin):
+    # Given a supervisor that answers a task without a summary
+    with LocalServer(plugin.data_dir, lambda message: {"ok": True}):
+        # When Stash runs the task
+        completed = run_script(plugin.task, task_input("dlq_purge"))
+
+    # Then Stash's log at Info still shows that the task ran
+    assert completed.returncode == 0
+    assert result_of(completed) == {"output": None, "error": None}
+    assert log_lines(completed) == ["\x01i\x02stashplex task dlq_purge: done"]
 
 
 def test_a_task_input_without_a_task_name_exits_2(plugin):

@@ -6,10 +6,14 @@ import logging
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from actors.addresses import INTAKE
 from stashplex import wire
+from stashplex.control import ControlHandler
+from stashplex.mailbox import PostOffice
 from stashplex.spool import DrainReport, drain_spool
 
 
@@ -92,3 +96,68 @@ def test_a_failing_sink_halts_the_drain_and_keeps_the_undelivered_files(tmp_path
     assert [Path(path).exists() for path in paths] == [False, True, True]
     assert drain_spool(tmp_path, delivered.append).delivered == 2
     assert [event["scene_id"] for event in delivered] == ["1", "2", "3"]
+
+
+def test_an_event_the_sink_finds_invalid_is_set_aside_and_the_rest_delivered(tmp_path, caplog):
+    # Given three spooled events whose middle one the sink refuses as invalid
+    first, middle, last = spool(
+        tmp_path, {"scene_id": "1"}, {"scene_id": "not a number"}, {"scene_id": "3"}
+    )
+    delivered: list[dict] = []
+
+    def sink(event: dict) -> None:
+        if not event["scene_id"].isdigit():
+            raise ValueError("malformed hook event: scene_id: should match pattern")
+        delivered.append(event)
+
+    # When the spool is drained
+    with caplog.at_level(logging.ERROR, logger="stashplex.spool"):
+        report = drain_spool(tmp_path, sink)
+
+    # Then the invalid one waits in spool/bad with the reason logged, and the one behind it arrives
+    assert [event["scene_id"] for event in delivered] == ["1", "3"]
+    assert report == DrainReport(delivered=2, quarantined=1)
+    assert (tmp_path / "spool" / "bad" / Path(middle).name).exists()
+    assert f"spool file {Path(middle).name} holds an event the supervisor refuses" in caplog.text
+    assert "scene_id: should match pattern" in caplog.text
+    assert not any(Path(path).exists() for path in (first, middle, last))
+
+
+def test_a_real_control_handler_sets_aside_an_invalid_spooled_event_and_delivers_the_next(
+    tmp_path,
+):
+    # Given the supervisor's real hook-event intake over a real Intake mailbox
+    post = PostOffice(tmp_path / "mailboxes", [INTAKE])
+    control = ControlHandler(SimpleNamespace(post=post))  # type: ignore[arg-type]
+    # And an old hook's spooled event for a trigger the supervisor refuses, then a valid one
+    refused, _valid = spool(
+        tmp_path,
+        {"trigger": "Performer.Update.Post", "scene_id": "7", "input_fields": []},
+        {"trigger": "Scene.Update.Post", "scene_id": "8", "input_fields": ["title"]},
+    )
+    try:
+        # When the spool is drained into it
+        report = drain_spool(tmp_path, control.accept_hook_event)
+
+        # Then the valid event is in Intake and the refused one is set aside, not in the way
+        (delivery,) = post[INTAKE].take(10)
+        assert delivery.envelope.payload["scene_id"] == "8"
+        assert report == DrainReport(delivered=1, quarantined=1)
+        assert (tmp_path / "spool" / "bad" / Path(refused).name).exists()
+        assert list((tmp_path / "spool").glob("*.json")) == []
+    finally:
+        post.close()
+
+
+def test_a_transient_sink_failure_still_halts_the_drain_and_keeps_the_file(tmp_path):
+    # Given a supervisor whose mailboxes are not open yet (the host is still starting)
+    control = ControlHandler(SimpleNamespace(post=None))  # type: ignore[arg-type]
+    (path,) = spool(tmp_path, {"trigger": "Scene.Update.Post", "scene_id": "8"})
+
+    # When the spool is drained
+    report = drain_spool(tmp_path, control.accept_hook_event)
+
+    # Then nothing is set aside: the file stays for the next drain
+    assert report == DrainReport(halted_by="sink raised LookupError")
+    assert Path(path).exists()
+    assert not (tmp_path / "spool" / "bad").exists()
