@@ -14,12 +14,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stashplex.cli.common import EXIT_FAILED, EXIT_OK, CommandError, ask
 from stashplex.cli.daemon import wait_until_answering
 from stashplex.cli.inspect import render_status
 from stashplex.datadir import DataDir
+from stashplex.fieldmap import field_form, plex_user_rating
+from stashplex.sanitize import parse_partial_date
+
+if TYPE_CHECKING:
+    from stashplex.sandbox.plex import PlexEmulator
+    from stashplex.sandbox.seed import World
+    from stashplex.sandbox.stash import StashEmulator
 
 DEMO_TOKEN = "demo-plex-token"  # noqa: S105 - the emulator's own throwaway token
 EDITS = (
@@ -27,6 +36,59 @@ EDITS = (
     {"details": "New details written in Stash, synced by the hook."},
     {"date": "2024-05", "title": "Partial date demo"},
 )
+#: How long the hook path may take to bring every edit to Plex before the demo fails. The hook
+#: debounce and one write take well under two seconds; a slow CI machine gets plenty of slack.
+EDIT_TIMEOUT_S = 30.0
+TABLE_HEADING = "what Stash says | what Plex now shows"
+EDITED_MARK = "*"
+
+
+def _plex_date(value: Any) -> str:
+    date = parse_partial_date(value)
+    return date.plex_date() if date else ""
+
+
+def _plex_rating(value: Any) -> str:
+    return plex_user_rating(value if isinstance(value, int) else None)
+
+
+#: Stash field -> (Plex field, what Plex should show for the Stash value), for the edited fields.
+#: The demo can only claim "synced" for a field it can check in Plex's own spelling.
+PLEX_SPELLING: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "title": ("title", lambda value: value or ""),
+    "details": ("summary", lambda value: value or ""),
+    "date": ("originallyAvailableAt", _plex_date),
+    "rating100": ("userRating", _plex_rating),
+}
+
+
+class Lag(NamedTuple):
+    """An edited field Plex does not show yet: what it shows and what it should."""
+
+    scene_id: str
+    rating_key: int
+    plex_field: str
+    shows: str
+    expected: str
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def describe_lag(lagging: list[Lag], limit: int = 3) -> str:
+    """One readable line: a scene with several Plex items lagging on a field is named once."""
+    seen: dict[tuple[str, str], Lag] = {}
+    for lag in lagging:
+        seen.setdefault((lag.scene_id, lag.plex_field), lag)
+    parts = [
+        f"scene {lag.scene_id} {lag.plex_field} is {_short(lag.shows)!r}, "
+        f"expected {_short(lag.expected)!r}"
+        for lag in list(seen.values())[:limit]
+    ]
+    if len(seen) > limit:
+        parts.append(f"and {len(seen) - limit} more")
+    return "; ".join(parts)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,12 +144,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from stashplex.cli import main
 
         code = main(["sync", "--data-dir", str(data.root)])
-        edited = _edit_through_hooks(stash, root, data, world.scene_ids[: len(EDITS)])
-        _wait_for(plex, world, edited)
+        edited = _edit_through_hooks(stash, root, data, _scenes_in_plex(world)[: len(EDITS)])
+        started = time.monotonic()
+        lagging = _wait_for(stash, plex, world, edited, EDIT_TIMEOUT_S)
         _side_by_side(stash, plex, world, edited)
         print(
             "\n"
             + render_status({k: v for k, v in ask(data, {"type": "status"}).items() if k != "ok"})
+        )
+        if lagging:
+            raise CommandError(
+                f"Plex did not show the Stash edits within {EDIT_TIMEOUT_S:g} s: "
+                + describe_lag(lagging)
+            )
+        fields = sum(len(changed) for changed in edited.values())
+        print(
+            f"\nPlex shows all {fields} edited fields of {len(edited)} scenes "
+            f"({time.monotonic() - started:.1f} s after the last save)"
         )
     finally:
         if supervisor is not None:
@@ -103,53 +176,101 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if code == EXIT_OK else EXIT_FAILED
 
 
+def _scenes_in_plex(world: World) -> list[str]:
+    """Scenes Plex has scanned: an edit to any other scene has nowhere to show up."""
+    return [sid for sid in world.scene_ids if any(f.rating_key for f in world.files_of(sid))]
+
+
 def _edit_through_hooks(
-    stash: object, root: Path, data: DataDir, scene_ids: list[str]
-) -> list[str]:
+    stash: StashEmulator, root: Path, data: DataDir, scene_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Save each edit as a user would; returns scene id -> the fields that were edited."""
     from stashplex.plugin import install_plugin
 
     manifest = install_plugin(
         root / "plugins" / "stashplex", data_dir=data.root, python=Path(sys.executable)
     )
-    stash.attach_plugin(manifest)  # type: ignore[attr-defined]
+    stash.attach_plugin(manifest)
     print(f"\nediting {len(scene_ids)} scenes in Stash (the plugin's hook forwards each save):")
+    edited: dict[str, dict[str, Any]] = {}
     for scene_id, fields in zip(scene_ids, EDITS, strict=False):
-        save = stash.update_scene(scene_id, **fields)  # type: ignore[attr-defined]
+        save = stash.update_scene(scene_id, **fields)
         run = save.hook_runs[0]
         print(
             f"  scene {scene_id}: save waited {save.waited_s * 1000:.0f} ms for the hook "
             f"(exit {run.exit_code})"
         )
-    return scene_ids
+        edited[scene_id] = fields
+    return edited
 
 
-def _wait_for(plex: object, world: object, scene_ids: list[str], timeout: float = 30) -> None:
+def lagging_fields(
+    stash: StashEmulator, plex: PlexEmulator, world: World, edited: dict[str, dict[str, Any]]
+) -> list[Lag]:
+    """Every edited field whose Plex items do not yet show what Stash now says.
+
+    Compared in the sync's canonical spelling, so ``2024-05`` in Stash matches ``2024-05-01`` in
+    Plex and ``90`` matches ``9.0``; any other check (such as Plex's ``updatedAt``) is already
+    true after the full sync and would let the demo print stale values.
+    """
+    lagging: list[Lag] = []
+    for scene_id, fields in edited.items():
+        scene = stash.scene(scene_id) or {}
+        for stash_field in fields:
+            plex_field, spell = PLEX_SPELLING[stash_field]
+            expected = field_form(plex_field, spell(scene.get(stash_field)))
+            for item in _plex_items(plex, world, scene_id):
+                shows = field_form(plex_field, item.get("fields", {}).get(plex_field))
+                if shows != expected:
+                    lagging.append(
+                        Lag(scene_id, item["ratingKey"], plex_field, str(shows), str(expected))
+                    )
+    return lagging
+
+
+def _wait_for(
+    stash: StashEmulator,
+    plex: PlexEmulator,
+    world: World,
+    edited: dict[str, dict[str, Any]],
+    timeout: float,
+) -> list[Lag]:
+    """Poll until Plex shows every edit; returns what still lags when ``timeout`` runs out."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(_plex_item(plex, world, sid).get("updatedAt") for sid in scene_ids):
-            time.sleep(1.5)  # the debounce window plus one write
-            return
-        time.sleep(0.2)
+    while True:
+        lagging = lagging_fields(stash, plex, world, edited)
+        if not lagging or time.monotonic() >= deadline:
+            return lagging
+        time.sleep(0.1)
 
 
-def _plex_item(plex: object, world: object, scene_id: str) -> dict:
-    files = [f for f in world.files_of(scene_id) if f.rating_key]  # type: ignore[attr-defined]
-    return plex.item(files[0].rating_key) if files else {}  # type: ignore[attr-defined]
+def _plex_items(plex: PlexEmulator, world: World, scene_id: str) -> list[dict[str, Any]]:
+    keys = [f.rating_key for f in world.files_of(scene_id) if f.rating_key]
+    return [plex.item(key) for key in keys]
 
 
-def _side_by_side(stash: object, plex: object, world: object, scene_ids: list[str]) -> None:
-    print("\nwhat Stash says | what Plex now shows")
-    for scene_id in scene_ids:
-        scene = stash.scene(scene_id)  # type: ignore[attr-defined]
-        item = _plex_item(plex, world, scene_id)
-        fields, tags = item.get("fields", {}), item.get("tags", {})
+def _side_by_side(
+    stash: StashEmulator, plex: PlexEmulator, world: World, edited: dict[str, dict[str, Any]]
+) -> None:
+    print(f"\n{TABLE_HEADING}   ({EDITED_MARK} = just edited in Stash)")
+    for scene_id, fields in edited.items():
+        scene = stash.scene(scene_id) or {}
+        items = _plex_items(plex, world, scene_id)
+        item = items[0] if items else {}
+        plex_fields, tags = item.get("fields", {}), item.get("tags", {})
         rows = [
-            ("title", scene.get("title"), fields.get("title")),
-            ("details", (scene.get("details") or "")[:50], (fields.get("summary") or "")[:50]),
-            ("date", scene.get("date"), fields.get("originallyAvailableAt")),
-            ("rating", scene.get("rating100"), fields.get("userRating")),
+            ("title", "title", scene.get("title"), plex_fields.get("title")),
+            (
+                "details",
+                "details",
+                (scene.get("details") or "")[:50],
+                (plex_fields.get("summary") or "")[:50],
+            ),
+            ("date", "date", scene.get("date"), plex_fields.get("originallyAvailableAt")),
+            ("rating", "rating100", scene.get("rating100"), plex_fields.get("userRating")),
             (
                 "tags",
+                "tag_ids",
                 f"{len(scene.get('tag_ids') or [])} tags",
                 f"{len(tags.get('genre', []))} genres",
             ),
@@ -158,5 +279,6 @@ def _side_by_side(stash: object, plex: object, world: object, scene_ids: list[st
             f"scene {scene_id} -> Plex item {item.get('ratingKey')} "
             f"(locked: {', '.join(item.get('locks', []))})"
         )
-        for name, left, right in rows:
-            print(f"  {name:<8} {left!s:<50} | {right}")
+        for name, stash_field, left, right in rows:
+            mark = EDITED_MARK if stash_field in fields else " "
+            print(f"{mark} {name:<8} {left!s:<50} | {right}")

@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime
 
-from stashplex.cli.common import EXIT_FAILED, EXIT_OK, add_data_dir, ask, data_dir_of
+from stashplex.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_data_dir,
+    ask,
+    data_dir_of,
+)
 
 POLL_S = 0.5
 BAR_WIDTH = 30
@@ -37,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    if args.since is not None:
+        _check_since(args.since)
     data = data_dir_of(args)
     mode = "scenes" if args.scene else ("since" if args.since else "all")
     request = {
@@ -88,3 +99,15 @@ def _print_diffs(job: dict) -> None:
                 f"  item {change['rating_key']} {change['field']}: "
                 f"{change['old']!r} -> {change['new']!r}"
             )
+
+
+def _check_since(value: str) -> None:
+    """Stash compares ``--since`` as text, so a value that is not a time matches nothing."""
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(
+            f"--since {value!r} is not a time; give it as Stash writes it, "
+            "e.g. 2026-01-10T08:00:00Z or 2026-01-10",
+            EXIT_USAGE,
+        ) from None

@@ -1,13 +1,16 @@
 """Every CLI command and every Stash task, against a real supervisor and the emulators."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from actors.dead_letter import open_store as open_dead_letters
 from stashplex.cli import main
+from stashplex.datadir import DataDir
 from stashplex.ipc import send_request
 from tests.support.processes import REPO, start_supervisor, stop_supervisor, write_config
 from tests.support.waiting import wait_until
@@ -58,6 +61,32 @@ def cli(capsys, *argv) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+def dead_letters(data: Path) -> dict[str, int]:
+    """Scene id -> dead-letter id, as the supervisor lists them."""
+    items = send_request(data, {"v": 1, "type": "dlq", "action": "list"})["items"]
+    return {item["scene_id"]: item["id"] for item in items}
+
+
+def dead_letter_of(data: Path, scene_id: str) -> int:
+    """The scene's dead-letter id; syncs the scene first when no earlier test has (run alone)."""
+    if scene_id not in dead_letters(data):
+        send_request(data, {"v": 1, "type": "sync", "mode": "scenes", "scene_ids": [scene_id]})
+    return wait_until(lambda: dead_letters(data).get(scene_id), message="dead letter listed")
+
+
+def backdate_dead_letter(data: Path, item_id: int, days: float) -> None:
+    """Make a dead letter look ``days`` old: purge counts in days, and a test cannot wait days."""
+    store = open_dead_letters(DataDir(data))
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                "UPDATE dead_letters SET created_at = created_at - ? WHERE id = ?",
+                (days * 86_400, item_id),
+            )
+    finally:
+        store.close()
+
+
 def test_sync_all_follows_the_job_to_the_end_and_prints_a_summary(env, capsys):
     _, data, _, _ = env
     code, out, err = cli(capsys, "sync", "--data-dir", str(data))
@@ -73,6 +102,17 @@ def test_sync_of_one_scene_as_a_dry_run_shows_the_field_diff(env, capsys):
     code, out, _ = cli(capsys, "sync", "--data-dir", str(data), "--scene", scene_id, "--dry-run")
     assert code == 0
     assert "title: " in out and "-> 'Dry run title'" in out
+
+
+def test_sync_since_a_value_that_is_not_a_time_is_one_clear_line_and_exit_2(env, capsys):
+    # Given a running supervisor
+    _, data, _, _ = env
+    # When a sync is asked for since something that is not a time
+    code, out, err = cli(capsys, "sync", "--since", "last tuesday", "--data-dir", str(data))
+    # Then it is refused before any job starts, in one line that names the option and the value
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and "--since" in err and "'last tuesday'" in err
 
 
 def test_status_prints_a_table_and_json(env, capsys):
@@ -93,27 +133,72 @@ def test_status_prints_a_table_and_json(env, capsys):
     }
 
 
-def test_dead_letters_can_be_listed_shown_retried_and_purged(env, capsys):
+def test_dead_letters_can_be_listed_and_shown(env, capsys):
+    # Given the ambiguous scene dead-lettered by the full sync
     _, data, _, ambiguous = env
-    wait_until(
-        lambda: (
-            main(["dlq", "list", "--data-dir", str(data)]) == 0
-            and ambiguous in capsys.readouterr().out
-        ),
-        message="dead letter listed",
-    )
-    listed = send_request(data, {"v": 1, "type": "dlq", "action": "list"})["items"]
-    (item,) = [i for i in listed if i["scene_id"] == ambiguous]
-    code, out, _ = cli(capsys, "dlq", "show", str(item["id"]), "--data-dir", str(data))
+    item_id = dead_letter_of(data, ambiguous)
+    # When the dead letters are listed
+    code, out, _ = cli(capsys, "dlq", "list", "--data-dir", str(data))
+    # Then the scene is there, and its entry can be shown with its path and its candidates
+    assert code == 0 and f"scene {ambiguous} " in out
+    code, out, _ = cli(capsys, "dlq", "show", str(item_id), "--data-dir", str(data))
     assert code == 0 and "shared name.mp4" in out and '"candidates"' in out
-    code, out, _ = cli(capsys, "dlq", "retry", "--id", str(item["id"]), "--data-dir", str(data))
+
+
+def test_dlq_show_of_an_unknown_id_is_one_clear_line_and_exit_1(env, capsys):
+    # Given a running supervisor with no dead letter 999999
+    _, data, _, _ = env
+    # When that dead letter is asked for
+    code, out, err = cli(capsys, "dlq", "show", "999999", "--data-dir", str(data))
+    # Then the command fails in one line naming the id
+    assert (code, out) == (1, "")
+    assert err == "stashplex dlq: no dead letter with id 999999\n"
+
+
+def test_a_retried_dead_letter_is_synced_again_and_dead_letters_under_a_new_id(env, capsys):
+    # Given the ambiguous scene's dead letter
+    _, data, _, ambiguous = env
+    old_id = dead_letter_of(data, ambiguous)
+    # When it is retried
+    code, out, _ = cli(capsys, "dlq", "retry", "--id", str(old_id), "--data-dir", str(data))
     assert (code, out.strip()) == (0, "retry requested")
-    code, out, _ = cli(capsys, "dlq", "purge", "--older-than-days", "0", "--data-dir", str(data))
-    assert code == 0
+    # Then the scene is synced again, still cannot be matched, and comes back as a new entry
     wait_until(
-        lambda: not send_request(data, {"v": 1, "type": "dlq", "action": "list"})["items"],
-        message="purged",
+        lambda: dead_letters(data).get(ambiguous, old_id) > old_id,
+        message="the retried scene dead-lettered again",
     )
+    # And the old entry is gone
+    code, _, err = cli(capsys, "dlq", "show", str(old_id), "--data-dir", str(data))
+    assert code == 1 and f"no dead letter with id {old_id}" in err
+
+
+def test_purge_removes_exactly_the_dead_letters_older_than_the_cutoff(env, capsys):
+    # Given two dead letters, one three days old and one fresh, and no retry asked for
+    world, data, _, ambiguous = env
+    fresh = world.stash.add_scene(
+        title="Also two candidates", files=[{"path": "/data/elsewhere/shared name.mp4"}]
+    )
+    code, out, _ = cli(capsys, "sync", "--scene", fresh, "--data-dir", str(data))
+    assert code == 1 and "1 failed" in out
+    dead_letter_of(data, ambiguous)
+    before = dead_letters(data)
+    assert set(before) == {ambiguous, fresh}
+    backdate_dead_letter(data, before[ambiguous], days=3)
+    code, out, _ = cli(capsys, "dlq", "list", "--older-than-days", "2", "--data-dir", str(data))
+    assert code == 0 and f"scene {ambiguous} " in out and f"scene {fresh} " not in out
+    # When dead letters older than 2 days are purged
+    code, out, _ = cli(capsys, "dlq", "purge", "--older-than-days", "2", "--data-dir", str(data))
+    assert (code, out.strip()) == (0, "purge of dead letters older than 2 days requested")
+    # Then the old one goes, and the fresh one (same purge, same transaction) stays
+    wait_until(lambda: ambiguous not in dead_letters(data), message="old dead letter purged")
+    assert dead_letters(data) == {fresh: before[fresh]}
+    # When everything older than 0 days is purged
+    code, _, _ = cli(capsys, "dlq", "purge", "--older-than-days", "0", "--data-dir", str(data))
+    assert code == 0
+    # Then the list is empty
+    wait_until(lambda: not dead_letters(data), message="all dead letters purged")
+    code, out, _ = cli(capsys, "dlq", "list", "--data-dir", str(data))
+    assert (code, out.strip()) == (0, "no dead letters")
 
 
 def test_the_journal_shows_a_write_and_undo_puts_it_back(env, capsys):
@@ -149,10 +234,39 @@ def test_doctor_names_a_wrong_plex_token(env, capsys, tmp_path):
     assert "wrong-token" not in out
 
 
-def test_an_unreachable_supervisor_is_one_clear_line_and_exit_3(capsys, tmp_path):
-    code, _, err = cli(capsys, "status", "--data-dir", str(tmp_path / "none"))
-    assert code == 3
+@pytest.mark.parametrize(
+    "argv",
+    [["status"], ["sync"], ["dlq", "list"], ["journal", "show", "1"]],
+    ids=["status", "sync", "dlq list", "journal show"],
+)
+def test_an_unreachable_supervisor_is_one_clear_line_and_exit_3(argv, capsys, tmp_path):
+    # Given a data directory no supervisor owns
+    data = tmp_path / "none"
+    # When a command that needs the supervisor runs against it
+    code, out, err = cli(capsys, *argv, "--data-dir", str(data))
+    # Then it says so in one line that tells how to start one, and exits 3
+    assert (code, out) == (3, "")
     assert err.count("\n") == 1 and "not reachable" in err and "stashplex start" in err
+    assert err.startswith(f"stashplex {argv[0]}: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expect"),
+    [
+        (["--help"], ["usage: stashplex", "sync", "dlq", "journal", "doctor", "demo"]),
+        (["sync", "--help"], ["usage: stashplex sync", "--since", "--scene", "--dry-run"]),
+    ],
+    ids=["stashplex --help", "stashplex sync --help"],
+)
+def test_help_exits_0_and_lists_the_commands_and_options(argv, expect, capsys):
+    # Given nothing running
+    # When help is asked for
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    # Then it exits 0 and shows usage with what can be typed next
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert all(word in out for word in expect), out
 
 
 @pytest.mark.parametrize(
@@ -232,15 +346,44 @@ def test_start_and_stop_commands_run_the_supervisor_detached(tmp_path, capsys):
     assert main(["status", "--data-dir", str(data)]) == 3
 
 
-def test_the_demo_runs_in_short_mode_and_exits_0():
+def edited_rows(stdout: str) -> list[tuple[str, str, str]]:
+    """(field, what Stash says, what Plex shows) for each row the demo marks as just edited."""
+    _, heading, table = stdout.partition("what Stash says | what Plex now shows")
+    assert heading, stdout
+    rows = []
+    for line in table.splitlines():
+        if line.startswith("* "):
+            name, _, rest = line[2:].partition(" ")
+            stash_value, _, plex_value = rest.partition(" | ")
+            rows.append((name, stash_value.strip(), plex_value.strip()))
+    return rows
+
+
+def test_the_demo_runs_in_short_mode_and_plex_shows_every_edit():
+    # Given nothing but the repository
+    # When the demo runs in its short CI mode
     result = subprocess.run(
         [sys.executable, "-m", "stashplex", "demo", "--short"],
         cwd=REPO,
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
         timeout=180,
         check=False,
     )
+    # Then it exits 0, and for every field it edited Plex shows Stash's value in Plex's spelling
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "what Stash says | what Plex now shows" in result.stdout
+    title = "Edited in Stash: Ünïcode ✓ 日本語"
+    details = "New details written in Stash, synced by the hook."
+    assert sorted(edited_rows(result.stdout)) == sorted(
+        [
+            ("title", title, title),
+            ("rating", "90", "9.0"),
+            ("details", details, details),
+            ("date", "2024-05", "2024-05-01"),
+            ("title", "Partial date demo", "Partial date demo"),
+        ]
+    ), result.stdout
+    assert "Plex shows all 5 edited fields of 3 scenes" in result.stdout
     assert "demo finished" in result.stdout
