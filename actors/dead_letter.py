@@ -28,13 +28,13 @@ from actors.messages import (
     DEAD_LETTER_JOB,
     DEAD_LETTER_PURGE,
     DEAD_LETTER_RETRY,
-    SYNC_DONE,
     SYNC_REQUEST,
     DeadLetterJob,
     DeadLetterPurge,
     DeadLetterRetry,
-    SyncDone,
+    JobRef,
     SyncRequest,
+    job_ended_envelope,
 )
 from stashplex.datadir import DataDir
 from stashplex.envelope import Envelope
@@ -51,6 +51,21 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS dead_letters_created ON dead_letters(created_at)",
 )
 DAY_S = 86_400.0
+
+
+#: Keys whose values are credentials: never kept in a dead letter, where `dlq show` prints them.
+SECRET_KEYS = frozenset({"session_cookie", "api_key", "apikey", "plex_token", "token", "password"})
+
+
+def without_secrets(value: Any) -> Any:
+    """A copy with every credential set to None (a retried hook event simply has no cookie)."""
+    if isinstance(value, dict):
+        return {
+            k: None if k.lower() in SECRET_KEYS else without_secrets(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
 
 
 def open_store(data_dir: DataDir) -> Store:
@@ -179,19 +194,9 @@ class DeadLetter(MailboxActor):
 
     def _report_failed(self, scene_id: str | None, payload: dict[str, Any], job_id: Any) -> None:
         """Tell Intake a scene's job ended here, so its sync finishes and a re-sync re-sends it."""
-        if not scene_id or payload.get("fingerprint") is None:
-            return
-        done = SyncDone(
-            scene_id=scene_id,
-            fingerprint=payload["fingerprint"],
-            status="dead_letter",
-            revision=int(payload.get("revision", 0)),
-            job_id=job_id,
-        )
-        self.send(
-            INTAKE,
-            Envelope(kind=SYNC_DONE, scene_id=scene_id, payload=done.model_dump(mode="json")),
-        )
+        ended = job_ended_envelope(scene_id, {**payload, "job_id": job_id}, "dead_letter")
+        if ended is not None:
+            self.send(INTAKE, ended)
 
     def _store_poison(self, envelope: Envelope) -> None:
         payload = envelope.payload
@@ -210,7 +215,7 @@ class DeadLetter(MailboxActor):
             history=history,
             envelope={
                 "mailbox": payload.get("mailbox"),
-                "envelope": payload.get("envelope"),
+                "envelope": without_secrets(payload.get("envelope")),
                 "traceback": payload.get("traceback"),
             },
         )
@@ -232,18 +237,25 @@ class DeadLetter(MailboxActor):
                 f"SELECT * FROM dead_letters WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
                 request.ids,
             )
+        retried = 0
         for row in rows:
-            self._resend(row)
+            if not self._resend(row):
+                log.warning("dead letter %s holds nothing to retry; it is kept", row["id"])
+                continue
             with self.store.transaction() as conn:
                 conn.execute("DELETE FROM dead_letters WHERE id = ?", (row["id"],))
-        log.info("retried %d dead letters", len(rows))
+            retried += 1
+        log.info("retried %d of %d dead letters", retried, len(rows))
 
-    def _resend(self, row: Any) -> None:
+    def _resend(self, row: Any) -> bool:
+        """Send a dead letter's work again; False if it holds nothing that can be sent."""
         stored = loads(row["envelope"])
+        job = loads(row["job"])
         if stored and stored.get("envelope") and stored.get("mailbox"):
             original = Envelope.from_json(stored["envelope"]).model_copy(update={"attempt": 0})
             self.send(stored["mailbox"], original)
         elif row["scene_id"]:
+            # A scene is synced afresh from Stash, with a fresh retry budget.
             request = SyncRequest(mode="scenes", scene_ids=[row["scene_id"]], force=True)
             self.send(
                 INTAKE,
@@ -253,6 +265,13 @@ class DeadLetter(MailboxActor):
                     payload=request.model_dump(mode="json"),
                 ),
             )
+        elif job:
+            # Work that is not a scene (an index rebuild, an undo) goes back as it was.
+            ref = JobRef.model_validate(job)
+            self.send(ref.to, Envelope(kind=ref.kind, payload=ref.payload))
+        else:
+            return False
+        return True
 
     def _purge(self, older_than_days: float) -> None:
         cutoff = time.time() - older_than_days * DAY_S

@@ -72,6 +72,12 @@ class Intake(MailboxActor):
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
+        if self.state.store.set_aside_to is not None:
+            # The cursor, pending events and what was synced are gone with the damaged file:
+            # only a full sync (diff-based, so unchanged items get no write) restores them.
+            log.warning("Intake state was lost; running a full sync to catch everything up")
+            request = SyncRequest(mode="all", job_id="recovery-" + new_job_id())
+            self.send(INTAKE, Envelope(kind=SYNC_REQUEST, payload=request.model_dump(mode="json")))
         self.send(INTAKE, Envelope(kind=INTAKE_CATCHUP))
         self._flush_armed = False
         if self.state.pending_count():
@@ -275,6 +281,10 @@ class Intake(MailboxActor):
             )
             revisions[scene.id] = revision
             emitted[scene.id] = (revision, fp)
+        if dry_run:
+            # A dry run writes nothing, so it must not supersede real jobs nor count as in flight.
+            self.state.bump_counters({"jobs_emitted": len(jobs)})
+            return
         self.send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": revisions}))
         self.state.mark_fetched(emitted, fetched_at)
         self.state.bump_counters({"jobs_emitted": len(jobs)})
@@ -285,6 +295,10 @@ class Intake(MailboxActor):
         job_id = request.job_id
         if job_id:
             self.state.create_job(job_id, request.mode, dry_run=request.dry_run)
+        if request.mode == "scenes" and request.dry_run:
+            self.state.bump_job(job_id, total=len(request.scene_ids))
+            self._dry_run(request.scene_ids, job_id=job_id, force=request.force)
+            return
         if request.mode == "scenes":
             for scene_id in request.scene_ids:
                 self.state.add_pending(
@@ -309,6 +323,19 @@ class Intake(MailboxActor):
             log.error("sync %s stopped: Stash could not be read (%s)", job_id or "", exc)
             self.state.job_enumerated(job_id, error=str(exc))
             return
+        self.state.job_enumerated(job_id)
+
+    def _dry_run(self, scene_ids: list[str], *, job_id: str | None, force: bool) -> None:
+        """Dry runs skip the pending table: coalesced with a real edit, one would hide the other."""
+        try:
+            scenes = self.stash.scenes_by_ids(scene_ids)
+        except StashError as exc:
+            log.error("dry run %s stopped: Stash could not be read (%s)", job_id or "", exc)
+            self.state.job_enumerated(job_id, error=str(exc))
+            return
+        found = {str(s.get("id")) for s in scenes}
+        self.state.bump_job(job_id, failed=len(set(scene_ids) - found))
+        self._consider(scenes, job_id=job_id, dry_run=True, force=force)
         self.state.job_enumerated(job_id)
 
     def _walk(
@@ -370,9 +397,10 @@ class Intake(MailboxActor):
 
     def _done(self, done: SyncDone) -> None:
         self._count("jobs_done")
-        self.state.mark_done(
-            done.scene_id, done.fingerprint, done.revision, done.status, done.rating_keys
-        )
+        if not done.dry_run:
+            self.state.mark_done(
+                done.scene_id, done.fingerprint, done.revision, done.status, done.rating_keys
+            )
         if done.job_id:
             if done.status == "dead_letter":
                 self.state.bump_job(done.job_id, failed=1)

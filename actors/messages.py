@@ -105,6 +105,7 @@ class SyncDone(_Payload):
     job_id: str | None = None
     changes: int = 0
     diff: list[dict[str, Any]] = Field(default_factory=list)  # dry runs: what would change
+    dry_run: bool = False  # a dry run's end leaves the scene's sync bookkeeping alone
 
 
 class JobRef(_Payload):
@@ -184,3 +185,26 @@ def retry_envelope(
     return Envelope(
         kind=RETRY_SCHEDULE, scene_id=job.scene_id, payload=request.model_dump(mode="json")
     )
+
+
+def job_ended_envelope(
+    scene_id: str | None,
+    job: dict[str, Any],
+    status: Literal["dead_letter", "skipped"],
+) -> Envelope | None:
+    """Tell Intake that a scene's job ended without a write, so its sync job still finishes.
+
+    ``dead_letter``: it failed for good (a re-sync then sends it again). ``skipped``: a newer job
+    for the scene superseded it and carries on in its place.
+    """
+    if not scene_id or job.get("fingerprint") is None:
+        return None
+    done = SyncDone(
+        scene_id=scene_id,
+        fingerprint=job["fingerprint"],
+        status=status,
+        revision=int(job.get("revision", 0)),
+        job_id=job.get("job_id"),
+        dry_run=bool(job.get("dry_run", False)),
+    )
+    return Envelope(kind=SYNC_DONE, scene_id=scene_id, payload=done.model_dump(mode="json"))

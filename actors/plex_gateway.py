@@ -35,6 +35,7 @@ from actors.messages import (
     SyncDone,
     SyncJob,
     dead_letter_envelope,
+    job_ended_envelope,
     retry_envelope,
 )
 from stashplex.breaker import BreakerState, CircuitBreaker
@@ -53,6 +54,33 @@ T = TypeVar("T")
 
 #: Items per detail request (``/library/metadata/1,2,...``).
 DETAIL_CHUNK = 100
+
+
+def newest_jobs(
+    candidates: list[tuple[Envelope, SyncJob]], written_revision: Callable[[str], int | None]
+) -> tuple[list[tuple[Envelope, SyncJob]], list[tuple[Envelope, SyncJob, int]]]:
+    """Latest wins: per scene, only the newest job of a batch, and only if nothing newer was
+    written already. Returns (jobs to write, (dropped job, the newer revision) pairs); a job
+    delivered twice is kept once and not reported as dropped.
+    """
+    newest: dict[tuple[str, bool], tuple[Envelope, SyncJob]] = {}
+    dropped: list[tuple[Envelope, SyncJob, int]] = []
+    for envelope, job in candidates:
+        scene_id = envelope.scene_id or ""
+        rival = newest.get((scene_id, job.dry_run))  # a dry run never stands in for a write
+        if rival is not None and rival[1].revision == job.revision:
+            continue
+        if rival is not None and rival[1].revision > job.revision:
+            dropped.append((envelope, job, rival[1].revision))
+            continue
+        written = written_revision(scene_id)
+        if written is not None and job.revision < written:
+            dropped.append((envelope, job, written))
+            continue
+        if rival is not None:
+            dropped.append((*rival, job.revision))
+        newest[(scene_id, job.dry_run)] = (envelope, job)
+    return list(newest.values()), dropped
 
 
 class BreakerOpenError(Exception):
@@ -258,19 +286,10 @@ class PlexGateway(MailboxActor):
     # -- write -----------------------------------------------------------------------------
 
     def _write_batch(self, envelopes: list[Envelope]) -> None:
-        jobs: list[tuple[Envelope, SyncJob]] = []
-        for envelope in envelopes:
-            job = SyncJob.model_validate(envelope.payload)
-            latest = self.state.latest_revision(envelope.scene_id or "")
-            if latest is not None and job.revision < latest:
-                log.info(
-                    "scene %s: stale write of revision %d dropped (have %d)",
-                    envelope.scene_id,
-                    job.revision,
-                    latest,
-                )
-                continue
-            jobs.append((envelope, job))
+        candidates = [(e, SyncJob.model_validate(e.payload)) for e in envelopes]
+        jobs, dropped = newest_jobs(candidates, self.state.latest_revision)
+        for envelope, job, newer in dropped:
+            self._superseded(envelope, job, newer)
         keys = sorted({key for _, job in jobs for key in job.targets})
         try:
             items = self._fetch_items(keys)
@@ -285,6 +304,18 @@ class PlexGateway(MailboxActor):
         written = self.state.written(keys)
         for envelope, job in jobs:
             self._guarded(envelope, lambda e=envelope, j=job: self._write(e, j, items, written))
+
+    def _superseded(self, envelope: Envelope, job: SyncJob, newer: int) -> None:
+        """Latest wins: a write older than one already done or in this batch is dropped."""
+        log.info(
+            "scene %s: stale write of revision %d dropped (have %d)",
+            envelope.scene_id,
+            job.revision,
+            newer,
+        )
+        ended = job_ended_envelope(envelope.scene_id, envelope.payload, "skipped")
+        if ended is not None:
+            self.send(INTAKE, ended)
 
     def _fetch_items(self, keys: list[int]) -> dict[int, Any]:
         plex = self._server()
@@ -353,6 +384,7 @@ class PlexGateway(MailboxActor):
             job_id=job.job_id,
             changes=changes,
             diff=diff,
+            dry_run=job.dry_run,
         )
         self.send(
             INTAKE, envelope.derive(SYNC_DONE, done.model_dump(mode="json"), sender=PLEX_GATEWAY)

@@ -40,6 +40,7 @@ from actors.messages import (
     TimerSet,
     TimerSupersede,
     dead_letter_envelope,
+    job_ended_envelope,
 )
 from stashplex.backoff import RetryPolicy, backoff_delay
 from stashplex.datadir import DataDir
@@ -143,6 +144,7 @@ class Scheduler(MailboxActor):
             log.info(
                 "scene %s: retry of revision %s dropped, a newer job exists", job.scene_id, revision
             )
+            self._report_superseded(job)
             return
         now = time.time()
         history = [Attempt.model_validate(a) for a in payload.get("history", [])]
@@ -168,7 +170,23 @@ class Scheduler(MailboxActor):
         job = job.model_copy(update={"payload": payload})
         self.send(DEAD_LETTER, dead_letter_envelope(request.reason, error, job))
 
+    def _report_superseded(self, job: JobRef) -> None:
+        """A dropped retry still ends its sync job; the newer job for the scene carries on."""
+        ended = job_ended_envelope(job.scene_id, job.payload, "skipped")
+        if ended is not None:
+            self.send(INTAKE, ended)
+
     def _supersede(self, notice: TimerSupersede) -> None:
+        for scene_id, revision in notice.revisions.items():
+            # Reported before the timers are deleted: a crash in between re-reports, never loses.
+            for row in self.store.query(
+                "SELECT job FROM timers WHERE scene_id = ? AND revision < ? AND every_s IS NULL",
+                (scene_id, revision),
+            ):
+                try:
+                    self._report_superseded(JobRef.model_validate(loads(row["job"])))
+                except ValueError as exc:
+                    log.error("scene %s: unreadable superseded timer dropped (%s)", scene_id, exc)
         with self.store.transaction() as conn:
             for scene_id, revision in notice.revisions.items():
                 conn.execute(

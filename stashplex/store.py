@@ -43,6 +43,8 @@ class Store:
         self._sync = sync
         self._local = threading.local()
         self._lock = threading.Lock()
+        #: Where a damaged file was moved on open, so its owner can rebuild what it held.
+        self.set_aside_to: Path | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._init_schema()
@@ -51,6 +53,7 @@ class Store:
                 raise
             self._forget_connection()
             moved = set_aside(path, exc)
+            self.set_aside_to = moved
             log.error("store %s was unreadable (%s); moved it aside to %s", path, exc, moved)
             self._init_schema()
 

@@ -64,13 +64,15 @@ class SyncState:
         dry_run: bool = False,
         force: bool = False,
     ) -> None:
+        # Coalescing: the newest explicit job owns the scene, and a real change is never
+        # turned into a dry run by a dry run that happens to arrive with it (nor hidden by one).
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO pending(scene_id, received_at, job_id, dry_run, force) "
                 "VALUES(?, ?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
                 "received_at = MAX(received_at, excluded.received_at), "
                 "job_id = COALESCE(excluded.job_id, job_id), "
-                "dry_run = excluded.dry_run, force = MAX(force, excluded.force), "
+                "dry_run = MIN(dry_run, excluded.dry_run), force = MAX(force, excluded.force), "
                 "events = events + 1",
                 (scene_id, received_at, job_id, int(dry_run), int(force)),
             )

@@ -28,6 +28,8 @@ from stashplex.settings import Settings
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
+#: The host refused its settings (``stashplex.host.EXIT_CONFIG``): restarting cannot help.
+EXIT_CONFIG = 2
 EXIT_ALREADY_RUNNING = 4
 
 #: Delays before the 1st, 2nd, ... restart of the host; the last one repeats.
@@ -128,13 +130,13 @@ class Watchdog:
             log.error("%s", exc)
             return EXIT_ALREADY_RUNNING
         try:
-            self._supervise()
+            code = self._supervise()
         finally:
             lock.release()
         log.info("supervisor stopped")
-        return EXIT_OK
+        return code
 
-    def _supervise(self) -> None:
+    def _supervise(self) -> int:
         failures = 0
         while not self._stop.is_set():
             started = time.time()
@@ -143,7 +145,14 @@ class Watchdog:
             reason = self._watch(child, started)
             if self._stop.is_set():
                 self._terminate(child)
-                return
+                return EXIT_OK
+            if child.returncode == EXIT_CONFIG:
+                log.error(
+                    "actor host refused its settings (the reason is in %s); not restarting it: "
+                    "fix the setting, then start stashplex again",
+                    self.data.logs / "host.log",
+                )
+                return EXIT_CONFIG
             self._terminate(child, timeout=UNHEALTHY_STOP_TIMEOUT_S)
             failures = 0 if time.time() - started > BACKOFF_RESET_AFTER_S else failures + 1
             delay = (
@@ -152,6 +161,7 @@ class Watchdog:
             self.restarts += 1
             log.warning("actor host %s; restarting in %.1f s", reason, delay)
             self._stop.wait(delay)
+        return EXIT_OK
 
     def _watch(self, child: subprocess.Popen[bytes], started: float) -> str:
         proc = psutil.Process(child.pid)

@@ -139,3 +139,41 @@ def test_a_poison_sync_job_is_reported_to_intake_so_its_sync_finishes_and_a_resy
     assert (done.payload["scene_id"], done.payload["status"]) == ("9", "dead_letter")
     assert (done.payload["fingerprint"], done.payload["revision"]) == ("fp-9", 4)
     assert done.payload["job_id"] == "job-1"
+
+
+def test_a_poison_hook_event_is_kept_without_the_session_cookie_it_carried(tmp_path):
+    # Given a hook event, with Stash's session cookie, that crashed Intake too often
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    event = Envelope(kind="hook.event", scene_id="3", payload={
+        "trigger": "Scene.Update.Post", "scene_id": "3",
+        "connection": {"session_cookie": "secret-cookie-value", "port": 9999}})
+    h.send(DEAD_LETTER, POISON_KIND, {"mailbox": INTAKE, "envelope": event.to_json(),
+                                      "error": "boom", "traceback": "Traceback ..."},
+           scene_id="3")
+    wait_until(lambda: stored(h) == 1, message="poison stored")
+    # Then what `dlq show` would print holds no cookie, and everything else is kept
+    (item,) = list_dead_letters(open_store(h.data))
+    shown = show_dead_letter(open_store(h.data), item["id"])
+    assert "secret-cookie-value" not in repr(shown)
+    connection = shown["envelope"]["envelope"]["payload"]["connection"]
+    assert connection == {"session_cookie": None, "port": 9999}
+
+
+def test_retrying_a_dead_letter_that_is_not_a_scene_sends_its_job_back(tmp_path):
+    # Given a dead-lettered index rebuild (no scene) and one entry with nothing to send
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    rebuild = {"reason": "unauthorized", "error": "401",
+               "job": {"to": PLEX_GATEWAY, "kind": "index.rebuild", "payload": {}}}
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, rebuild)
+    h.send(DEAD_LETTER, POISON_KIND, {"mailbox": None, "envelope": None, "error": "x"})
+    wait_until(lambda: stored(h) == 2, message="two dead letters")
+    # When all are retried
+    h.send(DEAD_LETTER, DEAD_LETTER_RETRY, {"all": True})
+    # Then the rebuild goes back to PlexGateway, and the empty one is kept rather than lost
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="rebuild resent")
+    assert [e.kind for e in h.drain(PLEX_GATEWAY)] == ["index.rebuild"]
+    wait_until(lambda: stored(h) == 1, message="the rebuild's entry removed")
+    (kept,) = list_dead_letters(open_store(h.data))
+    assert kept["reason"] == "poison"

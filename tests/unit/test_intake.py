@@ -6,7 +6,7 @@ import pytest
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.intake import Intake
-from actors.messages import HOOK_EVENT, SYNC_LOCATE, TIMER_SUPERSEDE
+from actors.messages import HOOK_EVENT, SYNC_LOCATE, SYNC_REQUEST, TIMER_SUPERSEDE
 from stashplex.sandbox.stash import StashEmulator
 from stashplex.stash import StashClient
 from stashplex.syncstate import SyncState, counters
@@ -129,3 +129,37 @@ def test_a_steady_trickle_of_events_does_not_postpone_the_flush(tmp_path, stash)
     # Then exactly one flush timer was set for the whole trickle (the window did not slide)
     timers = [e for e in h.drain(SCHEDULER) if e.kind == "timer.set"]
     assert len(timers) == 1
+
+
+def test_when_its_state_file_was_damaged_intake_runs_a_full_sync_on_its_own(tmp_path, stash):
+    # Given three scenes in Stash and an Intake state file that is no longer SQLite
+    ids = [stash.add_scene(title=f"s{n}", files=[{"path": f"/data/{n}.mp4"}]) for n in range(3)]
+    h = harness(tmp_path, stash)
+    h.data.state.mkdir(parents=True, exist_ok=True)
+    (h.data.state / "intake.db").write_bytes(b"not a database" * 100)
+    # When Intake starts
+    start(h, stash)
+    # Then the damaged file is set aside and every scene is sent on, as by `stashplex sync`
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 3, message="three jobs")
+    jobs = [e for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE]
+    assert sorted(e.scene_id for e in jobs) == sorted(ids)
+    assert any(p.name.startswith("intake.db.corrupt-") for p in h.data.state.iterdir())
+
+
+def test_a_dry_run_arriving_with_a_real_edit_neither_hides_it_nor_supersedes_it(tmp_path, stash):
+    # Given a hook event for a scene and, in the same batch, a dry run of that scene
+    scene_id = stash.add_scene(title="edited", files=[{"path": "/data/a.mp4"}])
+    h = harness(tmp_path, stash)
+    h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
+    h.send(INTAKE, SYNC_REQUEST, {"mode": "scenes", "scene_ids": [scene_id], "dry_run": True,
+                                  "job_id": "dry"})
+    # When Intake handles them
+    start(h, stash)
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 2, message="two jobs")
+    # Then the edit goes on as a real job and the dry run as a job of its own
+    jobs = [e for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE]
+    assert sorted(e.payload["dry_run"] for e in jobs) == [False, True]
+    # And only the real job supersedes older retries of the scene
+    real = next(e.payload["revision"] for e in jobs if not e.payload["dry_run"])
+    notices = [e.payload["revisions"] for e in h.drain(SCHEDULER) if e.kind == TIMER_SUPERSEDE]
+    assert notices == [{scene_id: real}]

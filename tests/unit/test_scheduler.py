@@ -106,6 +106,12 @@ def test_a_newer_job_supersedes_a_pending_retry_and_late_stale_retries(harness):
     wait_until(lambda: harness.post[SCHEDULER].depth() == 0, message="all handled")
     remaining = {(t["scene_id"], t["revision"]) for t in stored_timers(harness)}
     assert remaining == {("8", 1), ("7", 3)}
+    # And both dropped jobs of scene 7 are reported to Intake, so the syncs they belong to end
+    ended = [e for e in harness.drain(INTAKE) if e.kind == "sync.done"]
+    assert sorted((e.scene_id, e.payload["status"], e.payload["revision"]) for e in ended) == [
+        ("7", "skipped", 1),
+        ("7", "skipped", 1),
+    ]
 
 
 def test_after_a_restart_overdue_timers_fire_at_once_and_none_fires_early(harness):

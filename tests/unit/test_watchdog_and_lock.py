@@ -68,3 +68,23 @@ def test_a_stale_lock_record_of_a_dead_process_is_not_an_owner(tmp_path):
 def test_the_data_directory_is_private_to_its_owner(tmp_path):
     data = DataDir(tmp_path / "data").ensure()
     assert (data.root.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_host_that_refuses_its_settings_is_not_restarted_and_the_watchdog_exits_2(tmp_path):
+    # Given an actor host that exits 2, as one does with a bad setting
+    import sys
+
+    from stashplex.settings import Settings
+    from stashplex.watchdog import EXIT_CONFIG, Watchdog
+
+    data = DataDir(tmp_path / "data")
+    data.ensure()
+    starts = tmp_path / "starts"
+    host = f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(2)"
+    watchdog = Watchdog(data, Settings(), host_argv=[sys.executable, "-c", host])
+    # When the watchdog runs it
+    code = watchdog.run()
+    # Then it gives up at once with the same exit code instead of restarting it forever
+    assert code == EXIT_CONFIG
+    assert starts.read_text() == "x"
+    assert watchdog.restarts == 0
