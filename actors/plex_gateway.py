@@ -45,7 +45,14 @@ from stashplex.pathmap import PathMap, path_basename
 from stashplex.plex.connection import PLEX_ERRORS, ErrorClass, PlexFailure, classify, connect
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.state import GatewayState, Written, last_write, undo_params
-from stashplex.plex.writer import ItemPlan, needs_poster, plan_item, sha1, toggles_from
+from stashplex.plex.writer import (
+    ItemPlan,
+    needs_background,
+    needs_poster,
+    plan_item,
+    sha1,
+    toggles_from,
+)
 from stashplex.scene import StashScene
 from stashplex.stash import StashError
 
@@ -363,7 +370,7 @@ class PlexGateway(MailboxActor):
                 self._call(item.edit, **plan.params)
                 self.state.journal(batch, key, scene.id, "write", plan.journal_writes)
                 changes += len(plan.journal_writes)
-            poster_sha1 = self._sync_poster(item, plan, prior, job, batch)
+            poster_sha1, background_sha1 = self._sync_images(item, plan, prior, job, batch)
             self.state.record(
                 key,
                 Written(
@@ -372,6 +379,10 @@ class PlexGateway(MailboxActor):
                     plan.written_fields,
                     plan.poster_source if poster_sha1 else (prior.poster_source if prior else None),
                     poster_sha1,
+                    plan.background_source
+                    if background_sha1
+                    else (prior.background_source if prior else None),
+                    background_sha1,
                 ),
             )
         status = "dry_run" if dry_run else ("written" if changes else "unchanged")
@@ -390,13 +401,21 @@ class PlexGateway(MailboxActor):
             INTAKE, envelope.derive(SYNC_DONE, done.model_dump(mode="json"), sender=PLEX_GATEWAY)
         )
 
-    def _sync_poster(
+    def _sync_images(
         self, item: Any, plan: ItemPlan, prior: Written | None, job: SyncJob, batch: str
-    ) -> str | None:
-        """Upload the cover when its bytes differ from our last upload; return its sha1."""
-        previous = prior.poster_sha1 if prior else None
-        if not needs_poster(plan, prior, job.has_cover):
-            return previous
+    ) -> tuple[str | None, str | None]:
+        """Upload the cover (as poster, and as background if asked) when its bytes differ from
+        our last upload of it; return the (poster, background) sha1 now in Plex.
+
+        The cover is downloaded once for both, and only if either may have changed.
+        """
+        kept = (prior.poster_sha1 if prior else None, prior.background_sha1 if prior else None)
+        wanted = {
+            "poster": needs_poster(plan, prior, job.has_cover),
+            "background": needs_background(plan, prior, job.has_cover),
+        }
+        if not any(wanted.values()):
+            return kept
         scene = StashScene.model_validate(job.scene)
         try:
             image = self.ctx.service("stash").fetch_image(scene.screenshot_url or "")
@@ -404,14 +423,24 @@ class PlexGateway(MailboxActor):
             log.warning(
                 "scene %s: cover not downloaded (%s); will try on the next sync", scene.id, exc
             )
-            return None
-        digest = sha1(image)
-        if digest != previous:
-            self._call(item.uploadPoster, filepath=image)
-            self.state.journal(
-                batch, plan.rating_key, scene.id, "write", [("poster", previous, digest)]
+            return (
+                None if wanted["poster"] else kept[0],
+                None if wanted["background"] else kept[1],
             )
-        return digest
+        digest = sha1(image)
+        uploads = (("poster", item.uploadPoster, kept[0]), ("background", item.uploadArt, kept[1]))
+        result = []
+        for name, upload, previous in uploads:
+            if not wanted[name]:
+                result.append(previous)
+                continue
+            if digest != previous:
+                self._call(upload, filepath=image)
+                self.state.journal(
+                    batch, plan.rating_key, scene.id, "write", [(name, previous, digest)]
+                )
+            result.append(digest)
+        return result[0], result[1]
 
     # -- undo ------------------------------------------------------------------------------
 

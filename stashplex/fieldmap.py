@@ -68,6 +68,8 @@ class FieldToggles(BaseModel):
     groups: bool = True
     director: bool = True
     poster: bool = True
+    #: The cover as the item's background too (off by default: Stash has no separate one).
+    background: bool = False
     studio_as_collection: bool = False
 
 
@@ -87,10 +89,16 @@ MAPPING_TABLE: tuple[MappingRow, ...] = (
     MappingRow(
         "date",
         "originallyAvailableAt",
-        "YYYY-MM-DD; a year or year-month gets day/month 01; none or invalid clears it",
+        "YYYY-MM-DD; a year or year-month gets day/month 01 (`2024-05` → `2024-05-01`); "
+        "none or invalid clears it",
         "date",
     ),
-    MappingRow("rating100", "userRating", "rating100 / 10, one decimal (85 → 8.5)", "rating"),
+    MappingRow(
+        "rating100",
+        "userRating",
+        "rating100 / 10, one decimal (85 → 8.5); unrated clears it",
+        "rating",
+    ),
     MappingRow(
         "performers",
         "actor",
@@ -101,8 +109,26 @@ MAPPING_TABLE: tuple[MappingRow, ...] = (
     MappingRow("groups", "collection", "group names ordered by scene index", "groups"),
     MappingRow("studio.name", "collection", "added to the collections", "studio_as_collection"),
     MappingRow("director", "director", "split on `,` and `;`", "director"),
-    MappingRow("paths.screenshot", "poster", "uploaded when the screenshot changes", "poster"),
+    MappingRow(
+        "paths.screenshot",
+        "poster",
+        "the cover, uploaded as bytes when its SHA-1 differs from our last upload; "
+        "scenes without a cover of their own are skipped",
+        "poster",
+    ),
+    MappingRow(
+        "paths.screenshot",
+        "art",
+        "the cover as the background, same rule; off by default, since Stash has no separate "
+        "background and Plex may have one from elsewhere",
+        "background",
+    ),
 )
+
+
+def setting_of(toggle: str) -> str:
+    """The setting behind a toggle: ``sync_<toggle>``, except the one that is not a field."""
+    return toggle if toggle == "studio_as_collection" else f"sync_{toggle}"
 
 
 def mapping_table_markdown() -> str:
@@ -112,7 +138,7 @@ def mapping_table_markdown() -> str:
         "| --- | --- | --- | --- |",
     ]
     lines.extend(
-        f"| `{row.stash_field}` | `{row.plex_field}` | {row.rule} | `{row.toggle}` |"
+        f"| `{row.stash_field}` | `{row.plex_field}` | {row.rule} | `{setting_of(row.toggle)}` |"
         for row in MAPPING_TABLE
     )
     return "\n".join(lines) + "\n"

@@ -43,5 +43,7 @@ def fingerprint(scene: StashScene, toggles: FieldToggles) -> str:
         "poster": poster_source(scene.screenshot_url) if toggles.poster else None,
         "files": [file.path for file in scene.files],
     }
+    if toggles.background:  # only when on, so turning it on is the only thing that re-syncs all
+        document["background"] = poster_source(scene.screenshot_url)
     canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(unicodedata.normalize("NFC", canonical).encode("utf-8")).hexdigest()

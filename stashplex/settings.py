@@ -51,6 +51,7 @@ class Settings(BaseModel):
     sync_groups: bool = True
     sync_director: bool = True
     sync_poster: bool = True
+    sync_background: bool = False
     studio_as_collection: bool = False
 
     # -- how to decide ---------------------------------------------------------------------

@@ -19,7 +19,8 @@ from stashplex.store import KeyValue, Store, dumps, loads
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS written (
         rating_key INTEGER PRIMARY KEY, scene_id TEXT NOT NULL, revision INTEGER NOT NULL,
-        fields TEXT NOT NULL, poster_source TEXT, poster_sha1 TEXT, written_at REAL NOT NULL)""",
+        fields TEXT NOT NULL, poster_source TEXT, poster_sha1 TEXT, written_at REAL NOT NULL,
+        background_source TEXT, background_sha1 TEXT)""",
     """CREATE TABLE IF NOT EXISTS journal (
         id INTEGER PRIMARY KEY AUTOINCREMENT, batch TEXT NOT NULL, at REAL NOT NULL,
         rating_key INTEGER NOT NULL, scene_id TEXT, action TEXT NOT NULL, field TEXT NOT NULL,
@@ -36,12 +37,23 @@ class Written:
     fields: dict[str, Any] = field(default_factory=dict)
     poster_source: str | None = None
     poster_sha1: str | None = None
+    background_source: str | None = None
+    background_sha1: str | None = None
 
 
 class GatewayState:
     def __init__(self, data_dir: DataDir) -> None:
         self.store = Store(data_dir.state / "plex_gateway.db", SCHEMA)
         self.kv = KeyValue(self.store)
+        self._add_background_columns()
+
+    def _add_background_columns(self) -> None:
+        """State written before backgrounds were synced lacks their columns; add them."""
+        columns = {r["name"] for r in self.store.query("PRAGMA table_info(written)")}
+        with self.store.transaction() as conn:
+            for name in ("background_source", "background_sha1"):
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE written ADD COLUMN {name} TEXT")
 
     def written(self, rating_keys: Iterable[int]) -> dict[int, Written]:
         keys = list(rating_keys)
@@ -59,6 +71,8 @@ class GatewayState:
                 loads(r["fields"]),
                 r["poster_source"],
                 r["poster_sha1"],
+                r["background_source"],
+                r["background_sha1"],
             )
             for r in rows
         }
@@ -72,7 +86,8 @@ class GatewayState:
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO written(rating_key, scene_id, revision, fields,"
-                " poster_source, poster_sha1, written_at) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                " poster_source, poster_sha1, written_at, background_source, background_sha1)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rating_key,
                     state.scene_id,
@@ -81,6 +96,8 @@ class GatewayState:
                     state.poster_source,
                     state.poster_sha1,
                     time.time(),
+                    state.background_source,
+                    state.background_sha1,
                 ),
             )
 

@@ -31,6 +31,7 @@ def toggles_from(settings: Settings) -> FieldToggles:
         groups=settings.sync_groups,
         director=settings.sync_director,
         poster=settings.sync_poster,
+        background=settings.sync_background,
         studio_as_collection=settings.studio_as_collection,
     )
 
@@ -44,6 +45,7 @@ class ItemPlan:
     desired: dict[str, Any]
     written_fields: dict[str, Any] = field(default_factory=dict)
     poster_source: str | None = None
+    background_source: str | None = None
 
     @property
     def journal_writes(self) -> list[tuple[str, Any, Any]]:
@@ -76,15 +78,45 @@ def plan_item(
     kept = {p.field for p in diff.preserved}
     written_fields = dict(prior.fields) if prior else {}
     written_fields.update({k: v for k, v in desired.items() if k not in kept})
-    source = poster_source(scene.screenshot_url) if toggles.poster else None
-    return ItemPlan(int(item.ratingKey), diff, params, current, desired, written_fields, source)
+    cover = poster_source(scene.screenshot_url)
+    return ItemPlan(
+        int(item.ratingKey),
+        diff,
+        params,
+        current,
+        desired,
+        written_fields,
+        cover if toggles.poster else None,
+        cover if toggles.background else None,
+    )
 
 
 def needs_poster(plan: ItemPlan, prior: Written | None, has_cover: bool) -> bool:
     """Download the cover only if Stash has a real one and it may differ from our last upload."""
-    if not has_cover or plan.poster_source is None:
+    return _needs_image(
+        plan.poster_source,
+        prior.poster_source if prior else None,
+        prior.poster_sha1 if prior else None,
+        has_cover,
+    )
+
+
+def needs_background(plan: ItemPlan, prior: Written | None, has_cover: bool) -> bool:
+    """The same rule for the cover used as the item's background."""
+    return _needs_image(
+        plan.background_source,
+        prior.background_source if prior else None,
+        prior.background_sha1 if prior else None,
+        has_cover,
+    )
+
+
+def _needs_image(
+    source: str | None, last_source: str | None, last_sha1: str | None, has_cover: bool
+) -> bool:
+    if not has_cover or source is None:
         return False
-    return prior is None or prior.poster_source != plan.poster_source or not prior.poster_sha1
+    return last_source != source or not last_sha1
 
 
 def sha1(data: bytes) -> str:

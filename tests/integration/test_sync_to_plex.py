@@ -246,3 +246,25 @@ def test_a_field_switched_off_is_neither_read_nor_written(world):
     assert item["tags"]["genre"] == ["Plex genre"]
     assert "genre" not in item["locks"]
     assert world.plex.requests.count(method="POST") == 0
+
+
+def test_with_backgrounds_on_the_cover_becomes_the_background_once_and_is_not_sent_again(tmp_path):
+    # Given a scene with a cover and the background toggle on
+    w = SyncWorld(tmp_path)
+    try:
+        scene_id, _ = add_scene(w)
+        (target,) = plex_library(w, "/media/videos/a/scene.mp4")
+        w.start(sync_background=True)
+        # When it is synced
+        w.sync("scenes", scene_ids=[scene_id])
+        # Then the cover is both the poster and the selected background, byte for byte
+        cover = __import__("hashlib").sha1(COVER).hexdigest()
+        item = w.plex.item(target)
+        assert [a["sha1"] for a in item["arts"] if a["selected"]] == [cover]
+        assert [p["sha1"] for p in item["posters"] if p["selected"]] == [cover]
+        # And a forced re-sync with the same cover uploads nothing
+        w.plex.requests.reset()
+        w.sync("scenes", scene_ids=[scene_id], force=True)
+        assert w.plex.requests.count(method="POST") == 0
+    finally:
+        w.close()

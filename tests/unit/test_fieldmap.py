@@ -1,5 +1,6 @@
 import unicodedata
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -387,3 +388,9 @@ def test_a_tag_list_given_as_one_string_is_refused():
 def test_same_value_treats_an_empty_rating_as_no_rating():
     assert same_value("userRating", None, "")
     assert not same_value("userRating", "0", "")
+
+
+def test_the_readme_shows_exactly_the_mapping_table_the_code_has():
+    # Given the README a user reads / Then its field-mapping table is the generated one
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert mapping_table_markdown() in readme
