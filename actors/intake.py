@@ -3,15 +3,19 @@
 Contract (consumes, in batches):
   ``hook.event`` (see :class:`stashplex.control.HookEvent`): dropped when its ``inputFields``
       touch nothing we sync, or when it is older than our last fetch of that scene; a destroy
-      cancels the scene's pending job; anything else joins the pending set (latest wins).
+      cancels the scene's pending job; anything else joins the pending set (latest wins). An
+      edit of a performer, studio, tag or group that can change a name Plex shows puts every
+      scene linked to it into the pending set the same way (Stash fires no scene hook for it
+      and leaves the scenes' ``updated_at`` alone, so nothing else would notice); if Stash
+      cannot list those scenes, the event is tried again through a Scheduler timer.
   ``sync.request`` (:class:`~actors.messages.SyncRequest`): all scenes, scenes changed since a
       time, or given scenes (optionally forced, optionally a dry run), tracked as a job.
   ``intake.flush``: turn the pending set into jobs now (set by a debounce timer).
   ``intake.catchup``: follow Stash's ``updated_at`` cursor to catch edits made while we were
       down or that Stash does not hook.
   ``sync.done`` (:class:`~actors.messages.SyncDone`): remember the fingerprint that reached Plex.
-Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`` to the
-Scheduler.
+Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`` (the flush
+timer, and retries of related-object events) to the Scheduler.
 
 Scenes are fetched in batches (``findScenes(ids:)``, 500 per request), sanitized into
 :class:`~stashplex.scene.StashScene`, and fingerprinted; a scene whose synced fields have not
@@ -41,7 +45,14 @@ from actors.messages import (
     SyncJob,
     SyncRequest,
 )
-from stashplex.changes import cursor_with_margin, relevant_fields, without_baseline
+from stashplex.changes import (
+    NOT_A_CHANGE,
+    cursor_with_margin,
+    related_edit_matters,
+    related_relevant_fields,
+    relevant_fields,
+    without_baseline,
+)
 from stashplex.control import HookEvent
 from stashplex.envelope import Envelope
 from stashplex.fingerprint import fingerprint
@@ -59,6 +70,8 @@ FLUSH_AT = 500
 #: Wait before trying Stash again after it failed.
 STASH_RETRY_S = 15.0
 FLUSH_TIMER_ID = "intake-flush"
+#: Retries of one object's event share a timer, so a later edit of it replaces an earlier one.
+RELATED_RETRY_TIMER_PREFIX = "intake-related:"
 
 
 class Intake(MailboxActor):
@@ -69,6 +82,7 @@ class Intake(MailboxActor):
         self.settings = self.ctx.service("settings")
         self.toggles = toggles_from(self.settings)
         self.relevant = relevant_fields(self.settings)
+        self.related_relevant = related_relevant_fields(self.settings)
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
@@ -125,31 +139,86 @@ class Intake(MailboxActor):
         cookie = event.connection.get("session_cookie")
         if isinstance(cookie, str):
             self.stash.use_session_cookie(cookie)
+        scene_id = event.scene_id
+        if scene_id is None:  # HookEvent guarantees an object_id instead
+            self._related(event, envelope)
+            return
         if event.trigger == "Scene.Destroy.Post":
             self._count("destroyed")
-            if self.state.cancel_pending(event.scene_id):
-                log.info("scene %s destroyed: its pending job is cancelled", event.scene_id)
+            if self.state.cancel_pending(scene_id):
+                log.info("scene %s destroyed: its pending job is cancelled", scene_id)
             # A newer revision than any job so far: the Scheduler drops the scene's retries.
             revision = self.state.next_revisions(1)
             self.send(
                 SCHEDULER,
-                Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {event.scene_id: revision}}),
+                Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {scene_id: revision}}),
             )
             return
-        fields = set(event.input_fields) - {"id", "ids", "clientMutationId"}
+        fields = set(event.input_fields) - NOT_A_CHANGE
         if event.input_fields and not fields & self.relevant:
-            log.debug(
-                "scene %s: update touched nothing we sync (%s)", event.scene_id, sorted(fields)
-            )
+            log.debug("scene %s: update touched nothing we sync (%s)", scene_id, sorted(fields))
             self._count("dropped_irrelevant")
             return
         received = event.received_at or envelope.created_at
-        fetched = self.state.synced([event.scene_id]).get(event.scene_id, {}).get("fetched_at")
+        fetched = self.state.synced([scene_id]).get(scene_id, {}).get("fetched_at")
         if fetched is not None and received < fetched:
-            log.debug("scene %s: event predates our last fetch, already reflected", event.scene_id)
+            log.debug("scene %s: event predates our last fetch, already reflected", scene_id)
             self._count("dropped_stale")
             return
-        self.state.add_pending(event.scene_id, received)
+        self.state.add_pending(scene_id, received)
+
+    def _related(self, event: HookEvent, envelope: Envelope) -> None:
+        """A performer, studio, tag or group was edited: re-read every scene linked to it.
+
+        The scenes join the pending set as if each had been edited, so the flush reads them in
+        batches and the fingerprint drops those whose Plex fields did not change (an edit form
+        saved with the name as it was, a toggle switched off since). Unlike a scene's event,
+        none is dropped as older than our last fetch: a fetch in flight during the rename may
+        have read the old name yet be stamped after the hook, and no catch-up would ever
+        notice, whereas a needless re-read costs one row of a batched read.
+        """
+        kind, object_id = event.object_kind, str(event.object_id)
+        self._count("related_events")
+        if not related_edit_matters(kind, event.input_fields, self.related_relevant):
+            log.debug(
+                "%s %s: update touched nothing we sync (%s)",
+                kind,
+                object_id,
+                sorted(set(event.input_fields) - NOT_A_CHANGE),
+            )
+            self._count("dropped_irrelevant")
+            return
+        try:
+            scene_ids = self.stash.linked_scene_ids(kind, object_id)
+        except StashError as exc:
+            # Nothing else would ever notice this edit, so it must not be lost with the batch.
+            log.warning(
+                "Stash could not list the scenes of %s %s (%s); trying again in %.0f s",
+                kind,
+                object_id,
+                exc,
+                STASH_RETRY_S,
+            )
+            self._retry_related(envelope, f"{kind}:{object_id}")
+            return
+        log.info("%s %s was edited: %d linked scenes to re-read", kind, object_id, len(scene_ids))
+        received = event.received_at or envelope.created_at
+        for scene_id in scene_ids:
+            self.state.add_pending(scene_id, received)
+        self._count("related_scenes", len(scene_ids))
+
+    def _retry_related(self, envelope: Envelope, key: str) -> None:
+        self.send(
+            SCHEDULER,
+            Envelope(
+                kind=TIMER_SET,
+                payload={
+                    "timer_id": RELATED_RETRY_TIMER_PREFIX + key,
+                    "due_at": time.time() + STASH_RETRY_S,
+                    "job": {"to": INTAKE, "kind": HOOK_EVENT, "payload": dict(envelope.payload)},
+                },
+            ),
+        )
 
     def _set_flush_timer(self, delay: float) -> None:
         self._flush_armed = True
@@ -188,6 +257,10 @@ class Intake(MailboxActor):
         self.state.clear_pending(list(by_id))
         for job_id in {p.job_id for p in pending if p.job_id}:
             self.state.job_enumerated(job_id)
+        if self.state.pending_count():
+            # More than one read's worth was pending (a tag on thousands of scenes): go on
+            # with the rest at once rather than waiting for the next event to come along.
+            self._set_flush_timer(0)
 
     # -- the common path: fetched scenes -> jobs ---------------------------------------------------
 
@@ -264,6 +337,7 @@ class Intake(MailboxActor):
         first = self.state.next_revisions(len(jobs))
         revisions: dict[str, int] = {}
         emitted: dict[str, tuple[int, str]] = {}
+        locates: list[Envelope] = []
         for offset, (scene, fp) in enumerate(jobs):
             revision = first + offset
             job = SyncJob(
@@ -275,12 +349,12 @@ class Intake(MailboxActor):
                 force=force,
                 has_cover=scene.id not in coverless,
             )
-            self.send(
-                PLEX_GATEWAY,
-                Envelope(kind=SYNC_LOCATE, scene_id=scene.id, payload=job.model_dump(mode="json")),
+            locates.append(
+                Envelope(kind=SYNC_LOCATE, scene_id=scene.id, payload=job.model_dump(mode="json"))
             )
             revisions[scene.id] = revision
             emitted[scene.id] = (revision, fp)
+        self.send_many(PLEX_GATEWAY, locates)  # one commit for the page, before the bookkeeping
         if dry_run:
             # A dry run writes nothing, so it must not supersede real jobs nor count as in flight.
             self.state.bump_counters({"jobs_emitted": len(jobs)})

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 class Matcher(MailboxActor):
     mailbox_name: ClassVar[str] = MATCHER
+    #: A pure decision per message: its sends can wait for the chunk's single commit.
+    buffered_sends: ClassVar[bool] = True
 
     def setup(self) -> None:
         settings = self.ctx.service("settings")

@@ -105,6 +105,8 @@ class PlexCallError(Exception):
 class PlexGateway(MailboxActor):
     mailbox_name: ClassVar[str] = PLEX_GATEWAY
     batch_size: ClassVar[int] = 50
+    #: Every send here follows from a Plex call; none is followed by deleting durable state.
+    buffered_sends: ClassVar[bool] = True
 
     def setup(self) -> None:
         self.settings = self.ctx.service("settings")

@@ -27,6 +27,20 @@ SYNCED_INPUT_FIELDS: dict[str, frozenset[str]] = {
 }
 #: Changing which file is primary can change the match and the fallback title.
 ALWAYS_RELEVANT = frozenset({"primary_file_id"})
+#: Bookkeeping keys of an update input: present in ``inputFields``, never a change themselves.
+NOT_A_CHANGE = frozenset({"id", "ids", "clientMutationId"})
+#: ``inputFields`` of a performer/studio/tag/group update that can change what its scenes show
+#: in Plex, per sync toggle. Only names reach Plex (see ``stashplex.scene`` and
+#: ``stashplex.fieldmap``): a performer is ``Name (Disambiguation)``, a studio its name (as
+#: ``studio`` and, with ``studio_as_collection``, a collection; its parent is not used), a tag
+#: its name, a group its name. Aliases, images, ratings, a studio's parent or a tag's parents
+#: change nothing in Plex.
+RELATED_INPUT_FIELDS: dict[str, dict[str, frozenset[str]]] = {
+    "performer": {"performers": frozenset({"name", "disambiguation"})},
+    "studio": {"studio": frozenset({"name"}), "studio_as_collection": frozenset({"name"})},
+    "tag": {"tags": frozenset({"name"})},
+    "group": {"groups": frozenset({"name"})},
+}
 #: Re-read this far before the cursor: Stash compares timestamps as text at second precision.
 CURSOR_MARGIN = timedelta(seconds=2)
 
@@ -40,6 +54,33 @@ def relevant_fields(settings: Any) -> frozenset[str]:
     if toggles.studio_as_collection:
         fields.add("studio_id")
     return frozenset(fields)
+
+
+def related_relevant_fields(settings: Any) -> dict[str, frozenset[str]]:
+    """Per object kind, the update fields that matter under these settings (empty: none do)."""
+    toggles = toggles_from(settings)
+    return {
+        kind: frozenset().union(
+            *(names for toggle, names in by_toggle.items() if getattr(toggles, toggle))
+        )
+        for kind, by_toggle in RELATED_INPUT_FIELDS.items()
+    }
+
+
+def related_edit_matters(
+    kind: str, input_fields: Iterable[str], relevant: dict[str, frozenset[str]]
+) -> bool:
+    """Whether an edit of a performer/studio/tag/group can change what its scenes show in Plex.
+
+    With the field's sync toggle off nothing of the object reaches Plex, so no edit matters.
+    Without ``inputFields`` (Stash omits an empty list) what changed is unknown, so it matters,
+    as for a scene; a list naming only fields we do not sync does not.
+    """
+    wanted = relevant.get(kind, frozenset())
+    if not wanted:
+        return False
+    fields = list(input_fields)
+    return not fields or bool(set(fields) & wanted)
 
 
 def cursor_with_margin(cursor: str, *, forward: bool = False) -> str:

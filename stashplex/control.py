@@ -11,7 +11,14 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from actors.addresses import INTAKE, PIPELINE_ROUTE
 from stashplex.envelope import Envelope
@@ -23,23 +30,49 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOOK_EVENT_KIND = "hook.event"
-#: Must equal ``stashplex.plugin.hook.SCENE_TRIGGERS``: the stdlib-only hook checks the same
-#: rules itself, so that an event refused here is an error in Stash's log, never a spool file.
+# These must equal their namesakes in ``stashplex.plugin.hook``: the stdlib-only hook checks the
+# same rules itself, so that an event refused here is an error in Stash's log, never a spool file.
+#: Triggers about a scene: the event names it in ``scene_id``.
 SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
+#: Triggers about an object scenes link to: the event names it in ``object_id``.
+RELATED_TRIGGERS = (
+    "Performer.Update.Post",
+    "Studio.Update.Post",
+    "Tag.Update.Post",
+    "Group.Update.Post",
+)
+HOOK_TRIGGERS = SCENE_TRIGGERS + RELATED_TRIGGERS
+#: The kind of object a related trigger is about, as Intake and the Stash client name it.
+RELATED_KINDS: dict[str, str] = {
+    trigger: trigger.partition(".")[0].lower() for trigger in RELATED_TRIGGERS
+}
+_ID_PATTERN = r"^[0-9]{1,18}$"
 #: A probe burst larger than this is a mistake, not a test.
 MAX_TRACE_BURST = 100_000
 
 
 class HookEvent(BaseModel):
-    """What the hook forwards: enough to find the scene again, nothing the hook had to fetch.
+    """What the hook forwards: enough to find the object again, nothing the hook had to fetch.
 
-    Keep these rules in step with ``stashplex.plugin.hook.build_event`` (a test checks it).
+    A scene trigger names its scene in ``scene_id``; a related trigger (a performer, studio, tag
+    or group was edited) names that object in ``object_id`` and has no ``scene_id``, so its id
+    can never be taken for a scene's. Keep these rules in step with
+    ``stashplex.plugin.hook.build_event`` (a test checks it).
     """
 
     model_config = ConfigDict(extra="ignore")
 
-    trigger: Literal["Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post"]
-    scene_id: str = Field(pattern=r"^[0-9]{1,18}$")
+    trigger: Literal[
+        "Scene.Create.Post",
+        "Scene.Update.Post",
+        "Scene.Destroy.Post",
+        "Performer.Update.Post",
+        "Studio.Update.Post",
+        "Tag.Update.Post",
+        "Group.Update.Post",
+    ]
+    scene_id: str | None = Field(default=None, pattern=_ID_PATTERN)
+    object_id: str | None = Field(default=None, pattern=_ID_PATTERN)
     input_fields: list[str] = Field(default_factory=list, max_length=200)
     input: Any = None
     received_at: float | None = None
@@ -51,6 +84,22 @@ class HookEvent(BaseModel):
     @classmethod
     def _no_connection_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _id_matches_the_trigger(self) -> HookEvent:
+        if self.trigger in SCENE_TRIGGERS:
+            if self.scene_id is None or self.object_id is not None:
+                raise ValueError(f"{self.trigger} names its scene in scene_id (and no object_id)")
+        elif self.object_id is None or self.scene_id is not None:
+            raise ValueError(
+                f"{self.trigger} names the {self.object_kind} in object_id (and no scene_id)"
+            )
+        return self
+
+    @property
+    def object_kind(self) -> str:
+        """``scene``, or which object a related trigger is about (``performer`` ... ``group``)."""
+        return RELATED_KINDS.get(self.trigger, "scene")
 
 
 def _fields(request: dict[str, Any]) -> dict[str, Any]:

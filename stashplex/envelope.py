@@ -8,15 +8,29 @@ carries what the runtime itself needs to deliver, retry and trace a message.
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
-import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Ids are a random per-process prefix and a counter: unique like a uuid4, without a urandom read
+#: per message, which was a measurable share of a hop.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def _reseed_ids() -> None:
+    global _ID_PREFIX, _ID_COUNTER  # a forked child must not repeat its parent's ids
+    _ID_PREFIX, _ID_COUNTER = os.urandom(8).hex(), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_reseed_ids)
+
 
 def _new_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 class Envelope(BaseModel):

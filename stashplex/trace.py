@@ -9,6 +9,7 @@ SIGKILL of the process (it sits in the page cache), which is all at-least-once n
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -38,25 +39,32 @@ def next_hop(envelope: Envelope, here: str) -> tuple[str | None, Envelope]:
 
 
 class TraceSink:
-    """Where finished traces are written, one JSON object per line."""
+    """Where finished traces are written, one JSON object per line.
+
+    Each line is one ``write`` on an ``O_APPEND`` descriptor, so a reader never sees two records
+    interleaved; a process killed mid-write can leave a torn last line, which the next sink ends
+    with a newline so that it never swallows the next record (the probe itself was not acked,
+    so it is recorded again).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
+            os.write(self._fd, b"\n")
 
     def record(self, envelope: Envelope) -> None:
         line = json.dumps(
             {"id": envelope.id, "created_at": envelope.created_at, **envelope.payload}
         )
         with self._lock:
-            self._file.write(line + "\n")
-            self._file.flush()
+            os.write(self._fd, (line + "\n").encode("utf-8"))
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            os.close(self._fd)
 
 
 def read_traces(path: Path) -> list[dict[str, Any]]:
@@ -64,6 +72,8 @@ def read_traces(path: Path) -> list[dict[str, Any]]:
         return []
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
+        try:
             rows.append(json.loads(line))
+        except ValueError:
+            continue  # blank, torn by a kill, or still being written
     return rows

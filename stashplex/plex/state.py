@@ -26,6 +26,8 @@ SCHEMA = (
         rating_key INTEGER NOT NULL, scene_id TEXT, action TEXT NOT NULL, field TEXT NOT NULL,
         old TEXT, new TEXT)""",
     "CREATE INDEX IF NOT EXISTS journal_item ON journal(rating_key, id)",
+    # Latest-wins checks look up a scene's writes on every write: no scan that grows with it.
+    "CREATE INDEX IF NOT EXISTS written_scene ON written(scene_id, revision)",
     *KeyValue.SCHEMA,
 )
 

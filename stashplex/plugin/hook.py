@@ -60,11 +60,22 @@ SPAWN_LOG = os.path.join("logs", "supervisor-start.log")
 # What the supervisor accepts (``stashplex.control.HookEvent``; a test keeps the two equal). The
 # hook checks it itself: an event the supervisor refuses would be spooled and refused again on
 # every drain, so it must be an error in Stash's log instead.
-#: The triggers we handle; the manifest registers only these.
+#: Triggers whose ``id`` is a scene; the event carries it as ``scene_id``.
 SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
-#: Scene ids are SQLite integers; more digits than this is not a Stash id.
-MAX_SCENE_ID_DIGITS = 18
-#: A scene mutation has about 25 input fields; more than this is not Stash.
+#: Triggers whose ``id`` is a performer, studio, tag or group; the event carries it as
+#: ``object_id``. Stash fires no scene hook when one is renamed and leaves the linked scenes'
+#: ``updated_at`` alone, so these hooks are the only timely sign that Plex shows an old name.
+RELATED_TRIGGERS = (
+    "Performer.Update.Post",
+    "Studio.Update.Post",
+    "Tag.Update.Post",
+    "Group.Update.Post",
+)
+#: The triggers we handle; the manifest registers only these.
+HOOK_TRIGGERS = SCENE_TRIGGERS + RELATED_TRIGGERS
+#: Stash ids are SQLite integers; more digits than this is not a Stash id.
+MAX_ID_DIGITS = 18
+#: An update input has at most a few dozen fields (a performer ~35); more than this is not Stash.
 MAX_INPUT_FIELDS = 200
 
 _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e", "progress": "p"}
@@ -138,19 +149,18 @@ def build_event(payload: dict[str, Any]) -> dict[str, Any]:
     trigger = context.get("type")
     if not isinstance(trigger, str) or not trigger:
         raise BadInputError("'args.hookContext.type' must be a non-empty string")
-    if trigger not in SCENE_TRIGGERS:
+    if trigger not in HOOK_TRIGGERS:
         shown = trigger if len(trigger) <= 80 else trigger[:80] + "..."
         raise BadInputError(
-            f"'args.hookContext.type' must be one of {', '.join(SCENE_TRIGGERS)}, not {shown!r}; "
+            f"'args.hookContext.type' must be one of {', '.join(HOOK_TRIGGERS)}, not {shown!r}; "
             "the plugin's manifest should hook only these (reinstall the plugin)"
         )
     object_id = context.get("id")
     if isinstance(object_id, str) and object_id.isascii() and object_id.isdigit():
         object_id = int(object_id)
-    if type(object_id) is not int or not 0 < object_id < 10**MAX_SCENE_ID_DIGITS:
+    if type(object_id) is not int or not 0 < object_id < 10**MAX_ID_DIGITS:
         raise BadInputError(
-            "'args.hookContext.id' must be a positive integer of at most "
-            f"{MAX_SCENE_ID_DIGITS} digits"
+            f"'args.hookContext.id' must be a positive integer of at most {MAX_ID_DIGITS} digits"
         )
     fields = context.get("inputFields") or []
     if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
@@ -160,15 +170,24 @@ def build_event(payload: dict[str, Any]) -> dict[str, Any]:
             f"'args.hookContext.inputFields' has {len(fields)} names; "
             f"at most {MAX_INPUT_FIELDS} are accepted"
         )
+    # A performer's id is not a scene's: naming it apart keeps it out of every per-scene path.
+    id_key = "scene_id" if trigger in SCENE_TRIGGERS else "object_id"
     return {
         "trigger": trigger,
-        "scene_id": str(object_id),
+        id_key: str(object_id),
         "input_fields": fields,
         "input": shrink_input(context.get("input")),
         "received_at": time.time(),
         "hook_pid": os.getpid(),
         "connection": connection_from(payload.get("server_connection")),
     }
+
+
+def subject(event: dict[str, Any]) -> str:
+    """What the event is about, for Stash's log: ``scene 45``, ``tag 12``."""
+    if "scene_id" in event:
+        return f"scene {event['scene_id']}"
+    return f"{event['trigger'].partition('.')[0].lower()} {event['object_id']}"
 
 
 def connection_from(server_connection: Any) -> dict[str, Any] | None:
@@ -371,7 +390,7 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
         reached, reason = True, f"garbled reply: {exc}"
     else:
         if reply.get("ok") is True:
-            emit_result(f"queued {event['trigger']} for scene {event['scene_id']}", None)
+            emit_result(f"queued {event['trigger']} for {subject(event)}", None)
             return 0
         # build_event checked what the supervisor checks, so a refusal is transient (the host
         # is starting, a mailbox is unwritable); should it not be, the drain sets the file aside.
@@ -379,10 +398,8 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
     try:
         spool_path = wire.write_spool(config.data_dir, event)
     except OSError as exc:
-        return fail(
-            1, f"event for scene {event['scene_id']} lost: {reason}; spooling failed: {exc}"
-        )
-    outcome = f"spooled {event['trigger']} for scene {event['scene_id']} ({reason})"
+        return fail(1, f"event for {subject(event)} lost: {reason}; spooling failed: {exc}")
+    outcome = f"spooled {event['trigger']} for {subject(event)} ({reason})"
     if reached:
         log("warning", f"{outcome}; the supervisor will pick it up from {spool_path}")
     else:

@@ -33,8 +33,21 @@ HOOK_CONFIG = hook_module.CONFIG_NAME
 DESCRIPTION = "Keeps Plex metadata in step with Stash, durably and in the background."
 PROJECT_URL = "https://github.com/stashplex/stashplex"
 
-#: The hook refuses any other trigger, so the manifest registers exactly its list.
-HOOK_TRIGGERS = hook_module.SCENE_TRIGGERS
+#: The hook refuses any other trigger, so the manifest registers exactly its lists:
+#: (name shown in Stash, description, triggers), one entry per kind of event.
+HOOKS = (
+    (
+        "Sync scene to Plex",
+        "Hands the changed scene to the stashplex supervisor.",
+        hook_module.SCENE_TRIGGERS,
+    ),
+    (
+        "Sync renamed performers, studios, tags and groups to Plex",
+        "Hands the edit to the stashplex supervisor, which re-syncs the scenes linked to it.",
+        hook_module.RELATED_TRIGGERS,
+    ),
+)
+HOOK_TRIGGERS = tuple(trigger for _name, _description, triggers in HOOKS for trigger in triggers)
 
 #: (task argument, name shown in Stash, description)
 TASKS = (
@@ -66,6 +79,12 @@ SETTINGS = (
     ),
     ("sync_director", "BOOLEAN", "Sync director", "Copy the scene's director to Plex."),
     ("sync_poster", "BOOLEAN", "Sync poster", "Upload the scene's cover as the Plex poster."),
+    (
+        "sync_background",
+        "BOOLEAN",
+        "Sync background",
+        "Also upload the cover as the Plex background (off unless ticked).",
+    ),
     ("studio_as_collection", "BOOLEAN", "Studio as collection",
      "Also add each item to a Plex collection named after its studio."),
     ("strict_matching", "BOOLEAN", "Strict matching",
@@ -160,12 +179,15 @@ def render_manifest(python: str) -> str:
         "interface: raw",
         "errLog: error",
         "hooks:",
-        f"  - name: {q('Sync scene to Plex')}",
-        f"    description: {q('Hands the changed scene to the stashplex supervisor.')}",
-        f"    triggeredBy: [{', '.join(q(trigger) for trigger in HOOK_TRIGGERS)}]",
-        f"    execArgs: [{q('-S')}, {q('{pluginDir}/' + HOOK_SCRIPT)}]",
-        "tasks:",
     ]
+    for name, description, triggers in HOOKS:
+        lines += [
+            f"  - name: {q(name)}",
+            f"    description: {q(description)}",
+            f"    triggeredBy: [{', '.join(q(trigger) for trigger in triggers)}]",
+            f"    execArgs: [{q('-S')}, {q('{pluginDir}/' + HOOK_SCRIPT)}]",
+        ]
+    lines.append("tasks:")
     for task, name, description in TASKS:
         lines += [
             f"  - name: {q(name)}",

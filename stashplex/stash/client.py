@@ -22,6 +22,19 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 #: ids per ``findScenes(ids:)`` request when many scenes are pending.
 IDS_PER_REQUEST = 500
+#: Scene ids per page when listing the scenes linked to a performer, studio, tag or group;
+#: an id-only page is tiny, so a popular tag costs few requests.
+LINKED_IDS_PAGE_SIZE = 1000
+#: The ``SceneFilterType`` criterion that finds the scenes linked to each kind of object, and
+#: whether it is hierarchical (takes a ``depth``). Depth 0 means direct links only: a scene shows
+#: its own tags, studio and groups in Plex, never their parents', so a child tag's scenes are
+#: not touched by the parent's rename.
+LINK_CRITERIA: dict[str, tuple[str, bool]] = {
+    "performer": ("performers", False),
+    "studio": ("studios", True),
+    "tag": ("tags", True),
+    "group": ("groups", True),
+}
 
 
 class StashError(RuntimeError):
@@ -145,6 +158,39 @@ class StashClient:
             yield result["count"], scenes
             if len(scenes) < page_size or page * page_size >= result["count"]:
                 return
+            page += 1
+
+    def linked_scene_ids(
+        self, kind: str, object_id: str, *, page_size: int = LINKED_IDS_PAGE_SIZE
+    ) -> list[str]:
+        """Every scene linked directly to this performer, studio, tag or group, in id order."""
+        if kind not in LINK_CRITERIA:
+            known = ", ".join(LINK_CRITERIA)
+            raise ValueError(f"no scene criterion for {kind!r}; known: {known}")
+        key, hierarchical = LINK_CRITERIA[kind]
+        criterion: dict[str, Any] = {"value": [object_id], "modifier": "INCLUDES"}
+        if hierarchical:
+            criterion["depth"] = 0
+        ids: list[str] = []
+        page = 1
+        while True:
+            data = self.execute(
+                queries.LINKED_SCENE_IDS,
+                {
+                    "filter": {
+                        "page": page,
+                        "per_page": page_size,
+                        "sort": "id",
+                        "direction": "ASC",
+                    },
+                    "scene_filter": {key: criterion},
+                },
+            )
+            result = data["findScenes"]
+            scenes = result["scenes"]
+            ids.extend(str(scene["id"]) for scene in scenes)
+            if len(scenes) < page_size or page * page_size >= result["count"]:
+                return ids
             page += 1
 
     def coverless_scene_ids(self, ids: Sequence[str]) -> set[str]:

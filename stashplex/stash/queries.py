@@ -37,6 +37,12 @@ query SyncScenesPage($filter: FindFilterType, $scene_filter: SceneFilterType) {
     + SCENE_FIELDS
 )
 
+LINKED_SCENE_IDS: Final = """
+query LinkedSceneIds($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) { count scenes { id } }
+}
+"""
+
 LATEST_UPDATED_AT: Final = """
 query LatestUpdatedAt {
   findScenes(filter: {per_page: 100, sort: "updated_at", direction: DESC}) {
@@ -68,6 +74,7 @@ VERSION: Final = "query StashVersion { version { version } }"
 ALL_QUERIES: Final = {
     "FIND_SCENES_BY_IDS": FIND_SCENES_BY_IDS,
     "FIND_SCENES_PAGE": FIND_SCENES_PAGE,
+    "LINKED_SCENE_IDS": LINKED_SCENE_IDS,
     "LATEST_UPDATED_AT": LATEST_UPDATED_AT,
     "SCENE_FILES": SCENE_FILES,
     "COVERLESS_SCENES": COVERLESS_SCENES,

@@ -12,7 +12,13 @@ from actors.dead_letter import open_store as open_dead_letters
 from stashplex.cli import main
 from stashplex.datadir import DataDir
 from stashplex.ipc import send_request
-from tests.support.processes import REPO, start_supervisor, stop_supervisor, write_config
+from tests.support.processes import (
+    REPO,
+    start_supervisor,
+    stop_supervisor,
+    stop_whatever_owns,
+    write_config,
+)
 from tests.support.waiting import wait_until
 from tests.support.world import TOKEN, SyncWorld
 
@@ -52,6 +58,7 @@ def env(tmp_path_factory):
     runner = world.stash.attach_plugin(manifest)
     yield world, data, runner, ambiguous
     stop_supervisor(supervisor)
+    stop_whatever_owns(data)  # the Start supervisor task leaves one of its own
     world.close()
 
 

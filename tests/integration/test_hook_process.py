@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from stashplex import wire
-from stashplex.control import SCENE_TRIGGERS, HookEvent
+from stashplex.control import HOOK_TRIGGERS, RELATED_TRIGGERS, SCENE_TRIGGERS, HookEvent
 from stashplex.ipc import LocalServer
 from stashplex.plugin import hook as hook_module
 from stashplex.plugin import install_plugin
@@ -213,6 +213,49 @@ def test_a_create_hook_without_input_fields_is_delivered_with_an_empty_list(plug
     assert (event["input_fields"], event["input"], event["connection"]) == ([], None, None)
 
 
+@pytest.mark.parametrize(
+    ("trigger", "kind"),
+    [
+        ("Tag.Update.Post", "tag"),
+        ("Performer.Update.Post", "performer"),
+        ("Studio.Update.Post", "studio"),
+        ("Group.Update.Post", "group"),
+    ],
+)
+def test_a_related_object_edit_is_delivered_under_object_id_never_as_a_scene(
+    plugin, server, trigger, kind
+):
+    # Given Stash's hook input for a renamed tag (performer, studio, group) with id 12
+    stdin = hook_input(
+        12, trigger, input={"id": "12", "name": "New name"}, inputFields=["name", "id"]
+    )
+
+    # When the hook runs with the supervisor up
+    completed = run_script(plugin.hook, stdin)
+
+    # Then the event names the object in object_id, not as a scene, and the output says which
+    assert completed.returncode == 0
+    assert result_of(completed) == {"output": f"queued {trigger} for {kind} 12", "error": None}
+    (message,) = server
+    event = message["event"]
+    assert (event["trigger"], event["object_id"]) == (trigger, "12")
+    assert "scene_id" not in event
+    assert event["input_fields"] == ["name", "id"]
+    # And the supervisor takes it as that object
+    assert HookEvent.model_validate(event).object_kind == kind
+
+
+def test_a_related_object_edit_without_a_supervisor_is_spooled_under_its_own_name(plugin):
+    completed = run_script(plugin.hook, hook_input(3, "Tag.Update.Post", inputFields=["name"]))
+
+    assert completed.returncode == 0
+    (line,) = log_lines(completed)
+    assert line.startswith("\x01i\x02spooled Tag.Update.Post for tag 3 (")
+    assert [(event["trigger"], event["object_id"]) for event in plugin.spool()] == [
+        ("Tag.Update.Post", "3")
+    ]
+
+
 def test_the_data_dir_environment_variable_overrides_the_config(plugin):
     other = plugin.root / "other-data"
     received: list[dict] = []
@@ -383,13 +426,13 @@ def test_garbage_on_stdin_never_produces_a_traceback(plugin, garbage):
 @pytest.mark.parametrize(
     ("context", "expected"),
     [
-        ({"type": "Performer.Update.Post"}, "'args.hookContext.type' must be one of Scene."),
+        ({"type": "Tag.Merge.Post"}, "'args.hookContext.type' must be one of Scene."),
         ({"type": "scene.update.post"}, "'args.hookContext.type' must be one of Scene."),
         ({"id": 10**18}, "'args.hookContext.id' must be a positive integer of at most 18 digits"),
         ({"id": "1234567890123456789"}, "'args.hookContext.id' must be a positive integer"),
         ({"inputFields": ["f"] * 201}, "'args.hookContext.inputFields' has 201 names; at most 200"),
     ],
-    ids=["other-object", "wrong-case", "19-digit-id", "19-digit-id-string", "201-fields"],
+    ids=["unhooked-trigger", "wrong-case", "19-digit-id", "19-digit-id-string", "201-fields"],
 )
 def test_an_event_the_supervisor_would_refuse_is_an_error_in_stashs_log_not_a_spool_file(
     plugin, server, context, expected
@@ -416,9 +459,28 @@ def test_the_largest_18_digit_scene_id_is_delivered(plugin, server):
 # -- agreement with the supervisor ------------------------------------------------------------
 
 
-def test_the_hook_and_the_supervisor_know_the_same_scene_triggers():
+def test_the_hook_and_the_supervisor_know_the_same_triggers():
     assert hook_module.SCENE_TRIGGERS == SCENE_TRIGGERS
-    assert set(get_args(HookEvent.model_fields["trigger"].annotation)) == set(SCENE_TRIGGERS)
+    assert hook_module.RELATED_TRIGGERS == RELATED_TRIGGERS
+    assert hook_module.HOOK_TRIGGERS == HOOK_TRIGGERS == SCENE_TRIGGERS + RELATED_TRIGGERS
+    assert set(get_args(HookEvent.model_fields["trigger"].annotation)) == set(HOOK_TRIGGERS)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"trigger": "Tag.Update.Post", "scene_id": "7"},
+        {"trigger": "Tag.Update.Post", "scene_id": "7", "object_id": "7"},
+        {"trigger": "Scene.Update.Post", "object_id": "7"},
+        {"trigger": "Scene.Update.Post"},
+    ],
+    ids=["tag-as-scene", "both-ids", "scene-as-object", "no-id"],
+)
+def test_the_supervisor_refuses_an_id_that_does_not_fit_its_trigger(event):
+    # Given an event whose id is not where its trigger puts it (an old hook, a hand-made spool)
+    # When the supervisor validates it, Then it is refused, never taken for a scene
+    with pytest.raises(ValidationError, match="names"):
+        HookEvent.model_validate(event)
 
 
 def test_a_hook_event_without_server_connection_is_accepted_by_the_supervisor():
@@ -442,7 +504,7 @@ _contexts = st.fixed_dictionaries(
         | st.text(max_size=5)
         | st.none()
         | st.booleans(),
-        "type": st.sampled_from([*SCENE_TRIGGERS, "Scene.Merge.Post", "Tag.Update.Post", ""])
+        "type": st.sampled_from([*HOOK_TRIGGERS, "Scene.Merge.Post", "Tag.Merge.Post", ""])
         | st.text(max_size=20)
         | st.integers(),
         "inputFields": st.lists(st.text(max_size=5), max_size=205)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from stashplex.plugin import InstallError, install_plugin
+from stashplex.plugin import hook as hook_module
 
 # Keys Stash's strict YAML decoding knows (stash-plugin-protocol.md 1.2); anything else fails.
 TOP_KEYS = {
@@ -37,7 +38,8 @@ EXPECTED_SETTINGS = {
     "sync_title": "BOOLEAN", "sync_summary": "BOOLEAN", "sync_studio": "BOOLEAN",
     "sync_date": "BOOLEAN", "sync_rating": "BOOLEAN", "sync_performers": "BOOLEAN",
     "sync_tags": "BOOLEAN", "sync_groups": "BOOLEAN", "sync_director": "BOOLEAN",
-    "sync_poster": "BOOLEAN", "studio_as_collection": "BOOLEAN", "strict_matching": "BOOLEAN",
+    "sync_poster": "BOOLEAN", "sync_background": "BOOLEAN",
+    "studio_as_collection": "BOOLEAN", "strict_matching": "BOOLEAN",
     "allow_medium_confidence": "BOOLEAN", "preserve_plex_edits": "BOOLEAN", "dry_run": "BOOLEAN",
     "transient_retries": "NUMBER", "transient_base_seconds": "NUMBER",
     "transient_cap_seconds": "NUMBER", "not_found_retries": "NUMBER",
@@ -89,18 +91,36 @@ def test_the_plugin_id_is_stashplex_and_no_other_yml_is_in_the_folder(installed)
 def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(installed):
     _, _, manifest = installed
 
-    (hook,) = manifest["hooks"]
+    scenes, related = manifest["hooks"]
     assert manifest["exec"] == [sys.executable]
-    assert hook["name"] == "Sync scene to Plex"
-    assert hook["triggeredBy"] == ["Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post"]
-    assert manifest["exec"] + hook["execArgs"] == [
-        sys.executable, "-S", "{pluginDir}/stashplex_hook.py",
+    assert scenes["name"] == "Sync scene to Plex"
+    assert scenes["triggeredBy"] == [
+        "Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post",
     ]  # fmt: skip
+    assert related["name"] == "Sync renamed performers, studios, tags and groups to Plex"
+    assert related["triggeredBy"] == [
+        "Performer.Update.Post", "Studio.Update.Post", "Tag.Update.Post", "Group.Update.Post",
+    ]  # fmt: skip
+    for hook in (scenes, related):
+        assert manifest["exec"] + hook["execArgs"] == [
+            sys.executable, "-S", "{pluginDir}/stashplex_hook.py",
+        ]  # fmt: skip
     for task in manifest["tasks"]:
         assert manifest["exec"] + task["execArgs"] == [
             sys.executable,
             "{pluginDir}/stashplex_task.py",
         ]
+
+
+def test_the_manifest_registers_exactly_the_triggers_the_hook_accepts(installed):
+    # Given the installed manifest
+    _, _, manifest = installed
+
+    # When its hooks' triggers are collected
+    registered = [trigger for hook in manifest["hooks"] for trigger in hook["triggeredBy"]]
+
+    # Then they are the hook's list, each once: no event Stash sends is refused, none is missed
+    assert registered == list(hook_module.HOOK_TRIGGERS)
 
 
 def test_every_task_names_its_job_in_default_args(installed):

@@ -290,3 +290,142 @@ def test_plugins_without_include_returns_every_plugins_settings():
             "one": {"k": "one"},
             "two": {"k": "two"},
         }
+
+
+# -- scenes by their links: performers, studios, tags, groups ---------------------------------
+
+LINKED_IDS = """
+query Linked($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) { count scenes { id } }
+}"""
+
+
+@pytest.fixture(scope="module")
+def linked() -> Iterator[tuple[StashEmulator, dict[str, str]]]:
+    """Five scenes with known links; ``names`` maps a letter to the row's id."""
+    with StashEmulator() as emulator:
+        names = {
+            "a": emulator.add_tag("a"),
+            "b": emulator.add_tag("b"),
+            "c": emulator.add_tag("c"),
+            "p": emulator.add_performer("p"),
+            "q": emulator.add_performer("q"),
+            "s1": emulator.add_studio("s1"),
+            "g1": emulator.add_group("g1"),
+            "g2": emulator.add_group("g2"),
+        }
+        names["s2"] = emulator.add_studio("s2", parent_id=names["s1"])
+
+        def scene(tags=(), performers=(), studio=None, groups=()) -> None:
+            emulator.add_scene(
+                title="x",
+                tag_ids=[names[t] for t in tags],
+                performer_ids=[names[p] for p in performers],
+                studio_id=names[studio] if studio else None,
+                groups=[{"group_id": names[g], "scene_index": None} for g in groups],
+            )
+
+        scene(tags="ab", performers="p", studio="s1", groups=["g1"])  # 1
+        scene(tags="a", performers="pq", studio="s2", groups=["g1", "g2"])  # 2
+        scene(tags="b")  # 3
+        scene(performers="q", studio="s1", groups=["g2"])  # 4
+        scene(tags="c", studio="s2")  # 5
+        yield emulator, names
+
+
+def linked_ids(linked, key: str, modifier: str, values=(), **extra) -> list[int]:
+    emulator, names = linked
+    criterion = {"modifier": modifier, "value": [names[v] for v in values], **extra}
+    response = post_graphql(
+        emulator.graphql_url,
+        LINKED_IDS,
+        {"filter": {"per_page": -1, "sort": "id"}, "scene_filter": {key: criterion}},
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    return ids_of(body["data"]["findScenes"])
+
+
+@pytest.mark.parametrize(
+    ("key", "modifier", "values", "expected"),
+    [
+        ("tags", "INCLUDES", ["a"], [1, 2]),
+        ("tags", "INCLUDES", ["a", "c"], [1, 2, 5]),
+        ("tags", "INCLUDES_ALL", ["a", "b"], [1]),
+        ("tags", "EXCLUDES", ["a"], [3, 4, 5]),
+        ("tags", "IS_NULL", [], [4]),
+        ("tags", "NOT_NULL", [], [1, 2, 3, 5]),
+        ("performers", "INCLUDES", ["q"], [2, 4]),
+        ("performers", "INCLUDES_ALL", ["p", "q"], [2]),
+        ("performers", "EXCLUDES", ["p"], [3, 4, 5]),
+        ("performers", "IS_NULL", [], [3, 5]),
+        ("studios", "INCLUDES", ["s1"], [1, 4]),
+        ("studios", "INCLUDES", ["s1", "s2"], [1, 2, 4, 5]),
+        ("studios", "INCLUDES_ALL", ["s1", "s2"], []),
+        ("studios", "EXCLUDES", ["s1"], [2, 3, 5]),
+        ("studios", "NOT_NULL", [], [1, 2, 4, 5]),
+        ("groups", "INCLUDES", ["g2"], [2, 4]),
+        ("groups", "INCLUDES_ALL", ["g1", "g2"], [2]),
+        ("groups", "EXCLUDES", ["g1"], [3, 4, 5]),
+        ("groups", "IS_NULL", [], [3, 5]),
+    ],
+)
+def test_scenes_are_found_by_their_links_with_stashs_modifiers(
+    linked, key, modifier, values, expected
+):
+    # Given five scenes with known tags, performers, studios and groups
+    # When findScenes filters on one kind of link, over HTTP
+    # Then exactly the scenes Stash's SQL would match come back (a studio's child is not its own)
+    assert linked_ids(linked, key, modifier, values) == expected
+
+
+def test_excludes_narrows_an_includes_and_an_empty_criterion_matches_everything(linked):
+    _emulator, names = linked
+
+    # When INCLUDES carries excludes, a scene linked to any excluded id drops out
+    assert linked_ids(linked, "tags", "INCLUDES", ["a"], excludes=[names["b"]]) == [2]
+    # And a criterion with neither values nor excludes filters nothing, as in Stash
+    assert linked_ids(linked, "tags", "INCLUDES", []) == [1, 2, 3, 4, 5]
+
+
+def test_depth_zero_or_null_means_direct_links_only(linked):
+    assert linked_ids(linked, "studios", "INCLUDES", ["s1"], depth=0) == [1, 4]
+    assert linked_ids(linked, "tags", "INCLUDES", ["a"], depth=None) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("key", "criterion", "message"),
+    [
+        ("studios", {"value": ["1"], "modifier": "INCLUDES", "depth": -1}, "depth -1"),
+        ("tags", {"value": ["1"], "modifier": "INCLUDES", "depth": 2}, "depth 2"),
+        ("tags", {"value": ["1"], "modifier": "EQUALS"}, "modifier EQUALS"),
+        ("performers", {"value": ["1"], "modifier": "GREATER_THAN"}, "modifier GREATER_THAN"),
+    ],
+    ids=["all-levels", "two-levels", "equals", "comparison"],
+)
+def test_a_link_criterion_the_emulator_cannot_answer_faithfully_is_a_clear_graphql_error(
+    linked, key, criterion, message
+):
+    # When a link criterion asks for what the emulator does not model (a hierarchy, EQUALS)
+    emulator, _names = linked
+    response = post_graphql(emulator.graphql_url, LINKED_IDS, {"scene_filter": {key: criterion}})
+
+    # Then the answer is a GraphQL error naming it, never a silently wrong list
+    body = response.json()
+    assert (response.status_code, body["data"]) == (200, None)
+    (error,) = body["errors"]
+    assert message in error["message"]
+
+
+def test_a_depth_on_the_performers_criterion_is_refused_as_stash_refuses_it(linked):
+    # Given MultiCriterionInput, which (unlike the hierarchical one) has no depth
+    emulator, _names = linked
+    criterion = {"value": ["1"], "modifier": "INCLUDES", "depth": 0}
+
+    response = post_graphql(
+        emulator.graphql_url, LINKED_IDS, {"scene_filter": {"performers": criterion}}
+    )
+
+    # Then the variables are invalid before anything runs
+    assert response.status_code == 422
+    assert "unknown field 'depth'" in response.json()["errors"][0]["message"]

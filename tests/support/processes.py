@@ -65,6 +65,17 @@ def stop_supervisor(proc: subprocess.Popen[bytes], timeout: float = 40) -> int:
     return proc.returncode
 
 
+def stop_whatever_owns(data_dir: Path, timeout: float = 60) -> None:
+    """Stop the supervisor of ``data_dir`` whoever started it (a test may have replaced ours)."""
+    subprocess.run(
+        [sys.executable, "-m", "stashplex", "stop", "--data-dir", str(data_dir)],
+        cwd=REPO,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def wait_for_host(data_dir: Path, *, other_than: int | None = None, timeout: float = 30) -> int:
     def ready() -> int | None:
         pid = host_pid(data_dir)

@@ -225,3 +225,51 @@ def test_messages_handled_before_a_crashing_one_in_the_same_chunk_are_acked_and_
     # Then the three handled before the crash were acked with it: each was handled exactly once
     assert sorted(e.payload["n"] for e in recorder.seen) == [0, 1, 2, 3, 4]
     assert sorted(e.payload["n"] for e in drain(post, NEXT)) == [0, 1, 2, 4]
+
+
+class BufferedForwarder(Forwarder):
+    """Forwards with buffered sends; ``explode_after_send`` sends first, then raises."""
+
+    buffered_sends: ClassVar[bool] = True
+
+    def handle(self, envelope: Envelope) -> None:
+        if envelope.payload.get("explode_after_send"):
+            self.send(NEXT, envelope.derive("partial", {"n": envelope.payload["n"]}, sender=WORK))
+            raise RuntimeError("failed after sending")
+        super().handle(envelope)
+
+
+def test_a_buffered_actor_commits_what_handled_messages_sent_and_drops_a_failed_ones_output(
+    tmp_path,
+):
+    # Given a buffered actor and a chunk whose third message sends something and then fails
+    post = make_post(tmp_path)
+    for n in range(5):
+        post.send(WORK, work(n, explode_after_send=(n == 2)))
+    ctx = context(post, recorder=Recorder(), max_attempts=1)
+    # When it handles the chunk, crashes on that message, and is started again
+    ref = BufferedForwarder.start(ctx)
+    wait_until(ref.actor_stopped.is_set, message="crash")
+    BufferedForwarder.start(ctx)
+    wait_until(lambda: post[WORK].depth() == 0, message="mailbox drained")
+    # Then every healthy message was forwarded once, and the failed one's partial send never was
+    forwarded = drain(post, NEXT)
+    assert sorted(e.payload["n"] for e in forwarded) == [0, 1, 3, 4]
+    assert "partial" not in {e.kind for e in forwarded}
+    (poison,) = drain(post, DEAD_LETTER)
+    assert Envelope.from_json(poison.payload["envelope"]).payload["n"] == 2
+
+
+def test_a_trace_line_torn_by_a_kill_never_swallows_the_next_record(tmp_path):
+    # Given a trace file whose last line a killed process left half written
+    path = tmp_path / "trace.jsonl"
+    path.write_text('{"id": "a", "hops": []}\n{"id": "b", "ho')
+    # When a new sink records the next finished trace
+    sink = TraceSink(path)
+    sink.record(trace_envelope([WORK]))
+    sink.close()
+    # Then both whole records read back, and the torn one is skipped
+    rows = read_traces(path)
+    assert len(rows) == 2
+    assert rows[0]["id"] == "a"
+    assert rows[1]["route"] == [WORK]

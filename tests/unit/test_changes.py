@@ -1,6 +1,14 @@
 import pytest
 
-from stashplex.changes import cursor_with_margin, relevant_fields, without_baseline
+from stashplex.changes import (
+    RELATED_INPUT_FIELDS,
+    cursor_with_margin,
+    related_edit_matters,
+    related_relevant_fields,
+    relevant_fields,
+    without_baseline,
+)
+from stashplex.fieldmap import MAPPING_TABLE
 from stashplex.settings import Settings
 
 
@@ -41,6 +49,81 @@ def test_a_bulk_edit_of_groups_is_relevant_as_a_single_edit_of_them_is():
     # Then both spellings (and their deprecated movie forms) count as a change we sync
     assert {"groups", "group_ids", "movies", "movie_ids"} <= fields
     assert not {"group_ids", "movie_ids"} & relevant_fields(Settings(sync_groups=False))
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "matters"),
+    [
+        ("tag", ["id", "name"], True),
+        ("tag", ["name", "description", "aliases", "parent_ids"], True),
+        ("tag", ["id", "description"], False),
+        ("tag", ["id", "aliases", "sort_name", "image", "parent_ids", "favorite"], False),
+        ("performer", ["id", "name"], True),
+        ("performer", ["id", "disambiguation"], True),
+        ("performer", ["id", "alias_list", "gender", "rating100", "image"], False),
+        ("studio", ["id", "name"], True),
+        ("studio", ["id", "parent_id", "aliases", "image"], False),
+        ("group", ["id", "name"], True),
+        ("group", ["id", "synopsis", "director", "studio_id", "front_image"], False),
+        ("tag", ["id"], False),
+        ("tag", [], True),
+    ],
+    ids=[
+        "tag-rename",
+        "tag-edit-form",
+        "tag-description",
+        "tag-unsynced-fields",
+        "performer-rename",
+        "performer-disambiguation",
+        "performer-unsynced-fields",
+        "studio-rename",
+        "studio-parent-and-aliases",
+        "group-rename",
+        "group-unsynced-fields",
+        "only-the-id",
+        "fields-unknown",
+    ],
+)
+def test_a_related_edit_matters_only_when_it_touches_a_name_plex_shows(kind, fields, matters):
+    # Given the default settings (every name-bearing field synced)
+    relevant = related_relevant_fields(Settings())
+    # When an edit of the object names these inputFields, Then it matters exactly as expected
+    assert related_edit_matters(kind, fields, relevant) is matters
+
+
+@pytest.mark.parametrize(
+    ("settings", "kind"),
+    [
+        (Settings(sync_tags=False), "tag"),
+        (Settings(sync_performers=False), "performer"),
+        (Settings(sync_groups=False), "group"),
+        (Settings(sync_studio=False), "studio"),
+    ],
+    ids=["tags-off", "performers-off", "groups-off", "studio-off"],
+)
+def test_with_its_field_switched_off_no_edit_of_the_object_matters(settings, kind):
+    # Given a field switched off, so nothing of that object reaches Plex
+    relevant = related_relevant_fields(settings)
+    # Then even a rename, or an edit whose fields are unknown, is irrelevant
+    assert not related_edit_matters(kind, ["id", "name", "disambiguation"], relevant)
+    assert not related_edit_matters(kind, [], relevant)
+
+
+def test_a_studio_rename_still_matters_when_the_studio_is_only_a_collection():
+    # Given the studio field off but the studio added as a collection
+    relevant = related_relevant_fields(Settings(sync_studio=False, studio_as_collection=True))
+    # Then renaming the studio changes the collection, so it matters
+    assert related_edit_matters("studio", ["id", "name"], relevant)
+    assert not related_edit_matters("studio", ["id", "details"], relevant)
+
+
+def test_the_related_rules_cover_every_toggle_the_mapping_builds_from_a_linked_object():
+    # Given the mapping rows whose Plex value comes from a linked object's name
+    from_linked = {"studio.name", "performers", "tags", "groups"}
+    toggles = {row.toggle for row in MAPPING_TABLE if row.stash_field in from_linked}
+    # Then each of those toggles has a relevance rule, and no rule names another toggle
+    ruled = {toggle for by_toggle in RELATED_INPUT_FIELDS.values() for toggle in by_toggle}
+    assert ruled == toggles
 
 
 def test_catch_up_leaves_alone_the_scenes_already_stamped_with_the_first_cursor():

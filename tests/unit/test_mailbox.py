@@ -158,3 +158,20 @@ def test_a_batch_taken_at_once_is_in_flight_until_acked_and_comes_back_after_reo
     assert [d.envelope.payload["n"] for d in rest] == [3, 4]
     again = Mailbox("m", tmp_path / "m").take(10)
     assert [d.envelope.payload["n"] for d in again] == [2, 3, 4]
+
+
+def test_envelope_ids_are_unique_within_a_process_and_across_a_fork(tmp_path):
+    import os
+
+    # Given ids made in this process
+    ids = {Envelope(kind="k").id for _ in range(10_000)}
+    assert len(ids) == 10_000
+    # When a forked child makes ids too / Then none repeats one of its parent's
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, Envelope(kind="k").id.encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_id = os.read(read, 100).decode()
+    assert child_id and child_id not in ids and child_id != Envelope(kind="k").id

@@ -17,7 +17,13 @@ import graphql
 
 from stashplex.sandbox.plugin_runner import PluginRun, SaveResult
 from stashplex.sandbox.stash.context import HookChain, RequestContext
-from stashplex.sandbox.stash.records import PerformerRecord, SceneRecord, StudioRecord, TagRecord
+from stashplex.sandbox.stash.records import (
+    GroupRecord,
+    PerformerRecord,
+    SceneRecord,
+    StudioRecord,
+    TagRecord,
+)
 from stashplex.sandbox.stash.resolvers import Resolver, parse_stash_id
 from stashplex.sandbox.stash.scene_edits import (
     apply_bulk_scene_update,
@@ -123,16 +129,24 @@ class MutationResolvers:
         trigger: str,
         events: list[tuple[int, Any, list[str] | None]],
         started: float,
+        *,
+        compat_trigger: str | None = None,
     ) -> None:
-        """Fire hooks for each (object id, input, inputFields) in turn; record the save's wait."""
+        """Fire hooks for each (object id, input, inputFields) in turn; record the save's wait.
+
+        ``compat_trigger`` fires right after ``trigger`` with the same context, as Stash still
+        fires ``Movie.Update.Post`` after ``Group.Update.Post`` for plugins older than groups.
+        """
         context: RequestContext = info.context
         dispatcher = self._hooks()
         runs: list[PluginRun] = []
+        triggers = (trigger,) if compat_trigger is None else (trigger, compat_trigger)
         if dispatcher is not None:
             for object_id, hook_input, input_fields in events:
-                runs += dispatcher.fire_hooks(
-                    trigger, object_id, hook_input, input_fields, context.hook_chain
-                )
+                for fired in triggers:
+                    runs += dispatcher.fire_hooks(
+                        fired, object_id, hook_input, input_fields, context.hook_chain
+                    )
         save = SaveResult(info.field_name, time.perf_counter() - started, runs)
         if dispatcher is not None:
             dispatcher.record_save(save)
@@ -222,6 +236,8 @@ class MutationResolvers:
         table: dict[int, Any],
         input: dict[str, Any],
         apply: Callable[[Any, dict[str, Any]], None],
+        *,
+        compat_trigger: str | None = None,
     ) -> Any:
         """Edit a copy and swap it in, so a rejected input leaves the row as it was."""
         started = time.perf_counter()
@@ -235,7 +251,8 @@ class MutationResolvers:
             apply(row, input)
             row.updated_at = self.store.clock.now()
             table[row_id] = row
-        self._run_hooks(info, trigger, [(row_id, dict(input), _shuffled_keys(input))], started)
+        events = [(row_id, dict(input), _shuffled_keys(input))]
+        self._run_hooks(info, trigger, events, started, compat_trigger=compat_trigger)
         return table.get(row_id)
 
     def performer_update(
@@ -258,6 +275,20 @@ class MutationResolvers:
         self, _root: Any, info: graphql.GraphQLResolveInfo, input: dict[str, Any]
     ) -> TagRecord:
         return self._update_related(info, "Tag.Update.Post", self.store.tags, input, _apply_tag)
+
+    def group_update(
+        self, _root: Any, info: graphql.GraphQLResolveInfo, input: dict[str, Any]
+    ) -> GroupRecord:
+        if input.get("studio_id") is not None:
+            self.store.require_studio(parse_stash_id(input["studio_id"]))
+        return self._update_related(
+            info,
+            "Group.Update.Post",
+            self.store.groups,
+            input,
+            _apply_group,
+            compat_trigger="Movie.Update.Post",
+        )
 
     # -- plugins --------------------------------------------------------------------------------
     def configure_plugin(
@@ -301,6 +332,7 @@ class MutationResolvers:
                 "performerUpdate": self.performer_update,
                 "studioUpdate": self.studio_update,
                 "tagUpdate": self.tag_update,
+                "groupUpdate": self.group_update,
                 "configurePlugin": self.configure_plugin,
                 "runPluginTask": self.run_plugin_task,
             }
@@ -367,3 +399,17 @@ def _apply_tag(tag: TagRecord, input: dict[str, Any]) -> None:
         tag.aliases = list(input["aliases"] or [])
     if "image" in input:
         tag.image = decode_image(input["image"])
+
+
+def _apply_group(group: GroupRecord, input: dict[str, Any]) -> None:
+    _copy_present(
+        group, input, ("aliases", "duration", "date", "rating100", "director", "synopsis")
+    )
+    if input.get("name") is not None:
+        group.name = input["name"]
+    if "studio_id" in input:
+        group.studio_id = None if input["studio_id"] is None else parse_stash_id(input["studio_id"])
+    if "urls" in input:
+        group.urls = list(input["urls"] or [])
+    if "front_image" in input:
+        group.front_image = decode_image(input["front_image"])

@@ -181,6 +181,71 @@ def _is_missing(criterion: str) -> ScenePredicate:
     return check
 
 
+_LINK_MODIFIERS = frozenset({"INCLUDES", "INCLUDES_ALL", "EXCLUDES", "IS_NULL", "NOT_NULL"})
+
+
+def _link_ids(values: list[str] | None) -> list[int | None]:
+    """Criterion ids as row ids; one that is not a number matches no row (as in Stash's SQL)."""
+    return [int(v) if v.isascii() and v.isdigit() else None for v in values or []]
+
+
+def _links_predicate(
+    key: str,
+    criterion: dict[str, Any],
+    read: Callable[[SceneRecord], list[int]],
+    *,
+    hierarchical: bool,
+) -> ScenePredicate:
+    """Stash's multi-criterion on a scene's links (criterion_handlers.go), direct links only.
+
+    IS_NULL / NOT_NULL: no link / some link, whatever the values. EXCLUDES joins ``value`` to
+    ``excludes``. Then, with neither values nor excludes the criterion matches everything;
+    INCLUDES wants any value linked, INCLUDES_ALL every value (``count(distinct) = len(value)``,
+    so a repeated id never matches); a scene linked to any of ``excludes`` never matches.
+    Hierarchical criteria also match the sub-tags, sub-studios or sub-groups of each value for
+    ``depth`` > 0 (or -1, all levels); the emulator does not follow hierarchies, so it refuses
+    such a depth rather than answer as if it were 0.
+    """
+    modifier = criterion["modifier"]
+    if modifier not in _LINK_MODIFIERS:
+        raise FilterError(
+            f"modifier {modifier} is not supported for {key} by the emulator "
+            f"(supported: {', '.join(sorted(_LINK_MODIFIERS))})"
+        )
+    depth = criterion.get("depth") if hierarchical else None
+    if depth not in (None, 0):
+        raise FilterError(
+            f"{key}: depth {depth} is not supported by the emulator, which does not follow "
+            "hierarchies; use depth 0 or leave it out (direct links only)"
+        )
+    if modifier in {"IS_NULL", "NOT_NULL"}:
+        wanted = modifier == "NOT_NULL"
+        return lambda scene: bool(read(scene)) == wanted
+    values, excludes = _link_ids(criterion.get("value")), _link_ids(criterion.get("excludes"))
+    if modifier == "EXCLUDES":
+        modifier, values, excludes = "INCLUDES_ALL", [], excludes + values
+    if not values and not excludes:
+        return lambda _scene: True
+    excluded = set(excludes)
+
+    def matches(scene: SceneRecord) -> bool:
+        linked = set(read(scene))
+        if linked & excluded:
+            return False
+        if not values:
+            return True
+        found = {value for value in values if value in linked}
+        return bool(found) if modifier == "INCLUDES" else len(found) == len(values)
+
+    return matches
+
+
+def _links(
+    key: str, read: Callable[[SceneRecord], list[int]], *, hierarchical: bool
+) -> Callable[[Any], ScenePredicate]:
+    return lambda criterion: _links_predicate(key, criterion, read, hierarchical=hierarchical)
+
+
 def _text_column(key: str) -> Callable[[Any], ScenePredicate]:
     return lambda criterion: _string_predicate(criterion, lambda scene: [getattr(scene, key)])
 
@@ -205,6 +270,16 @@ _CRITERIA: dict[str, Callable[[Any], ScenePredicate]] = {
     ),
     "organized": lambda criterion: lambda scene: scene.organized == criterion,
     "is_missing": _is_missing,
+    "performers": _links("performers", lambda scene: scene.performer_ids, hierarchical=False),
+    "tags": _links("tags", lambda scene: scene.tag_ids, hierarchical=True),
+    "groups": _links(
+        "groups", lambda scene: [link.group_id for link in scene.groups_links], hierarchical=True
+    ),
+    "studios": _links(
+        "studios",
+        lambda scene: [] if scene.studio_id is None else [scene.studio_id],
+        hierarchical=True,
+    ),
     "date": _date_predicate,
     "created_at": _timestamp_column("created_at"),
     "updated_at": _timestamp_column("updated_at"),
