@@ -178,10 +178,11 @@ class MailboxActor(pykka.ThreadingActor):
     def _process(self, deliveries: list[Delivery]) -> None:
         """Handle a chunk, then ack what was handled in one transaction.
 
-        Everything a handler emits is committed by ``send`` before the handler returns, so a
-        crash before the shared ack only re-delivers messages whose effects already happened,
-        which at-least-once allows and the handlers are written for. Whatever the chunk leaves
-        unsettled (a crash part-way) is handed back, never left in flight until a restart.
+        Everything a handler emits is committed before the shared ack (by ``send`` itself, or
+        with the chunk's outbox), so a crash before that ack only re-delivers messages whose
+        effects already happened, which at-least-once allows and the handlers are written for.
+        Whatever the chunk leaves unsettled (a crash part-way) is handed back, never left in
+        flight until a restart.
         """
         handled: list[Delivery] = []
         settled: set[int] = set()

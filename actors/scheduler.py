@@ -260,17 +260,23 @@ class Scheduler(MailboxActor):
             "SELECT id, job, every_s FROM timers WHERE due_at <= ? ORDER BY due_at LIMIT ?",
             (now, FIRE_BATCH),
         )
+        due: dict[str, list[tuple[Any, Envelope]]] = {}
         for row in rows:
             try:
                 job = JobRef.model_validate(loads(row["job"]))
-                self.send(
-                    job.to, Envelope(kind=job.kind, scene_id=job.scene_id, payload=job.payload)
-                )
+                if job.to not in self.ctx.post:
+                    raise MailboxError(f"no mailbox named {job.to!r}")
             except (ValueError, MailboxError) as exc:
                 # Runs in on_start too: one unreadable row must not crash every start for good.
                 self._set_aside(row["id"], row["job"], exc)
                 continue
-            with self.store.transaction() as conn:
+            fired = Envelope(kind=job.kind, scene_id=job.scene_id, payload=job.payload)
+            due.setdefault(job.to, []).append((row, fired))
+        # Sent before the rows go: a crash in between fires a timer twice, never not at all.
+        for to, pairs in due.items():
+            self.send_many(to, [fired for _, fired in pairs])
+        with self.store.transaction() as conn:
+            for row, _ in (pair for pairs in due.values() for pair in pairs):
                 if row["every_s"] is not None:
                     conn.execute(
                         "UPDATE timers SET due_at = ? WHERE id = ?",

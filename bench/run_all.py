@@ -1,7 +1,8 @@
 """Every benchmark under bench/, one after the other, and one table of their figures.
 
 Run: ``make bench`` (``.venv/bin/python bench/run_all.py``), or ``--quick`` for a smoke run with
-small sizes, or ``--only first_sync,outage`` for some of them. Each benchmark runs in its own
+small sizes, or ``--only first_sync,outage`` to measure some again (the summary keeps the others'
+figures from the last run of the same mode). Each benchmark runs in its own
 process (so one's threads, emulators and memory never colour another's figures) and writes
 ``bench/results/<name>.json``; this script then writes ``bench/results/summary.json`` and
 ``bench/results/summary.md`` and prints the table. Benchmarks print numbers; nothing here
@@ -207,6 +208,19 @@ def print_summary(summary: dict[str, Any]) -> None:
         print(f"benchmarks that failed: {', '.join(failed)}")
 
 
+def merged(sections: dict[str, Any], mode: str) -> dict[str, Any]:
+    """With ``--only``, the benchmarks not rerun keep their sections from the last summary of
+    the same mode, so one benchmark can be measured again without losing the others."""
+    path = RESULTS / "summary.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    kept = previous.get("sections", {}) if previous.get("mode") == mode else {}
+    return {
+        name: sections.get(name, kept.get(name))
+        for name in BENCHMARKS
+        if name in sections or name in kept
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
@@ -227,17 +241,14 @@ def main(argv: list[str] | None = None) -> int:
             "run": run,
             "figures": figures_for(name, result) if result and run["exit"] == 0 else [],
         }
-    summary = {
-        "machine": machine(),
-        "mode": "quick" if options.quick else "full",
-        "sections": sections,
-    }
+    mode = "quick" if options.quick else "full"
+    summary = {"machine": machine(), "mode": mode, "sections": merged(sections, mode)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
     (RESULTS / "summary.md").write_text(markdown(summary))
     print_summary(summary)
     print(f"\nwritten: {RESULTS / 'summary.json'}, {RESULTS / 'summary.md'}")
-    return 0 if all(s["run"]["exit"] == 0 for s in sections.values()) else 1
+    return 0 if all(s["run"]["exit"] == 0 for s in sections.values()) else 1  # this run's only
 
 
 if __name__ == "__main__":

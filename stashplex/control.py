@@ -22,6 +22,12 @@ from pydantic import (
 
 from actors.addresses import INTAKE, PIPELINE_ROUTE
 from stashplex.envelope import Envelope
+from stashplex.plugin.hook import (
+    MAX_ID_DIGITS,
+    MAX_INPUT_FIELDS,
+    RELATED_TRIGGERS,
+    SCENE_TRIGGERS,
+)
 from stashplex.trace import trace_envelope
 
 if TYPE_CHECKING:
@@ -30,23 +36,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOOK_EVENT_KIND = "hook.event"
-# These must equal their namesakes in ``stashplex.plugin.hook``: the stdlib-only hook checks the
-# same rules itself, so that an event refused here is an error in Stash's log, never a spool file.
-#: Triggers about a scene: the event names it in ``scene_id``.
-SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
-#: Triggers about an object scenes link to: the event names it in ``object_id``.
-RELATED_TRIGGERS = (
-    "Performer.Update.Post",
-    "Studio.Update.Post",
-    "Tag.Update.Post",
-    "Group.Update.Post",
-)
-HOOK_TRIGGERS = SCENE_TRIGGERS + RELATED_TRIGGERS
+# The stdlib-only hook checks the same rules itself, so that an event refused here is an error
+# in Stash's log, never a spool file; its constants are the one definition of them.
 #: The kind of object a related trigger is about, as Intake and the Stash client name it.
 RELATED_KINDS: dict[str, str] = {
     trigger: trigger.partition(".")[0].lower() for trigger in RELATED_TRIGGERS
 }
-_ID_PATTERN = r"^[0-9]{1,18}$"
+_ID_PATTERN = rf"^[0-9]{{1,{MAX_ID_DIGITS}}}$"
 #: A probe burst larger than this is a mistake, not a test.
 MAX_TRACE_BURST = 100_000
 
@@ -73,7 +69,7 @@ class HookEvent(BaseModel):
     ]
     scene_id: str | None = Field(default=None, pattern=_ID_PATTERN)
     object_id: str | None = Field(default=None, pattern=_ID_PATTERN)
-    input_fields: list[str] = Field(default_factory=list, max_length=200)
+    input_fields: list[str] = Field(default_factory=list, max_length=MAX_INPUT_FIELDS)
     input: Any = None
     received_at: float | None = None
     #: How to call Stash back; ``{}`` when the hook had no ``server_connection`` (the hook

@@ -147,15 +147,7 @@ class Mailbox:
 
     def put(self, envelope: Envelope) -> None:
         """Store durably (committed on return), then wake the consumer."""
-        data = envelope.to_json()
-        try:
-            with self._lock:
-                self._queue.put(data)
-        except sqlite3.DatabaseError as exc:
-            self._recover(exc)
-            with self._lock:
-                self._queue.put(data)
-        self._ring()
+        self.put_many([envelope])
 
     def put_many(self, envelopes: Iterable[Envelope]) -> int:
         """Store many in one committed transaction (all or none), then wake the consumer."""

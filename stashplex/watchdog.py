@@ -19,11 +19,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 
 from stashplex.datadir import AlreadyRunningError, DataDir, InstanceLock
-from stashplex.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,24 @@ def check_host(
     return HostHealth(True)
 
 
+class WatchLimits(Protocol):
+    """What the watchdog needs of the settings (``Settings`` has both, and so does ``Limits``)."""
+
+    rss_cap_mb: int
+    heartbeat_timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Limits:
+    rss_cap_mb: int
+    heartbeat_timeout_seconds: float
+
+
 class Watchdog:
     def __init__(
         self,
         data: DataDir,
-        settings: Settings,
+        settings: WatchLimits,
         *,
         host_argv: Sequence[str] | None = None,
         log_level: str = "INFO",
@@ -196,9 +209,54 @@ class Watchdog:
             child.wait()
 
 
-def run_supervisor(data_dir: Path, settings: Settings, *, log_level: str = "INFO") -> int:
-    """Foreground entry used by ``supervisor.py`` and ``stashplex run``."""
+def run_supervisor(data_dir: Path, settings: WatchLimits, *, log_level: str = "INFO") -> int:
+    """Run the watchdog in this process until SIGTERM/SIGINT."""
     watchdog = Watchdog(DataDir(data_dir), settings, log_level=log_level)
     signal.signal(signal.SIGTERM, watchdog.request_stop)
     signal.signal(signal.SIGINT, watchdog.request_stop)
     return watchdog.run()
+
+
+def exec_watchdog(data_dir: Path, limits: WatchLimits, *, log_level: str = "INFO") -> None:
+    """Become the watchdog: ``stashplex run`` validates the settings, then execs this lean
+    entry (standard library and psutil only), so the process that runs for months does not
+    keep pydantic and the CLI in memory. The pid stays the same."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(  # noqa: S606 - our own interpreter and module
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "stashplex.watchdog",
+            "--data-dir",
+            str(data_dir),
+            "--rss-cap-mb",
+            str(limits.rss_cap_mb),
+            "--heartbeat-timeout",
+            str(limits.heartbeat_timeout_seconds),
+            "--log-level",
+            log_level,
+        ],
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    from stashplex.logs import configure_logging
+
+    parser = argparse.ArgumentParser(prog="stashplex-watchdog", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--rss-cap-mb", type=int, required=True)
+    parser.add_argument("--heartbeat-timeout", type=float, required=True)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    data = DataDir(args.data_dir).ensure()
+    configure_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
+    limits = Limits(args.rss_cap_mb, args.heartbeat_timeout)
+    return run_supervisor(data.root, limits, log_level=args.log_level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

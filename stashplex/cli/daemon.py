@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
@@ -42,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from stashplex.logs import configure_logging, mask_secrets
-    from stashplex.settings import SettingsError, load_settings, secret_values
-    from stashplex.watchdog import run_supervisor
+    from stashplex.logs import configure_logging
+    from stashplex.settings import SettingsError, load_settings
+    from stashplex.watchdog import exec_watchdog
 
     data = data_dir_of(args).ensure()
     configure_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
@@ -52,8 +53,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = load_settings(config_file=data.config_file)
     except SettingsError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    mask_secrets(secret_values(settings))
-    return run_supervisor(data.root, settings, log_level=args.log_level)
+    logging.shutdown()  # flush the log before this process image is replaced
+    exec_watchdog(data.root, settings, log_level=args.log_level)
+    return 0  # not reached: exec replaced this process
 
 
 def spawn_detached(data: DataDir) -> subprocess.Popen[bytes]:

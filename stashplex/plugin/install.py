@@ -72,7 +72,8 @@ SETTINGS = (
     ("path_map", "STRING", "Path map",
      "Stash path prefix => Plex path prefix, e.g. /data/ => /media/; separate rules with ';'."),
     ("stash_api_key", "STRING", "Stash API key",
-     "Needed only when Stash requires a login and the supervisor runs without a hook."),
+     "When Stash requires a login, set it in the data dir's config.toml (or"
+     " STASHPLEX_STASH_API_KEY) instead: settings saved here can only be read with it."),
     *(
         (f"sync_{name}", "BOOLEAN", f"Sync {name}", f"Copy the scene's {name} to Plex.")
         for name in _SYNC_FIELDS

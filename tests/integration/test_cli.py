@@ -14,20 +14,15 @@ from stashplex.datadir import DataDir
 from stashplex.ipc import send_request
 from tests.support.processes import (
     REPO,
+    answering,
+    configure_for,
     start_supervisor,
     stop_supervisor,
     stop_whatever_owns,
     write_config,
 )
 from tests.support.waiting import wait_until
-from tests.support.world import TOKEN, SyncWorld
-
-
-def answering(data: Path) -> bool:
-    try:
-        return bool(send_request(data, {"v": 1, "type": "ping"}, timeout=2).get("ok"))
-    except OSError:
-        return False
+from tests.support.world import SyncWorld
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +34,7 @@ def env(tmp_path_factory):
         title="Two candidates", files=[{"path": "/data/nowhere/shared name.mp4"}]
     )
     data = tmp / "data"
-    write_config(
-        data,
-        plex_url=world.plex.url,
-        plex_token=TOKEN,
-        stash_url=world.stash.url,
-        path_map=["/data/ => /media/"],
-        index_refresh_seconds=1,
-        scan_on_miss=False,
-    )
+    configure_for(world, data, scan_on_miss=False)
     supervisor = start_supervisor(data)
     wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
     from stashplex.plugin import install_plugin

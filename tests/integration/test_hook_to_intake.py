@@ -13,12 +13,16 @@ import pytest
 
 from stashplex.cli import main as cli_main
 from stashplex.datadir import DataDir, read_holder
-from stashplex.ipc import send_request
 from stashplex.plugin import install_plugin
-from stashplex.syncstate import SyncState, counters
-from tests.support.processes import start_supervisor, stop_supervisor, write_config
+from tests.support.processes import (
+    answering,
+    configure_for,
+    intake_counters,
+    start_supervisor,
+    stop_supervisor,
+)
 from tests.support.waiting import wait_until
-from tests.support.world import TOKEN, SyncWorld
+from tests.support.world import SyncWorld
 
 #: The user's save must never wait longer than this for our hook.
 SAVE_BUDGET_S = 0.100
@@ -32,29 +36,7 @@ def world(tmp_path):
 
 
 def configure(world, data: Path) -> None:
-    write_config(
-        data,
-        plex_url=world.plex.url,
-        plex_token=TOKEN,
-        stash_url=world.stash.url,
-        path_map=["/data/ => /media/"],
-        index_refresh_seconds=1,
-    )
-
-
-def answering(data: Path) -> bool:
-    try:
-        return bool(send_request(data, {"v": 1, "type": "ping"}, timeout=2).get("ok"))
-    except OSError:
-        return False
-
-
-def intake_counters(data: Path) -> dict:
-    state = SyncState(DataDir(data))
-    try:
-        return counters(state.store)
-    finally:
-        state.store.close()
+    configure_for(world, data)
 
 
 def plex_titles_match(world, scene_ids) -> bool:

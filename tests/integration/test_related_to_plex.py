@@ -14,14 +14,19 @@ from pathlib import Path
 import pytest
 
 from stashplex.datadir import DataDir
-from stashplex.ipc import send_request
 from stashplex.plugin import install_plugin
 from stashplex.sandbox.plugin_runner import SaveResult
 from stashplex.sandbox.stash.context import RequestContext
-from stashplex.syncstate import SyncState, counters
-from tests.support.processes import start_supervisor, stop_supervisor, write_config
+from stashplex.syncstate import SyncState
+from tests.support.processes import (
+    answering,
+    configure_for,
+    intake_counters,
+    start_supervisor,
+    stop_supervisor,
+)
 from tests.support.waiting import wait_until
-from tests.support.world import TOKEN, SyncWorld
+from tests.support.world import SyncWorld
 
 TAG_UPDATE = "mutation ($input: TagUpdateInput!) { tagUpdate(input: $input) { id name } }"
 
@@ -31,21 +36,6 @@ def world(tmp_path):
     w = SyncWorld(tmp_path, scenes=12)
     yield w
     w.close()
-
-
-def answering(data: Path) -> bool:
-    try:
-        return bool(send_request(data, {"v": 1, "type": "ping"}, timeout=2).get("ok"))
-    except OSError:
-        return False
-
-
-def intake_counters(data: Path) -> dict:
-    state = SyncState(DataDir(data))
-    try:
-        return counters(state.store)
-    finally:
-        state.store.close()
 
 
 def pending_in_intake(data: Path) -> int:
@@ -96,14 +86,7 @@ def start_synced(world: SyncWorld, tmp_path: Path):
         tags = [t["id"] for t in world.stash.scene(scene_id)["tags"]]
         world.stash.update_scene(scene_id, tag_ids=[*tags, tag])
     data = tmp_path / "data"
-    write_config(
-        data,
-        plex_url=world.plex.url,
-        plex_token=TOKEN,
-        stash_url=world.stash.url,
-        path_map=["/data/ => /media/"],
-        index_refresh_seconds=1,
-    )
+    configure_for(world, data)
     supervisor = start_supervisor(data)
     wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
     manifest = install_plugin(

@@ -12,22 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from stashplex.ipc import send_request
 from stashplex.plugin import install_plugin
 from stashplex.sandbox.plugin_runner import LogLine, PluginRun
-from tests.support.processes import start_supervisor, stop_supervisor, write_config
+from tests.support.processes import (
+    answering,
+    configure_for,
+    start_supervisor,
+    stop_supervisor,
+)
 from tests.support.waiting import wait_until
-from tests.support.world import TOKEN, SyncWorld
+from tests.support.world import SyncWorld
 
 #: Stash's default log level: lines below it never reach the user.
 VISIBLE_LEVELS = ("info", "warning", "error")
-
-
-def answering(data: Path) -> bool:
-    try:
-        return bool(send_request(data, {"v": 1, "type": "ping"}, timeout=2).get("ok"))
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +33,7 @@ def runner(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("task-logs")
     world = SyncWorld(tmp, scenes=5)
     data = tmp / "data"
-    write_config(
-        data,
-        plex_url=world.plex.url,
-        plex_token=TOKEN,
-        stash_url=world.stash.url,
-        path_map=["/data/ => /media/"],
-        index_refresh_seconds=1,
-        scan_on_miss=False,
-    )
+    configure_for(world, data, scan_on_miss=False)
     supervisor = start_supervisor(data)
     try:
         wait_until(lambda: answering(data), timeout=30, message="supervisor answering")

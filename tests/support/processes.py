@@ -88,3 +88,39 @@ def wait_for_host(data_dir: Path, *, other_than: int | None = None, timeout: flo
         return pid
 
     return wait_until(ready, timeout=timeout, message="a running actor host")
+
+
+def answering(data_dir: Path) -> bool:
+    """Whether a supervisor answers ``ping`` on ``data_dir``'s socket right now."""
+    from stashplex.ipc import send_request
+
+    try:
+        return bool(send_request(data_dir, {"v": 1, "type": "ping"}, timeout=2).get("ok"))
+    except OSError:
+        return False
+
+
+def configure_for(world: object, data_dir: Path, **settings: object) -> None:
+    """The config a test supervisor needs to sync ``world``'s emulators (Docker-style paths)."""
+    from tests.support.world import TOKEN
+
+    write_config(
+        data_dir,
+        plex_url=world.plex.url,  # type: ignore[attr-defined]
+        plex_token=TOKEN,
+        stash_url=world.stash.url,  # type: ignore[attr-defined]
+        path_map=["/data/ => /media/"],
+        index_refresh_seconds=1,
+        **settings,
+    )
+
+
+def intake_counters(data_dir: Path) -> dict[str, int]:
+    from stashplex.datadir import DataDir
+    from stashplex.syncstate import SyncState, counters
+
+    state = SyncState(DataDir(data_dir))
+    try:
+        return counters(state.store)
+    finally:
+        state.store.close()
