@@ -86,10 +86,14 @@ class Intake(MailboxActor):
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
-        if self.state.store.set_aside_to is not None:
-            # The cursor, pending events and what was synced are gone with the damaged file:
-            # only a full sync (diff-based, so unchanged items get no write) restores them.
-            log.warning("Intake state was lost; running a full sync to catch everything up")
+        lost = self.ctx.services.pop("mailboxes_lost", None)
+        if self.state.store.set_aside_to is not None or lost:
+            # Lost state (the cursor, pending events, what was synced) or lost jobs in flight:
+            # only a full sync restores them. It is diff-based, so unchanged items get no write,
+            # and jobs that were in flight are no longer trusted to arrive.
+            what = "Intake state" if lost is None else f"mailbox(es) {', '.join(lost)}"
+            log.warning("%s lost; running a full sync to catch everything up", what)
+            self.state.forget_in_flight()
             request = SyncRequest(mode="all", job_id="recovery-" + new_job_id())
             self.send(INTAKE, Envelope(kind=SYNC_REQUEST, payload=request.model_dump(mode="json")))
         self.send(INTAKE, Envelope(kind=INTAKE_CATCHUP))

@@ -128,6 +128,9 @@ class Host:
                 self.settings.stash_url, api_key=self.settings.stash_api_key.get_secret_value()
             ),
         }
+        lost = [name for name in self.post.names() if self.post[name].quarantined]
+        if lost:
+            services["mailboxes_lost"] = lost  # Intake takes it once: it re-sends what they held
         if self._extra_services is not None:
             services.update(self._extra_services(self.data, self.settings, self.post))
         ctx = ActorContext(self.post, max_attempts=self.settings.max_attempts, services=services)

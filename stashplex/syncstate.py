@@ -122,6 +122,11 @@ class SyncState:
                 [(scene_id, at, rev, fp) for scene_id, (rev, fp) in fetched.items()],
             )
 
+    def forget_in_flight(self) -> None:
+        """Jobs thought to be in flight may be gone (a lost mailbox): let them be sent again."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE synced SET emitted_fingerprint = NULL")
+
     def mark_done(
         self, scene_id: str, fingerprint: str, revision: int, status: str, rating_keys: list[int]
     ) -> None:

@@ -163,3 +163,21 @@ def test_a_dry_run_arriving_with_a_real_edit_neither_hides_it_nor_supersedes_it(
     real = next(e.payload["revision"] for e in jobs if not e.payload["dry_run"])
     notices = [e.payload["revisions"] for e in h.drain(SCHEDULER) if e.kind == TIMER_SUPERSEDE]
     assert notices == [{scene_id: real}]
+
+
+def test_after_a_mailbox_was_lost_jobs_thought_in_flight_are_sent_again(tmp_path, stash):
+    # Given a scene whose job Intake emitted, but which never came back done
+    scene_id = stash.add_scene(title="in flight", files=[{"path": "/data/a.mp4"}])
+    h = harness(tmp_path, stash)
+    h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
+    first = Intake.start(h.context(stash=StashClient(stash.url), intake_debounce_s=0))
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="first job")
+    first.stop()
+    h.drain(PLEX_GATEWAY)  # the mailbox that held it is gone
+    # When Intake starts in a host that had to set a damaged mailbox aside
+    Intake.start(h.context(stash=StashClient(stash.url), intake_debounce_s=0,
+                           mailboxes_lost=["plex_gateway"]))
+    # Then a full sync sends the scene again instead of waiting for a job that will not come
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="job sent again")
+    (job,) = [e for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE]
+    assert job.scene_id == scene_id
