@@ -51,13 +51,13 @@ from stashplex.changes import (
     related_edit_matters,
     related_relevant_fields,
     relevant_fields,
+    select_changed,
     without_baseline,
 )
 from stashplex.control import HookEvent
 from stashplex.envelope import Envelope
-from stashplex.fingerprint import fingerprint
 from stashplex.plex.writer import toggles_from
-from stashplex.scene import SceneDataError, StashScene
+from stashplex.scene import StashScene
 from stashplex.stash import StashClient, StashError
 from stashplex.syncstate import SyncState
 
@@ -277,45 +277,27 @@ class Intake(MailboxActor):
         force: bool = False,
         catching_up: bool = False,
     ) -> int:
-        """Filter, fingerprint and emit jobs for scenes just read from Stash; returns queued.
-
-        A scene is skipped when its fingerprint equals that of its last successful sync, or of
-        a job for it still in flight (so a burst of events makes one job). The catch-up pass
-        also skips what last failed, so a failed scene is not re-failed on every pass; a new
-        edit or ``sync`` retries it.
-        """
+        """Emit jobs for the scenes just read from Stash that need one; returns how many."""
         fetched_at = time.time()
-        coverless = self._coverless([str(s.get("id")) for s in raw_scenes])
-        synced = self.state.synced([str(s.get("id")) for s in raw_scenes])
-        jobs: list[tuple[StashScene, str]] = []
-        skipped = failed = 0
-        for raw in raw_scenes:
-            try:
-                scene = StashScene.from_graphql(raw)
-            except SceneDataError as exc:
-                log.error("%s", exc)
-                failed += 1
-                continue
-            for problem in scene.problems:
-                log.info("scene %s: %s", scene.id, problem)
-            if not scene.files:
-                log.info("scene %s has no files; nothing in Plex to match", scene.id)
-                skipped += 1
-                continue
-            fp = fingerprint(scene, self.toggles)
-            known = synced.get(scene.id, {})
-            already = {known.get("fingerprint"), known.get("emitted_fingerprint")}
-            if catching_up:
-                already.add(known.get("failed_fingerprint"))
-            if not force and fp in already:
-                skipped += 1
-                continue
-            jobs.append((scene, fp))
-        self._emit(
-            jobs, coverless, job_id=job_id, dry_run=dry_run, force=force, fetched_at=fetched_at
+        ids = [str(s.get("id")) for s in raw_scenes]
+        selection = select_changed(
+            raw_scenes, self.state.synced(ids), self.toggles, force=force, catching_up=catching_up
         )
-        self.state.bump_job(job_id, queued=len(jobs), skipped=skipped, failed=failed)
-        return len(jobs)
+        for level, note in selection.notes:
+            log.log(level, "%s", note)
+        coverless = self._coverless([scene.id for scene, _ in selection.jobs])
+        self._emit(
+            selection.jobs,
+            coverless,
+            job_id=job_id,
+            dry_run=dry_run,
+            force=force,
+            fetched_at=fetched_at,
+        )
+        self.state.bump_job(
+            job_id, queued=len(selection.jobs), skipped=selection.skipped, failed=selection.failed
+        )
+        return len(selection.jobs)
 
     def _coverless(self, ids: list[str]) -> set[str]:
         if not self.toggles.poster or not ids:

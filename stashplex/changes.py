@@ -5,11 +5,16 @@ Plain functions, so Intake stays a thin shell and the rules have plain tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from stashplex.fieldmap import FieldToggles
+from stashplex.fingerprint import fingerprint
 from stashplex.plex.writer import toggles_from
+from stashplex.scene import SceneDataError, StashScene
 
 #: ``inputFields`` of a scene update that can change what Plex shows, per sync toggle.
 SYNCED_INPUT_FIELDS: dict[str, frozenset[str]] = {
@@ -120,3 +125,55 @@ def without_baseline(
         yield total, [
             s for s in scenes if not (str(s.get("id")) in ids and s.get("updated_at") == stamp)
         ]
+
+
+@dataclass
+class Selection:
+    """Which scenes just read from Stash need a job, and what became of the others."""
+
+    jobs: list[tuple[StashScene, str]] = field(default_factory=list)  # (scene, fingerprint)
+    skipped: int = 0
+    failed: int = 0
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (logging level, message)
+
+
+def select_changed(
+    raw_scenes: Iterable[Mapping[str, Any]],
+    synced: Mapping[str, Mapping[str, Any]],
+    toggles: FieldToggles,
+    *,
+    force: bool = False,
+    catching_up: bool = False,
+) -> Selection:
+    """Sanitize and fingerprint scenes; keep those whose Plex fields may have changed.
+
+    A scene is skipped when its fingerprint equals that of its last successful sync, or of a
+    job for it still in flight (so a burst of events makes one job). The catch-up pass also
+    skips what last failed, so a failed scene is not re-failed on every pass; a new edit or
+    ``sync`` retries it. ``force`` skips nothing that has files.
+    """
+    selection = Selection()
+    for raw in raw_scenes:
+        try:
+            scene = StashScene.from_graphql(raw)
+        except SceneDataError as exc:
+            selection.notes.append((logging.ERROR, str(exc)))
+            selection.failed += 1
+            continue
+        selection.notes += [(logging.INFO, f"scene {scene.id}: {p}") for p in scene.problems]
+        if not scene.files:
+            selection.notes.append(
+                (logging.INFO, f"scene {scene.id} has no files; nothing in Plex to match")
+            )
+            selection.skipped += 1
+            continue
+        fp = fingerprint(scene, toggles)
+        known = synced.get(scene.id, {})
+        already = {known.get("fingerprint"), known.get("emitted_fingerprint")}
+        if catching_up:
+            already.add(known.get("failed_fingerprint"))
+        if not force and fp in already:
+            selection.skipped += 1
+            continue
+        selection.jobs.append((scene, fp))
+    return selection

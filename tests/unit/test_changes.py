@@ -6,9 +6,12 @@ from stashplex.changes import (
     related_edit_matters,
     related_relevant_fields,
     relevant_fields,
+    select_changed,
     without_baseline,
 )
-from stashplex.fieldmap import MAPPING_TABLE
+from stashplex.fieldmap import MAPPING_TABLE, FieldToggles
+from stashplex.fingerprint import fingerprint
+from stashplex.scene import StashScene
 from stashplex.settings import Settings
 
 
@@ -140,3 +143,58 @@ def test_catch_up_leaves_alone_the_scenes_already_stamped_with_the_first_cursor(
     # Then only the unchanged baseline scene is left for the first full sync
     assert total == 4
     assert [s["id"] for s in kept] == ["2", "3", "4"]
+
+
+def _raw(scene_id: str, title: str = "T", files: bool = True) -> dict:
+    return {
+        "id": scene_id,
+        "title": title,
+        "files": [{"id": f"f{scene_id}", "path": f"/data/{scene_id}.mp4", "basename": "x.mp4"}]
+        if files
+        else [],
+    }
+
+
+def _fp(raw: dict) -> str:
+    return fingerprint(StashScene.from_graphql(raw), FieldToggles())
+
+
+@pytest.mark.parametrize(
+    ("known", "force", "catching_up", "selected"),
+    [
+        ({}, False, False, True),
+        ({"fingerprint": "SAME"}, False, False, False),
+        ({"emitted_fingerprint": "SAME"}, False, False, False),
+        ({"failed_fingerprint": "SAME"}, False, False, True),
+        ({"failed_fingerprint": "SAME"}, False, True, False),
+        ({"fingerprint": "SAME"}, True, False, True),
+        ({"fingerprint": "OTHER"}, False, False, True),
+    ],
+    ids=[
+        "never synced: sent",
+        "unchanged since its last sync: skipped",
+        "the same job still in flight: skipped",
+        "failed before, asked for again: sent",
+        "failed before, found by catch-up: skipped",
+        "forced: sent",
+        "changed since: sent",
+    ],
+)
+def test_only_scenes_whose_plex_fields_may_have_changed_get_a_job(
+    known, force, catching_up, selected
+):
+    # Given a scene read from Stash and what Intake remembers of it
+    raw = _raw("1")
+    memory = {k: (_fp(raw) if v == "SAME" else v) for k, v in known.items()}
+    # When it is considered
+    result = select_changed([raw], {"1": memory}, FieldToggles(), force=force,
+                            catching_up=catching_up)
+    # Then it gets a job, or counts as skipped
+    assert [scene.id for scene, _ in result.jobs] == (["1"] if selected else [])
+    assert result.skipped == (0 if selected else 1)
+
+
+def test_a_scene_without_files_is_skipped_and_unreadable_data_fails_with_a_note():
+    result = select_changed([_raw("1", files=False), []], {}, FieldToggles())
+    assert (result.jobs, result.skipped, result.failed) == ([], 1, 1)
+    assert any("has no files" in note for _, note in result.notes)
