@@ -214,9 +214,11 @@ class MailboxActor(pykka.ThreadingActor):
             handled.clear()  # what they emitted is not committed: hand them back, never ack
             raise
         finally:
-            self.mailbox.ack_many(handled)
-            settled.update(delivery.row_id for delivery in handled)
-            self.mailbox.release([d for d in deliveries if d.row_id not in settled])
+            try:
+                self.mailbox.ack_many(handled)
+                settled.update(delivery.row_id for delivery in handled)
+            finally:
+                self.mailbox.release([d for d in deliveries if d.row_id not in settled])
 
     def _handle_alone(self, envelope: Envelope) -> None:
         self.handle_batch([envelope])

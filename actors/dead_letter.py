@@ -28,7 +28,10 @@ from actors.messages import (
     DEAD_LETTER_JOB,
     DEAD_LETTER_PURGE,
     DEAD_LETTER_RETRY,
+    MATCH_SCORE,
+    SYNC_LOCATE,
     SYNC_REQUEST,
+    SYNC_WRITE,
     DeadLetterJob,
     DeadLetterPurge,
     DeadLetterRetry,
@@ -66,6 +69,38 @@ def without_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [without_secrets(v) for v in value]
     return value
+
+
+#: Kinds whose payload is a scene's sync job: a poisoned one still ends its sync job. Not
+#: ``sync.done``: reporting a poisoned report would feed Intake the same message again.
+JOB_KINDS = frozenset({SYNC_LOCATE, MATCH_SCORE, SYNC_WRITE})
+#: Error texts quote the input they choke on (pydantic cuts it to its start and end), so any
+#: start or end of a credential this long is taken out of them.
+_SCRUB_MIN = 6
+
+
+def secret_values_in(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = []
+        for k, v in value.items():
+            if k.lower() in SECRET_KEYS and isinstance(v, str) and v:
+                found.append(v)
+            else:
+                found += secret_values_in(v)
+        return found
+    if isinstance(value, list):
+        return [s for v in value for s in secret_values_in(v)]
+    return []
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` without any credential, nor any start or end of one that a repr cut short."""
+    for secret in secrets:
+        pieces = {secret[:n] for n in range(_SCRUB_MIN, len(secret) + 1)}
+        pieces |= {secret[-n:] for n in range(_SCRUB_MIN, len(secret) + 1)}
+        for piece in sorted(pieces, key=len, reverse=True):
+            text = text.replace(piece, "[redacted]")
+    return text
 
 
 def open_store(data_dir: DataDir) -> Store:
@@ -208,19 +243,24 @@ class DeadLetter(MailboxActor):
                 "error": payload.get("error", ""),
             }
         ]
+        secrets = secret_values_in(payload.get("envelope"))
         self._insert(
             scene_id=envelope.scene_id,
             reason=reason,
-            error=f"{payload.get('mailbox')}: {payload.get('error', '')}",
-            history=history,
+            error=scrub(f"{payload.get('mailbox')}: {payload.get('error', '')}", secrets),
+            history=[{**h, "error": scrub(h["error"], secrets)} for h in history],
             envelope={
                 "mailbox": payload.get("mailbox"),
                 "envelope": without_secrets(payload.get("envelope")),
-                "traceback": payload.get("traceback"),
+                "traceback": scrub(payload.get("traceback") or "", secrets) or None,
             },
         )
         original = payload.get("envelope")
-        if isinstance(original, dict) and isinstance(original.get("payload"), dict):
+        if (
+            isinstance(original, dict)
+            and original.get("kind") in JOB_KINDS
+            and isinstance(original.get("payload"), dict)
+        ):
             job = original["payload"]
             self._report_failed(original.get("scene_id"), job, job.get("job_id"))
 

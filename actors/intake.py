@@ -36,6 +36,7 @@ from actors.messages import (
     HOOK_EVENT,
     INTAKE_CATCHUP,
     INTAKE_FLUSH,
+    INTAKE_RECOVER,
     SYNC_DONE,
     SYNC_LOCATE,
     SYNC_REQUEST,
@@ -88,14 +89,7 @@ class Intake(MailboxActor):
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         lost = self.ctx.services.pop("mailboxes_lost", None)
         if self.state.store.set_aside_to is not None or lost:
-            # Lost state (the cursor, pending events, what was synced) or lost jobs in flight:
-            # only a full sync restores them. It is diff-based, so unchanged items get no write,
-            # and jobs that were in flight are no longer trusted to arrive.
-            what = "Intake state" if lost is None else f"mailbox(es) {', '.join(lost)}"
-            log.warning("%s lost; running a full sync to catch everything up", what)
-            self.state.forget_in_flight()
-            request = SyncRequest(mode="all", job_id="recovery-" + new_job_id())
-            self.send(INTAKE, Envelope(kind=SYNC_REQUEST, payload=request.model_dump(mode="json")))
+            self._recover("Intake state" if lost is None else f"mailbox(es) {', '.join(lost)}")
         self.send(INTAKE, Envelope(kind=INTAKE_CATCHUP))
         self._flush_armed = False
         if self.state.pending_count():
@@ -122,6 +116,8 @@ class Intake(MailboxActor):
                 flush_now = True
             elif kind == INTAKE_CATCHUP:
                 self._catch_up()
+            elif kind == INTAKE_RECOVER:
+                self._recover(f"mailbox(es) {', '.join(envelope.payload.get('mailboxes', []))}")
             else:
                 super().handle(envelope)
         self.state.bump_counters(self.counts)
@@ -132,6 +128,15 @@ class Intake(MailboxActor):
             # The window opens with the first pending event and never slides, so a steady
             # trickle of events cannot postpone the flush forever.
             self._set_flush_timer(self.debounce_s)
+
+    def _recover(self, what: str) -> None:
+        """Lost state (the cursor, pending events, what was synced) or lost jobs in flight:
+        only a full sync restores them. It is diff-based, so unchanged items get no write, and
+        jobs that were in flight are no longer trusted to arrive."""
+        log.warning("%s lost; running a full sync to catch everything up", what)
+        self.state.forget_in_flight()
+        request = SyncRequest(mode="all", job_id="recovery-" + new_job_id())
+        self.send(INTAKE, Envelope(kind=SYNC_REQUEST, payload=request.model_dump(mode="json")))
 
     def _count(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
@@ -219,7 +224,9 @@ class Intake(MailboxActor):
                 payload={
                     "timer_id": RELATED_RETRY_TIMER_PREFIX + key,
                     "due_at": time.time() + STASH_RETRY_S,
-                    "job": {"to": INTAKE, "kind": HOOK_EVENT, "payload": dict(envelope.payload)},
+                    # Without the session cookie: a retried event needs none, and timers are
+                    # stored for as long as Stash stays away.
+                    "job": {"to": INTAKE, "kind": HOOK_EVENT, "payload": without_cookie(envelope)},
                 },
             ),
         )
@@ -468,6 +475,13 @@ class Intake(MailboxActor):
                 self.state.bump_job(done.job_id, done=1, changes=done.changes)
             if done.diff:
                 self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
+
+
+def without_cookie(envelope: Envelope) -> dict[str, Any]:
+    payload = dict(envelope.payload)
+    if isinstance(payload.get("connection"), dict):
+        payload["connection"] = {**payload["connection"], "session_cookie": None}
+    return payload
 
 
 def new_job_id() -> str:

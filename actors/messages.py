@@ -28,6 +28,7 @@ SYNC_REQUEST = "sync.request"  # -> intake: sync all / since / some scenes (CLI,
 SYNC_DONE = "sync.done"  # -> intake: a scene reached Plex (or was found unchanged)
 INTAKE_CATCHUP = "intake.catchup"  # -> intake: scheduled, look for changes Stash did not hook
 INTAKE_FLUSH = "intake.flush"  # -> intake: turn coalesced pending events into jobs now
+INTAKE_RECOVER = "intake.recover"  # -> intake: a mailbox was lost; re-send what was in flight
 SYNC_LOCATE = "sync.locate"  # -> plex_gateway: find Plex candidates for a scene's files
 MATCH_SCORE = "match.score"  # -> matcher: decide which candidate (if any) is the scene
 SYNC_WRITE = "sync.write"  # -> plex_gateway: write the scene to these Plex items

@@ -134,6 +134,8 @@ class PlexGateway(MailboxActor):
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not self.breaker.allow_request():
             raise BreakerOpenError(self.breaker.next_trial_at())
+        if self.breaker.state is BreakerState.HALF_OPEN and self._plex is not None:
+            self._trial(self._plex)
         try:
             result = fn(*args, **kwargs)
         except PLEX_ERRORS as exc:
@@ -149,6 +151,23 @@ class PlexGateway(MailboxActor):
             raise PlexCallError(failure) from exc
         self.breaker.record_success()
         return result
+
+    def _trial(self, plex: Any) -> None:
+        """The breaker's trial is a cheap probe of the server, not a job's own request.
+
+        A failure that opens the breaker, or a failed trial, costs its job no retry: that is
+        an outage, and the job waits for the next trial. If the job's own request were the
+        trial, one job failing on its own (one bad item) would hold the breaker open forever
+        at no cost; with a probe, Plex answers, the breaker closes, and the job's next failure
+        spends a retry as usual.
+        """
+        try:
+            plex.query("/identity")
+        except PLEX_ERRORS as exc:
+            if classify(exc).trips_breaker:
+                self.breaker.record_failure()
+                raise BreakerOpenError(self.breaker.next_trial_at()) from exc
+        self.breaker.record_success()
 
     def _breaker_moved(self, old: BreakerState, new: BreakerState) -> None:
         log.warning("Plex circuit breaker %s -> %s", old, new)

@@ -22,9 +22,11 @@ from typing import Any
 
 from actors.addresses import INTAKE, START_ORDER
 from actors.base import ActorContext, MailboxActor
+from actors.messages import INTAKE_RECOVER
 from stashplex.config import load_effective_settings
 from stashplex.control import ControlHandler
 from stashplex.datadir import DataDir
+from stashplex.envelope import Envelope
 from stashplex.logs import configure_logging, mask_secrets
 from stashplex.mailbox import PostOffice
 from stashplex.settings import Settings, SettingsError, secret_values
@@ -119,7 +121,12 @@ class Host:
             self._shutdown.set()
 
     def _start(self) -> None:
-        self.post = PostOffice(self.data.mailboxes, START_ORDER, sync=self.settings.mailbox_sync)
+        self.post = PostOffice(
+            self.data.mailboxes,
+            START_ORDER,
+            sync=self.settings.mailbox_sync,
+            on_lost=self._mailbox_lost,
+        )
         services: dict[str, Any] = {
             "settings": self.settings,
             "data_dir": self.data,
@@ -168,6 +175,11 @@ class Host:
         if force or done > self._status_logged_at:
             self._status_logged_at = done
             log.info("status: %s", status_line(status))
+
+    def _mailbox_lost(self, name: str) -> None:
+        """A mailbox was set aside while running: what it held must be sent again."""
+        assert self.post is not None
+        self.post.send(INTAKE, Envelope(kind=INTAKE_RECOVER, payload={"mailboxes": [name]}))
 
     def _child_spec(self, name: str, ctx: ActorContext) -> ChildSpec:
         cls = self._classes[name]

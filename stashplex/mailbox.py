@@ -64,13 +64,24 @@ class Delivery:
 
     envelope: Envelope
     row_id: int
+    #: Which file it came from: a row id means nothing in the fresh file that replaced it.
+    generation: int = 0
 
 
 class Mailbox:
     """One durable queue of :class:`Envelope` with at-least-once delivery."""
 
-    def __init__(self, name: str, directory: Path, *, sync: SyncMode = "normal") -> None:
+    def __init__(
+        self,
+        name: str,
+        directory: Path,
+        *,
+        sync: SyncMode = "normal",
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
         self.name = name
+        self._on_lost = on_lost
+        self._generation = 0
         self.directory = directory
         self._sync = sync
         self._lock = threading.RLock()
@@ -142,6 +153,9 @@ class Mailbox:
                 moved,
             )
             self._queue = self._open_queue()
+            self._generation += 1
+        if self._on_lost is not None:
+            self._on_lost(self.name)
 
     # -- producing ------------------------------------------------------------------------
 
@@ -209,12 +223,13 @@ class Mailbox:
         try:
             with self._lock:
                 rows = self._take_rows(limit)
+                generation = self._generation
         except sqlite3.DatabaseError as exc:
             self._recover(exc)
             return []
         deliveries = []
         for row_id, data in rows:
-            delivery = self._decode(row_id, data)
+            delivery = self._decode(row_id, data, generation)
             if delivery is not None:
                 deliveries.append(delivery)
         return deliveries
@@ -239,9 +254,9 @@ class Mailbox:
         with queue.tran_lock, queue._putter as transaction:  # noqa: SLF001
             transaction.executemany(sql, [(status, row_id) for row_id in row_ids])
 
-    def _decode(self, row_id: int, data: bytes) -> Delivery | None:
+    def _decode(self, row_id: int, data: bytes, generation: int) -> Delivery | None:
         try:
-            return Delivery(Envelope.from_json(json_serializer.loads(data)), row_id)
+            return Delivery(Envelope.from_json(json_serializer.loads(data)), row_id, generation)
         except ValueError as exc:
             # A row we cannot read is kept for inspection (status ack_failed), never redelivered.
             log.error("mailbox %r row %d is not a valid envelope: %s", self.name, row_id, exc)
@@ -254,25 +269,32 @@ class Mailbox:
 
     def ack_many(self, deliveries: Sequence[Delivery]) -> None:
         """Acknowledge handled messages in one transaction; they are never delivered again."""
-        if not deliveries:
-            return
         with self._lock:
-            self._set_status([delivery.row_id for delivery in deliveries], _ACKED)
-            self._acks_since_purge += len(deliveries)
+            rows = self._current(deliveries)
+            if not rows:
+                return
+            self._set_status(rows, _ACKED)
+            self._acks_since_purge += len(rows)
             if self._acks_since_purge >= PURGE_EVERY_ACKS:
                 self.purge_acked()
+
+    def _current(self, deliveries: Sequence[Delivery]) -> list[int]:
+        """Row ids of deliveries from the file in use; those of a file set aside are void."""
+        return [d.row_id for d in deliveries if d.generation == self._generation]
 
     def reject(self, delivery: Delivery) -> None:
         """Keep a message that can never be handled in the file (status ack_failed), unserved."""
         with self._lock:
-            self._queue.ack_failed(id=delivery.row_id)
+            if self._current([delivery]):
+                self._queue.ack_failed(id=delivery.row_id)
 
     def release(self, deliveries: Sequence[Delivery]) -> None:
         """Hand back messages that were taken but not handled (shutdown, a failed batch peer)."""
-        if not deliveries:
-            return
         with self._lock:
-            self._set_status([delivery.row_id for delivery in deliveries], _READY)
+            rows = self._current(deliveries)
+            if not rows:
+                return
+            self._set_status(rows, _READY)
         self._ring()
 
     def requeue(self, delivery: Delivery, envelope: Envelope) -> None:
@@ -303,9 +325,18 @@ class Mailbox:
 class PostOffice:
     """The process-wide owner of every mailbox: addresses are names, never actor refs."""
 
-    def __init__(self, root: Path, names: Iterable[str], *, sync: SyncMode = "normal") -> None:
+    def __init__(
+        self,
+        root: Path,
+        names: Iterable[str],
+        *,
+        sync: SyncMode = "normal",
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
         self.root = root
-        self._boxes = {name: Mailbox(name, root / name, sync=sync) for name in names}
+        self._boxes = {
+            name: Mailbox(name, root / name, sync=sync, on_lost=on_lost) for name in names
+        }
 
     def __getitem__(self, name: str) -> Mailbox:
         try:

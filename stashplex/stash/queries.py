@@ -45,7 +45,7 @@ query LinkedSceneIds($filter: FindFilterType, $scene_filter: SceneFilterType) {
 
 LATEST_UPDATED_AT: Final = """
 query LatestUpdatedAt {
-  findScenes(filter: {per_page: 100, sort: "updated_at", direction: DESC}) {
+  findScenes(filter: {per_page: 1000, sort: "updated_at", direction: DESC}) {
     count scenes { id updated_at }
   }
 }

@@ -158,3 +158,32 @@ def test_a_lone_job_through_a_long_outage_spends_no_retry_on_failed_trials(tmp_p
         assert world.dead_letters() == []
     finally:
         world.close()
+
+
+def test_a_job_that_fails_on_its_own_while_plex_is_up_is_dead_lettered_and_frees_the_breaker(
+    tmp_path,
+):
+    # Given one scene whose Plex item always answers 503, while the rest of Plex works
+    world = SyncWorld(tmp_path, scenes=3)
+    try:
+        scene_id = world.world.scene_ids[0]
+        keys = [f.rating_key for f in world.world.files_of(scene_id) if f.rating_key]
+        world.plex.faults.status(503, path_prefix=f"/library/metadata/{keys[0]}")
+        world.start(
+            breaker_failures=2,
+            breaker_reset_seconds=1,
+            transient_base_seconds=1,
+            transient_cap_seconds=1,
+            transient_retries=2,
+        )
+        # When it is synced, fails, opens the breaker, and the trial finds Plex answering
+        world.host.post.send(
+            "intake",
+            Envelope(kind="sync.request", payload={"mode": "scenes", "scene_ids": [scene_id]}),
+        )
+        # Then the job spends its retries and ends in DeadLetter instead of holding the breaker
+        (dead,) = wait_until(world.dead_letters, timeout=40, message="a dead letter")
+        assert dead["reason"] == "transient" and dead["scene_id"] == scene_id
+        wait_until(lambda: breaker_state(world) == "closed", timeout=10, message="breaker closed")
+    finally:
+        world.close()

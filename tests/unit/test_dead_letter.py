@@ -148,14 +148,17 @@ def test_a_poison_hook_event_is_kept_without_the_session_cookie_it_carried(tmp_p
     event = Envelope(kind="hook.event", scene_id="3", payload={
         "trigger": "Scene.Update.Post", "scene_id": "3",
         "connection": {"session_cookie": "secret-cookie-value", "port": 9999}})
+    # (whose error quotes the input cut short, as pydantic does)
+    error = "ValidationError: input_value={'session_cookie': 'secret-coo...port': 9999}"
     h.send(DEAD_LETTER, POISON_KIND, {"mailbox": INTAKE, "envelope": event.to_json(),
-                                      "error": "boom", "traceback": "Traceback ..."},
+                                      "error": error, "traceback": f"Traceback ...\n{error}"},
            scene_id="3")
     wait_until(lambda: stored(h) == 1, message="poison stored")
     # Then what `dlq show` would print holds no cookie, and everything else is kept
     (item,) = list_dead_letters(open_store(h.data))
     shown = show_dead_letter(open_store(h.data), item["id"])
     assert "secret-cookie-value" not in repr(shown)
+    assert "secret-coo" not in repr(shown) and "[redacted]" in shown["error"]
     connection = shown["envelope"]["envelope"]["payload"]["connection"]
     assert connection == {"session_cookie": None, "port": 9999}
 
@@ -177,3 +180,17 @@ def test_retrying_a_dead_letter_that_is_not_a_scene_sends_its_job_back(tmp_path)
     wait_until(lambda: stored(h) == 1, message="the rebuild's entry removed")
     (kept,) = list_dead_letters(open_store(h.data))
     assert kept["reason"] == "poison"
+
+
+def test_a_poisoned_report_of_a_finished_job_is_not_reported_to_intake_again(tmp_path):
+    # Given a sync.done that crashed Intake too often
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    done = Envelope(kind="sync.done", scene_id="9", payload={
+        "scene_id": "9", "fingerprint": "fp", "revision": 2, "status": "written"})
+    h.send(DEAD_LETTER, POISON_KIND, {"mailbox": INTAKE, "envelope": done.to_json(),
+                                      "error": "boom", "traceback": "Traceback ..."},
+           scene_id="9")
+    # When it is stored / Then Intake is not sent another report of it (that would loop)
+    wait_until(lambda: stored(h) == 1, message="poison stored")
+    assert h.post[INTAKE].depth() == 0

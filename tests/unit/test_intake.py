@@ -177,7 +177,24 @@ def test_after_a_mailbox_was_lost_jobs_thought_in_flight_are_sent_again(tmp_path
     # When Intake starts in a host that had to set a damaged mailbox aside
     Intake.start(h.context(stash=StashClient(stash.url), intake_debounce_s=0,
                            mailboxes_lost=["plex_gateway"]))
+    # (or, as while running, is told so by a message)
     # Then a full sync sends the scene again instead of waiting for a job that will not come
     wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="job sent again")
     (job,) = [e for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE]
     assert job.scene_id == scene_id
+
+
+
+def test_told_that_a_mailbox_was_lost_while_running_intake_sends_its_jobs_again(tmp_path, stash):
+    # Given a scene whose job was in flight in a mailbox that has since been set aside
+    scene_id = stash.add_scene(title="in flight", files=[{"path": "/data/a.mp4"}])
+    h = harness(tmp_path, stash)
+    h.send(INTAKE, HOOK_EVENT, event(scene_id), scene_id=scene_id)
+    start(h, stash)
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="first job")
+    h.drain(PLEX_GATEWAY)
+    # When the host tells Intake the mailbox was lost
+    h.send(INTAKE, "intake.recover", {"mailboxes": ["plex_gateway"]})
+    # Then the scene is sent again
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="job sent again")
+    assert [e.scene_id for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE] == [scene_id]

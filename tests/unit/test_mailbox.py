@@ -175,3 +175,26 @@ def test_envelope_ids_are_unique_within_a_process_and_across_a_fork(tmp_path):
     os.waitpid(pid, 0)
     child_id = os.read(read, 100).decode()
     assert child_id and child_id not in ids and child_id != Envelope(kind="k").id
+
+
+def test_a_mailbox_broken_while_running_says_so_and_old_deliveries_cannot_ack_new_rows(tmp_path):
+    # Given a mailbox whose consumer holds a delivery when the file breaks under it
+    lost: list[str] = []
+    box = Mailbox("m", tmp_path / "m", on_lost=lost.append)
+    box.put(make_envelope(1))
+    (held,) = box.take()
+    # When the next write finds the file damaged, it is set aside and a fresh one is used
+    box._recover(sqlite3.DatabaseError("database disk image is malformed"))
+    box.put(make_envelope(2))
+    box.ack(held)  # the old row id is 1, and so is the new message's
+    # Then the owner is told, and the new message was not acked by the stale delivery
+    assert lost == ["m"]
+    assert [d.envelope.payload["n"] for d in box.take(10)] == [2]
+
+
+def test_a_locked_mailbox_is_an_error_to_retry_not_a_reason_to_throw_it_away(tmp_path):
+    box = Mailbox("m", tmp_path / "m")
+    box.put(make_envelope(1))
+    with pytest.raises(sqlite3.OperationalError):
+        box._recover(sqlite3.OperationalError("database is locked"))
+    assert box.quarantined == [] and box.depth() == 1
