@@ -445,9 +445,7 @@ class Intake(MailboxActor):
                     latest,
                 )
                 return
-            pages = self.stash.scene_pages(
-                updated_after=cursor_with_margin(cursor), sort="updated_at"
-            )
+            pages = self.stash.scene_pages(updated_after=cursor_with_margin(cursor))
             baseline = self.state.kv.get("cursor_baseline")
             newest = self._walk(
                 without_baseline(pages, baseline) if baseline else pages,

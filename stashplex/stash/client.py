@@ -132,33 +132,38 @@ class StashClient:
         self,
         *,
         updated_after: str | None = None,
-        sort: str = "id",
         page_size: int = PAGE_SIZE,
     ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-        """Yield (total count, scenes) page by page, in a stable order."""
-        scene_filter: dict[str, Any] = {}
+        """Yield (total count, scenes) page by page in id order.
+
+        Pages are keyed on the last id seen (``id > last``), not numbered: a scene edited,
+        added or deleted during a long walk would shift numbered pages by one and a scene
+        would be skipped, never to be seen again by a cursor that has moved on.
+        """
+        base: dict[str, Any] = {}
         if updated_after:
-            scene_filter["updated_at"] = {"value": updated_after, "modifier": "GREATER_THAN"}
-        page = 1
+            base["updated_at"] = {"value": updated_after, "modifier": "GREATER_THAN"}
+        last_id: int | None = None
+        total: int | None = None
         while True:
+            scene_filter = dict(base)
+            if last_id is not None:
+                scene_filter["id"] = {"value": last_id, "modifier": "GREATER_THAN"}
             data = self.execute(
                 queries.FIND_SCENES_PAGE,
                 {
-                    "filter": {
-                        "page": page,
-                        "per_page": page_size,
-                        "sort": sort,
-                        "direction": "ASC",
-                    },
+                    "filter": {"page": 1, "per_page": page_size, "sort": "id", "direction": "ASC"},
                     "scene_filter": scene_filter,
                 },
             )
             result = data["findScenes"]
             scenes = result["scenes"]
-            yield result["count"], scenes
-            if len(scenes) < page_size or page * page_size >= result["count"]:
+            if total is None:
+                total = int(result["count"])  # the first page counts the whole walk
+            yield total, scenes
+            if len(scenes) < page_size:
                 return
-            page += 1
+            last_id = int(scenes[-1]["id"])
 
     def linked_scene_ids(
         self, kind: str, object_id: str, *, page_size: int = LINKED_IDS_PAGE_SIZE
