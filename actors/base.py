@@ -15,6 +15,7 @@ supervisor restarts it with fresh state, as in OTP.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -88,10 +89,12 @@ class MailboxActor(pykka.ThreadingActor):
         self.mailbox: Mailbox = ctx.post[self.mailbox_name]
         self._stopping = False
         self._outbox: list[tuple[str, Envelope]] | None = None
+        self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def on_start(self) -> None:
+        self._thread = threading.current_thread()
         self.setup()
         self.mailbox.subscribe(self._ring)
 
@@ -138,8 +141,8 @@ class MailboxActor(pykka.ThreadingActor):
         """Durably put ``envelope`` on mailbox ``to``: committed on return, or, in an actor with
         :attr:`buffered_sends`, committed before the message being handled is acked."""
         stamped = envelope.model_copy(update={"sender": self.mailbox_name})
-        if self._outbox is not None:
-            self._outbox.append((to, stamped))
+        if self._outbox is not None and threading.current_thread() is self._thread:
+            self._outbox.append((to, stamped))  # any other thread's send is not this chunk's
             return
         self.ctx.post.send(to, stamped)
 

@@ -273,3 +273,32 @@ def test_a_trace_line_torn_by_a_kill_never_swallows_the_next_record(tmp_path):
     assert len(rows) == 2
     assert rows[0]["id"] == "a"
     assert rows[1]["route"] == [WORK]
+
+
+class BufferedGated(Gated):
+    """Buffers its sends, and shows the test itself while it handles a message."""
+
+    buffered_sends: ClassVar[bool] = True
+
+    def handle(self, envelope: Envelope) -> None:
+        self.ctx.service("seen_as").append(self)
+        super().handle(envelope)
+
+
+def test_a_send_from_another_thread_is_committed_at_once_even_while_a_chunk_buffers(tmp_path):
+    # Given a buffered actor in the middle of a chunk
+    post = make_post(tmp_path)
+    gate, busy = threading.Event(), threading.Event()
+    seen_as: list = []
+    ref = BufferedGated.start(
+        context(post, recorder=Recorder(), gate=gate, busy=busy, seen_as=seen_as)
+    )
+    post.send(WORK, work(1))
+    busy.wait(5)
+    # When another thread (a timer, say) sends through it
+    seen_as[0].send(NEXT, work(99))
+    # Then that message is on its mailbox at once, not held for the chunk
+    assert [e.payload["n"] for e in drain(post, NEXT)] == [99]
+    gate.set()
+    wait_until(lambda: post[NEXT].depth() == 1, message="the chunk's own send")
+    ref.stop()
