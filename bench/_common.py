@@ -88,3 +88,9 @@ def figure_rows(figures: list[dict[str, Any]]) -> list[tuple[str, Any]]:
         reference = f"  [ref: {row['reference']}]" if row["reference"] else ""
         rows.append((row["figure"], f"{row['value']} {row['unit']}{target}{verdict}{reference}"))
     return rows
+
+
+def publish(name: str, title: str, result: dict[str, Any], figures: list[dict[str, Any]]) -> None:
+    """Print a benchmark's figures and write them, with its details, to results/<name>.json."""
+    print_table(title, figure_rows(figures))
+    save(name, {"figures": figures, "details": result})

@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _common import figure, figure_rows, percentile, print_table, save, summary_ms
+from _common import figure, percentile, publish, summary_ms
 from _world import BenchWorld, hook_stdin, install_hook, install_manifest, run_hook, wait_for
 
 MAX_SAVE_WAIT_S = 0.100
@@ -173,8 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     options = parser.parse_args(argv)
     result = run(options.saves, options.hooks, options.parallel, options.scenes)
     figures = figures_of(result)
-    print_table("hooks: save wait and a burst", figure_rows(figures))
-    save("burst", {"figures": figures, "details": result})
+    publish("burst", "hooks: save wait and a burst", result, figures)
     return result
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 import requests
-from _common import figure, figure_rows, print_table, save
+from _common import figure, publish
 from _world import TOKEN, BenchWorld, job_counts, stash_request_counts
 
 from stashplex.sandbox.plex import PlexEmulator
@@ -196,9 +196,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--scenes", type=int, default=10_000)
     options = parser.parse_args(argv)
     result = run(options.scenes)
-    rows = figure_rows(figures := figures_of(result))
-    print_table(f"first sync and re-syncs, {options.scenes:,} scenes", rows)
-    save("first_sync", {"figures": figures, "details": result})
+    figures = figures_of(result)
+    publish("first_sync", f"first sync and re-syncs, {options.scenes:,} scenes", result, figures)
     return result
 
 

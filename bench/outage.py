@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from _common import figure, figure_rows, print_table, save
+from _common import figure, publish
 from _world import BenchTimeoutError, BenchWorld, wait_for
 
 #: Bound on waiting for the queue to drain after Plex is back (two breaker intervals and the
@@ -138,8 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     options = parser.parse_args(argv)
     result = run(options.scenes, options.outage, options.at, options.breaker_reset)
     figures = figures_of(result)
-    print_table(f"Plex outage during a {options.scenes:,}-scene sync", figure_rows(figures))
-    save("outage", {"figures": figures, "details": result})
+    publish("outage", f"Plex outage during a {options.scenes:,}-scene sync", result, figures)
     return result
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from _common import figure, figure_rows, print_table, save
+from _common import figure, publish
 from _world import (
     BenchTimeoutError,
     BenchWorld,
@@ -262,8 +262,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     options = parser.parse_args(argv)
     result = run(options.scenes, options.seed, options.kills, keep=options.keep)
     figures = figures_of(result)
-    print_table(f"recovery from SIGKILL, {options.scenes:,} scenes", figure_rows(figures))
-    save("recovery", {"figures": figures, "details": result})
+    publish("recovery", f"recovery from SIGKILL, {options.scenes:,} scenes", result, figures)
     return result
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import requests
-from _common import figure, figure_rows, print_table, save
+from _common import figure, publish
 from _world import TOKEN, BenchWorld, EmulatorProcess
 from plexapi.server import PlexServer
 
@@ -232,8 +232,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sizes = [int(part) for part in options.items.split(",") if part.strip()]
     result = run(sizes, options.scenes, options.library, options.settle)
     figures = figures_of(result)
-    print_table("scale: index build and supervisor memory", figure_rows(figures))
-    save("scale", {"figures": figures, "details": result})
+    publish("scale", "scale: index build and supervisor memory", result, figures)
     return result
 
 

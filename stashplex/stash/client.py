@@ -134,36 +134,11 @@ class StashClient:
         updated_after: str | None = None,
         page_size: int = PAGE_SIZE,
     ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-        """Yield (total count, scenes) page by page in id order.
-
-        Pages are keyed on the last id seen (``id > last``), not numbered: a scene edited,
-        added or deleted during a long walk would shift numbered pages by one and a scene
-        would be skipped, never to be seen again by a cursor that has moved on.
-        """
-        base: dict[str, Any] = {}
+        """Yield (total count, scenes) page by page in id order."""
+        scene_filter: dict[str, Any] = {}
         if updated_after:
-            base["updated_at"] = {"value": updated_after, "modifier": "GREATER_THAN"}
-        last_id: int | None = None
-        total: int | None = None
-        while True:
-            scene_filter = dict(base)
-            if last_id is not None:
-                scene_filter["id"] = {"value": last_id, "modifier": "GREATER_THAN"}
-            data = self.execute(
-                queries.FIND_SCENES_PAGE,
-                {
-                    "filter": {"page": 1, "per_page": page_size, "sort": "id", "direction": "ASC"},
-                    "scene_filter": scene_filter,
-                },
-            )
-            result = data["findScenes"]
-            scenes = result["scenes"]
-            if total is None:
-                total = int(result["count"])  # the first page counts the whole walk
-            yield total, scenes
-            if len(scenes) < page_size:
-                return
-            last_id = int(scenes[-1]["id"])
+            scene_filter["updated_at"] = {"value": updated_after, "modifier": "GREATER_THAN"}
+        return self._keyset_pages(queries.FIND_SCENES_PAGE, scene_filter, page_size)
 
     def linked_scene_ids(
         self, kind: str, object_id: str, *, page_size: int = LINKED_IDS_PAGE_SIZE
@@ -176,27 +151,39 @@ class StashClient:
         criterion: dict[str, Any] = {"value": [object_id], "modifier": "INCLUDES"}
         if hierarchical:
             criterion["depth"] = 0
-        ids: list[str] = []
-        page = 1
+        pages = self._keyset_pages(queries.LINKED_SCENE_IDS, {key: criterion}, page_size)
+        return [str(scene["id"]) for _, scenes in pages for scene in scenes]
+
+    def _keyset_pages(
+        self, query: str, scene_filter: dict[str, Any], page_size: int
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield (total count, scenes) in id order, each page keyed on the last id seen.
+
+        Pages are ``id > last``, not numbered: a scene edited, added or deleted during a long
+        walk would shift numbered pages by one and a scene would be skipped, never to be seen
+        again by a cursor that has moved on.
+        """
+        last_id: int | None = None
+        total: int | None = None
         while True:
+            page_filter = dict(scene_filter)
+            if last_id is not None:
+                page_filter["id"] = {"value": last_id, "modifier": "GREATER_THAN"}
             data = self.execute(
-                queries.LINKED_SCENE_IDS,
+                query,
                 {
-                    "filter": {
-                        "page": page,
-                        "per_page": page_size,
-                        "sort": "id",
-                        "direction": "ASC",
-                    },
-                    "scene_filter": {key: criterion},
+                    "filter": {"page": 1, "per_page": page_size, "sort": "id", "direction": "ASC"},
+                    "scene_filter": page_filter,
                 },
             )
             result = data["findScenes"]
             scenes = result["scenes"]
-            ids.extend(str(scene["id"]) for scene in scenes)
-            if len(scenes) < page_size or page * page_size >= result["count"]:
-                return ids
-            page += 1
+            if total is None:
+                total = int(result["count"])  # the first page counts the whole walk
+            yield total, scenes
+            if len(scenes) < page_size:
+                return
+            last_id = int(scenes[-1]["id"])
 
     def coverless_scene_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of these scenes have no cover of their own (Stash would serve a default image)."""
