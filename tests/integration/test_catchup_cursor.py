@@ -70,17 +70,23 @@ def caught_up(world: SyncWorld, scene_id: str, title: str, read_before: float | 
     )
 
 
+def first_edit_caught_up(world, scene_id: str) -> str:
+    """Start, hold Stash's clock on one second, edit ``scene_id`` in it and catch it up."""
+    world.start()
+    wait_until(lambda: cursor(world), message="start-up catch-up set the cursor")
+    stamp = world.stash.clock.freeze()
+    world.stash.update_scene(scene_id, title="First edit")
+    catch_up(world)
+    caught_up(world, scene_id, "First edit", None)
+    return stamp
+
+
 def test_a_second_edit_in_the_cursor_s_own_second_is_still_caught_up(world):
     # Given a running pipeline, and a Stash clock held on one second
     assert world.world is not None
     first, second = world.world.scene_ids[:2]
-    world.start()
-    wait_until(lambda: cursor(world), message="start-up catch-up set the cursor")
-    stamp = world.stash.clock.freeze()
     # And an edit in that second, already caught up (the cursor now sits on that second)
-    world.stash.update_scene(first, title="First edit")
-    catch_up(world)
-    caught_up(world, first, "First edit", None)
+    stamp = first_edit_caught_up(world, first)
     assert cursor(world) == stamp
     before = fetched_at(world, second)
     # When another scene is saved in that same second, and catch-up runs again
@@ -96,12 +102,7 @@ def test_a_bulk_edit_in_the_cursor_s_second_reaches_plex_for_every_scene(world):
     # already caught up
     assert world.world is not None
     first, *others = world.world.scene_ids[:5]
-    world.start()
-    wait_until(lambda: cursor(world), message="start-up catch-up set the cursor")
-    stamp = world.stash.clock.freeze()
-    world.stash.update_scene(first, title="First edit")
-    catch_up(world)
-    caught_up(world, first, "First edit", None)
+    stamp = first_edit_caught_up(world, first)
     before = {scene_id: fetched_at(world, scene_id) for scene_id in others}
     # When one bulkSceneUpdate retitles four more scenes in that second (one shared stamp)
     response = post_graphql(

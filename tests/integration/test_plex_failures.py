@@ -20,6 +20,15 @@ FAST_RETRIES = dict(
     transient_retries=5,
 )
 
+#: A breaker that opens after 2 failures, and a retry budget a short outage would outlast.
+TIGHT_BREAKER = dict(
+    breaker_failures=2,
+    breaker_reset_seconds=1,
+    transient_base_seconds=1,
+    transient_cap_seconds=1,
+    transient_retries=2,
+)
+
 
 @pytest.fixture
 def world(tmp_path):
@@ -132,13 +141,7 @@ def test_a_lone_job_through_a_long_outage_spends_no_retry_on_failed_trials(tmp_p
     world = SyncWorld(tmp_path, scenes=3)
     try:
         world.plex.faults.status(503)
-        world.start(
-            breaker_failures=2,
-            breaker_reset_seconds=1,
-            transient_base_seconds=1,
-            transient_cap_seconds=1,
-            transient_retries=2,
-        )
+        world.start(**TIGHT_BREAKER)
         scene_id = world.world.scene_ids[0]
         world.plex.requests.reset()
         world.host.post.send(
@@ -169,13 +172,7 @@ def test_a_job_that_fails_on_its_own_while_plex_is_up_is_dead_lettered_and_frees
         scene_id = world.world.scene_ids[0]
         keys = [f.rating_key for f in world.world.files_of(scene_id) if f.rating_key]
         world.plex.faults.status(503, path_prefix=f"/library/metadata/{keys[0]}")
-        world.start(
-            breaker_failures=2,
-            breaker_reset_seconds=1,
-            transient_base_seconds=1,
-            transient_cap_seconds=1,
-            transient_retries=2,
-        )
+        world.start(**TIGHT_BREAKER)
         # When it is synced, fails, opens the breaker, and the trial finds Plex answering
         world.host.post.send(
             "intake",
