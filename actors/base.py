@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 import pykka
 
 from actors.addresses import DEAD_LETTER
-from stashplex.envelope import Envelope
-from stashplex.mailbox import Delivery, Mailbox, PostOffice
-from stashplex.trace import TRACE_KIND, next_hop
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.mailbox import Delivery, Mailbox, PostOffice
+from stashplex.runtime.trace import TRACE_KIND, next_hop
 
 log = logging.getLogger(__name__)
 

@@ -39,9 +39,9 @@ from actors.messages import (
     SyncRequest,
     job_ended_envelope,
 )
-from stashplex.datadir import DataDir
-from stashplex.envelope import Envelope
-from stashplex.store import Store, dumps, loads
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.store import Store, dumps, loads
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Intake: turns Stash hook events and sync requests into sync jobs.
 
 Contract (consumes, in batches):
-  ``hook.event`` (see :class:`stashplex.control.HookEvent`): dropped when its ``inputFields``
+  ``hook.event`` (see :class:`actors.messages.HookEvent`): dropped when its ``inputFields``
       touch nothing we sync, or when it is older than our last fetch of that scene; a destroy
       cancels the scene's pending job; anything else joins the pending set (latest wins). An
       edit of a performer, studio, tag or group that can change a name Plex shows puts every
@@ -18,7 +18,7 @@ Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`
 timer, and retries of related-object events) to the Scheduler.
 
 Scenes are fetched in batches (``findScenes(ids:)``, 500 per request), sanitized into
-:class:`~stashplex.scene.StashScene`, and fingerprinted; a scene whose synced fields have not
+:class:`~stashplex.sync.scene.StashScene`, and fingerprinted; a scene whose synced fields have not
 changed since its last successful sync is not sent again.
 """
 
@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
+from actors.intake_state import SyncState
 from actors.messages import (
     HOOK_EVENT,
     INTAKE_CATCHUP,
@@ -42,11 +43,15 @@ from actors.messages import (
     SYNC_REQUEST,
     TIMER_SET,
     TIMER_SUPERSEDE,
+    HookEvent,
     SyncDone,
     SyncJob,
     SyncRequest,
 )
-from stashplex.changes import (
+from stashplex.plex.writer import toggles_from
+from stashplex.runtime.envelope import Envelope
+from stashplex.stash import StashClient, StashError
+from stashplex.sync.changes import (
     NOT_A_CHANGE,
     cursor_with_margin,
     related_edit_matters,
@@ -55,12 +60,7 @@ from stashplex.changes import (
     select_changed,
     without_baseline,
 )
-from stashplex.control import HookEvent
-from stashplex.envelope import Envelope
-from stashplex.plex.writer import toggles_from
-from stashplex.scene import StashScene
-from stashplex.stash import StashClient, StashError
-from stashplex.syncstate import SyncState
+from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from actors.messages import (
     dead_letter_envelope,
     retry_envelope,
 )
-from stashplex.envelope import Envelope
-from stashplex.matching import (
+from stashplex.runtime.envelope import Envelope
+from stashplex.sync.matching import (
     Action,
     Confidence,
     DictCandidateIndex,
@@ -34,8 +34,8 @@ from stashplex.matching import (
     decide,
     score_match,
 )
-from stashplex.pathmap import PathMap
-from stashplex.scene import StashScene
+from stashplex.sync.pathmap import PathMap
+from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
 

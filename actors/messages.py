@@ -18,12 +18,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stashplex.envelope import Envelope
+from stashplex.link.events import (
+    MAX_ID_DIGITS,
+    MAX_INPUT_FIELDS,
+    RELATED_TRIGGERS,
+    SCENE_TRIGGERS,
+)
+from stashplex.runtime.envelope import Envelope
 
 # -- kinds ---------------------------------------------------------------------------------
-HOOK_EVENT = "hook.event"  # -> intake: a Stash hook, forwarded by the plugin (see control.py)
+HOOK_EVENT = "hook.event"  # -> intake: a Stash hook, forwarded by the plugin (HookEvent)
 SYNC_REQUEST = "sync.request"  # -> intake: sync all / since / some scenes (CLI, tasks, DLQ retry)
 SYNC_DONE = "sync.done"  # -> intake: a scene reached Plex (or was found unchanged)
 INTAKE_CATCHUP = "intake.catchup"  # -> intake: scheduled, look for changes Stash did not hook
@@ -209,3 +215,66 @@ def job_ended_envelope(
         dry_run=bool(job.get("dry_run", False)),
     )
     return Envelope(kind=SYNC_DONE, scene_id=scene_id, payload=done.model_dump(mode="json"))
+
+
+# -- what arrives from outside ----------------------------------------------------------
+
+# The stdlib-only hook checks the same rules itself (stashplex.link.events), so that an event
+# refused here is an error in Stash's log, never a spool file; its constants are the one
+# definition of them.
+#: The kind of object a related trigger is about, as Intake and the Stash client name it.
+RELATED_KINDS: dict[str, str] = {
+    trigger: trigger.partition(".")[0].lower() for trigger in RELATED_TRIGGERS
+}
+_ID_PATTERN = rf"^[0-9]{{1,{MAX_ID_DIGITS}}}$"
+
+
+class HookEvent(BaseModel):
+    """What the hook forwards: enough to find the object again, nothing the hook had to fetch.
+
+    A scene trigger names its scene in ``scene_id``; a related trigger (a performer, studio, tag
+    or group was edited) names that object in ``object_id`` and has no ``scene_id``, so its id
+    can never be taken for a scene's. Keep these rules in step with
+    ``stashplex.link.events.build_event`` (a test checks it).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    trigger: Literal[
+        "Scene.Create.Post",
+        "Scene.Update.Post",
+        "Scene.Destroy.Post",
+        "Performer.Update.Post",
+        "Studio.Update.Post",
+        "Tag.Update.Post",
+        "Group.Update.Post",
+    ]
+    scene_id: str | None = Field(default=None, pattern=_ID_PATTERN)
+    object_id: str | None = Field(default=None, pattern=_ID_PATTERN)
+    input_fields: list[str] = Field(default_factory=list, max_length=MAX_INPUT_FIELDS)
+    input: Any = None
+    received_at: float | None = None
+    #: How to call Stash back; ``{}`` when the hook had no ``server_connection`` (the hook
+    #: sends ``null`` then), in which case the supervisor uses its own configured Stash access.
+    connection: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("connection", mode="before")
+    @classmethod
+    def _no_connection_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _id_matches_the_trigger(self) -> HookEvent:
+        if self.trigger in SCENE_TRIGGERS:
+            if self.scene_id is None or self.object_id is not None:
+                raise ValueError(f"{self.trigger} names its scene in scene_id (and no object_id)")
+        elif self.object_id is None or self.scene_id is not None:
+            raise ValueError(
+                f"{self.trigger} names the {self.object_kind} in object_id (and no scene_id)"
+            )
+        return self
+
+    @property
+    def object_kind(self) -> str:
+        """``scene``, or which object a related trigger is about (``performer`` ... ``group``)."""
+        return RELATED_KINDS.get(self.trigger, "scene")

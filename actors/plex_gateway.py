@@ -38,10 +38,6 @@ from actors.messages import (
     job_ended_envelope,
     retry_envelope,
 )
-from stashplex.breaker import BreakerState, CircuitBreaker
-from stashplex.envelope import Envelope
-from stashplex.matching import PlexCandidate
-from stashplex.pathmap import PathMap, path_basename
 from stashplex.plex.connection import PLEX_ERRORS, ErrorClass, PlexFailure, classify, connect
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.state import GatewayState, Written, last_write, undo_params
@@ -53,8 +49,12 @@ from stashplex.plex.writer import (
     sha1,
     toggles_from,
 )
-from stashplex.scene import StashScene
+from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashError
+from stashplex.sync.breaker import BreakerState, CircuitBreaker
+from stashplex.sync.matching import PlexCandidate
+from stashplex.sync.pathmap import PathMap, path_basename
+from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

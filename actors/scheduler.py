@@ -42,11 +42,11 @@ from actors.messages import (
     dead_letter_envelope,
     job_ended_envelope,
 )
-from stashplex.backoff import RetryPolicy, backoff_delay
-from stashplex.datadir import DataDir
-from stashplex.envelope import Envelope
-from stashplex.mailbox import MailboxError
-from stashplex.store import Store, dumps, loads
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.mailbox import MailboxError
+from stashplex.runtime.store import Store, dumps, loads
+from stashplex.sync.backoff import RetryPolicy, backoff_delay
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,13 @@ from typing import Any, TypeVar
 import psutil
 from _common import REPO
 
-from stashplex.datadir import DataDir
-from stashplex.ipc import send_request
+from stashplex.runtime.datadir import DataDir
+from stashplex.link.ipc import send_request
 from stashplex.plugin import install_plugin
 from stashplex.sandbox.plex import PlexEmulator
 from stashplex.sandbox.seed import World, seed_world
 from stashplex.sandbox.stash import StashEmulator
-from stashplex.syncstate import SyncState, job_progress
+from actors.intake_state import SyncState, job_progress
 
 TOKEN = "bench-plex-token-0123"
 T = TypeVar("T")

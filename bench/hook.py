@@ -23,7 +23,7 @@ from pathlib import Path
 
 from _common import print_table, save, summary_ms
 
-from stashplex.ipc import LocalServer
+from stashplex.link.ipc import LocalServer
 from stashplex.plugin import install_plugin
 
 HOOK_INPUT = json.dumps(

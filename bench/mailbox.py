@@ -20,10 +20,10 @@ from _common import print_table, save, summary_ms
 import persistqueue
 from actors.addresses import INTAKE, PIPELINE_ROUTE
 from persistqueue.serializers import json as json_serializer
-from stashplex.datadir import DataDir
-from stashplex.host import Host
-from stashplex.settings import Settings
-from stashplex.trace import read_traces, trace_envelope
+from stashplex.runtime.datadir import DataDir
+from stashplex.host.actor_host import Host
+from stashplex.config.settings import Settings
+from stashplex.runtime.trace import read_traces, trace_envelope
 
 
 def bare_hop(messages: int, sync: str) -> dict:

@@ -35,7 +35,7 @@ from _world import (
     wait_for,
 )
 
-from stashplex.ipc import send_request
+from stashplex.link.ipc import send_request
 
 MAX_HOOKS_BACK_S = 1.0
 EDITED_PER_KILL = 10

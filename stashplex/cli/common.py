@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from stashplex.datadir import DataDir, default_data_dir
+from stashplex.runtime.datadir import DataDir, default_data_dir
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,8 +40,8 @@ def data_dir_of(args: argparse.Namespace) -> DataDir:
 
 def ask(data: DataDir, message: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
     """Send one request to the running supervisor; a clear error if it is not there."""
-    from stashplex.ipc import send_request
-    from stashplex.wire import FrameError
+    from stashplex.link.ipc import send_request
+    from stashplex.link.wire import FrameError
 
     request = {"v": 1, **message}
     try:

@@ -19,7 +19,7 @@ from stashplex.cli.common import (
     ask,
     data_dir_of,
 )
-from stashplex.datadir import DataDir, process_alive, read_holder
+from stashplex.runtime.datadir import DataDir, process_alive, read_holder
 
 #: How long ``start`` waits for a fresh supervisor to answer.
 START_WAIT_S = 20.0
@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from stashplex.logs import configure_logging
-    from stashplex.settings import SettingsError, load_settings
-    from stashplex.watchdog import exec_watchdog
+    from stashplex.config.settings import SettingsError, load_settings
+    from stashplex.runtime.logs import configure_logging
+    from stashplex.runtime.watchdog import exec_watchdog
 
     data = data_dir_of(args).ensure()
     configure_logging(level=args.log_level, log_file=data.logs / "supervisor.log")

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from stashplex.cli.common import EXIT_FAILED, EXIT_OK, CommandError, ask
 from stashplex.cli.daemon import wait_until_answering
 from stashplex.cli.inspect import render_status
-from stashplex.datadir import DataDir
-from stashplex.fieldmap import field_form, plex_user_rating
-from stashplex.sanitize import parse_partial_date
+from stashplex.runtime.datadir import DataDir
+from stashplex.sync.fieldmap import field_form, plex_user_rating
+from stashplex.sync.sanitize import parse_partial_date
 
 if TYPE_CHECKING:
     from stashplex.sandbox.plex import PlexEmulator

@@ -87,9 +87,9 @@ def render_status(status: dict) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from stashplex.config import load_effective_settings
-    from stashplex.doctor import report_text, run_doctor
-    from stashplex.settings import SettingsError
+    from stashplex.config.loading import load_effective_settings
+    from stashplex.config.settings import SettingsError
+    from stashplex.ops.doctor import report_text, run_doctor
 
     data = data_dir_of(args)
     try:

@@ -17,7 +17,7 @@ import requests
 from plexapi.exceptions import BadRequest, NotFound, Unauthorized
 from plexapi.server import PlexServer
 
-from stashplex.settings import Settings
+from stashplex.config.settings import Settings
 
 _STATUS = re.compile(r"^\((\d{3})\)")
 #: How much of a server's error text is worth keeping in a dead letter.

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from stashplex.matching import PlexCandidate
-from stashplex.pathmap import normalize_path, path_basename
+from stashplex.sync.matching import PlexCandidate
+from stashplex.sync.pathmap import normalize_path, path_basename
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Section:
 
 @dataclass
 class PathIndex:
-    """Implements :class:`stashplex.matching.CandidateIndex`.
+    """Implements :class:`stashplex.sync.matching.CandidateIndex`.
 
     Values are tuples, not lists, and there is no per-item table: at 100,000 items that is
     the difference between a few and a few tens of MB. Forgetting an item (after a 404) scans

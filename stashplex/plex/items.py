@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from stashplex.fieldmap import PLEX_FIELDS, FieldValue
+from stashplex.sync.fieldmap import PLEX_FIELDS, FieldValue
 
 #: Fields Plex accepts per item type (plexapi's mixins: episodes have no studio or genres).
 SUPPORTED_FIELDS: dict[str, frozenset[str]] = {

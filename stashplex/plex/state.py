@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stashplex.datadir import DataDir
-from stashplex.store import KeyValue, Store, dumps, loads
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.store import KeyValue, Store, dumps, loads
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS written (
@@ -160,8 +160,8 @@ def undo_params(entries: list[dict[str, Any]]) -> dict[str, str]:
     The restored values are locked too: an undo is a deliberate edit that an agent refresh
     should not overwrite.
     """
-    from stashplex.fieldmap import FieldChange
-    from stashplex.plexedit import edit_params
+    from stashplex.sync.fieldmap import FieldChange
+    from stashplex.sync.plexedit import edit_params
 
     def form(value: Any) -> Any:
         return tuple(value) if isinstance(value, list) else value

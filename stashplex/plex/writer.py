@@ -10,13 +10,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from stashplex.fieldmap import FieldDiff, FieldToggles, desired_fields, diff_fields
-from stashplex.fingerprint import poster_source
+from stashplex.config.settings import Settings
 from stashplex.plex.items import current_fields, locked_fields, supported
 from stashplex.plex.state import Written
-from stashplex.plexedit import edit_params
-from stashplex.scene import StashScene
-from stashplex.settings import Settings
+from stashplex.sync.fieldmap import FieldDiff, FieldToggles, desired_fields, diff_fields
+from stashplex.sync.fingerprint import poster_source
+from stashplex.sync.plexedit import edit_params
+from stashplex.sync.scene import StashScene
 
 
 def toggles_from(settings: Settings) -> FieldToggles:

@@ -7,7 +7,8 @@ durable spool and the supervisor is started detached; the user's save never wait
 
 Installed as ``<plugin dir>/stashplex_hook.py`` and run with ``python -S`` (no site import, so
 the installed ``stashplex`` package is out of reach): it imports only the standard library and
-``stashplex_wire`` copied next to it. Heavy modules (``subprocess``) load only on the rare path.
+the ``stashplex_link`` package copied next to it. Heavy modules (``subprocess``) load only on
+the rare path.
 
 Output follows Stash's raw-interface rules: log lines on stderr as ``\\x01<level>\\x02<text>``,
 exactly one ``{"output": ..., "error": ...}`` object on stdout, never a traceback. Exit codes:
@@ -24,11 +25,13 @@ import sys
 import time
 
 try:
-    import stashplex_wire as wire
+    from stashplex_link import events, handoff, wire
+    from stashplex_link.events import BadInputError, build_event, subject
 except ImportError:  # not an installed plugin folder: the source tree or the installed package
     if not __package__:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    from stashplex import wire
+    from stashplex.link import events, handoff, wire  # noqa: F401 - task.py uses events
+    from stashplex.link.events import BadInputError, build_event, subject
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,12 +47,6 @@ SPAWN_COOLDOWN_SECONDS = 10.0
 CONFIG_NAME = "stashplex-hook.json"
 #: Overrides the configured data directory.
 DATA_DIR_ENV = "STASHPLEX_DATA_DIR"
-#: Strings longer than this that are data URLs (covers) are replaced by a marker.
-DATA_URL_LIMIT = 1024
-#: Any other string longer than this is cut.
-LONG_STRING_LIMIT = 64 * 1024
-#: If the shrunk input is still larger, it is dropped: the supervisor re-reads the scene anyway.
-INPUT_BUDGET_BYTES = wire.MAX_FRAME_BYTES // 2
 #: Stash's stderr reader gives up on lines over ~64 KiB.
 MAX_LOG_LINE = 60000
 #: Lock guarding "start the supervisor" so that concurrent hooks start it once.
@@ -57,32 +54,7 @@ SPAWN_LOCK_NAME = "spawn.lock"
 #: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF).
 SPAWN_LOG = os.path.join("logs", "supervisor-start.log")
 
-# What the supervisor accepts (``stashplex.control.HookEvent``; a test keeps the two equal). The
-# hook checks it itself: an event the supervisor refuses would be spooled and refused again on
-# every drain, so it must be an error in Stash's log instead.
-#: Triggers whose ``id`` is a scene; the event carries it as ``scene_id``.
-SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
-#: Triggers whose ``id`` is a performer, studio, tag or group; the event carries it as
-#: ``object_id``. Stash fires no scene hook when one is renamed and leaves the linked scenes'
-#: ``updated_at`` alone, so these hooks are the only timely sign that Plex shows an old name.
-RELATED_TRIGGERS = (
-    "Performer.Update.Post",
-    "Studio.Update.Post",
-    "Tag.Update.Post",
-    "Group.Update.Post",
-)
-#: The triggers we handle; the manifest registers only these.
-HOOK_TRIGGERS = SCENE_TRIGGERS + RELATED_TRIGGERS
-#: Stash ids are SQLite integers; more digits than this is not a Stash id.
-MAX_ID_DIGITS = 18
-#: An update input has at most a few dozen fields (a performer ~35); more than this is not Stash.
-MAX_INPUT_FIELDS = 200
-
 _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e", "progress": "p"}
-
-
-class BadInputError(ValueError):
-    """Stdin that is not what Stash sends; exit code 2."""
 
 
 class ConfigError(RuntimeError):
@@ -133,108 +105,6 @@ def read_stdin_object(what: str = "hook input") -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise BadInputError(f"{what} must be a JSON object, not {type(payload).__name__}")
     return payload
-
-
-def build_event(payload: dict[str, Any]) -> dict[str, Any]:
-    """The supervisor's event from Stash's hook input, or ``BadInputError`` naming the bad field.
-
-    Accepts exactly what the supervisor accepts, so that a refusal can only be transient.
-    """
-    args = payload.get("args")
-    if not isinstance(args, dict):
-        raise BadInputError("hook input has no 'args' object")
-    context = args.get("hookContext")
-    if not isinstance(context, dict):
-        raise BadInputError("hook input has no 'args.hookContext' object (is this a hook run?)")
-    trigger = context.get("type")
-    if not isinstance(trigger, str) or not trigger:
-        raise BadInputError("'args.hookContext.type' must be a non-empty string")
-    if trigger not in HOOK_TRIGGERS:
-        shown = trigger if len(trigger) <= 80 else trigger[:80] + "..."
-        raise BadInputError(
-            f"'args.hookContext.type' must be one of {', '.join(HOOK_TRIGGERS)}, not {shown!r}; "
-            "the plugin's manifest should hook only these (reinstall the plugin)"
-        )
-    object_id = context.get("id")
-    if isinstance(object_id, str) and object_id.isascii() and object_id.isdigit():
-        object_id = int(object_id)
-    if type(object_id) is not int or not 0 < object_id < 10**MAX_ID_DIGITS:
-        raise BadInputError(
-            f"'args.hookContext.id' must be a positive integer of at most {MAX_ID_DIGITS} digits"
-        )
-    fields = context.get("inputFields") or []
-    if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
-        raise BadInputError("'args.hookContext.inputFields' must be a list of strings")
-    if len(fields) > MAX_INPUT_FIELDS:
-        raise BadInputError(
-            f"'args.hookContext.inputFields' has {len(fields)} names; "
-            f"at most {MAX_INPUT_FIELDS} are accepted"
-        )
-    # A performer's id is not a scene's: naming it apart keeps it out of every per-scene path.
-    id_key = "scene_id" if trigger in SCENE_TRIGGERS else "object_id"
-    return {
-        "trigger": trigger,
-        id_key: str(object_id),
-        "input_fields": fields,
-        "input": shrink_input(context.get("input")),
-        "received_at": time.time(),
-        "hook_pid": os.getpid(),
-        "connection": connection_from(payload.get("server_connection")),
-    }
-
-
-def subject(event: dict[str, Any]) -> str:
-    """What the event is about, for Stash's log: ``scene 45``, ``tag 12``."""
-    if "scene_id" in event:
-        return f"scene {event['scene_id']}"
-    return f"{event['trigger'].partition('.')[0].lower()} {event['object_id']}"
-
-
-def connection_from(server_connection: Any) -> dict[str, Any] | None:
-    """How the supervisor can call Stash back; the session cookie is a credential."""
-    if server_connection is None:
-        return None
-    if not isinstance(server_connection, dict):
-        raise BadInputError("'server_connection' must be a JSON object")
-    scheme = server_connection.get("Scheme") or "http"
-    if scheme not in ("http", "https"):
-        raise BadInputError("'server_connection.Scheme' must be http or https")
-    host = server_connection.get("Host")
-    # Stash reports its listen address; a wildcard means "this machine".
-    if not isinstance(host, str) or host.strip("[]") in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    port = server_connection.get("Port", 9999)
-    if type(port) is not int or not 0 < port < 65536:
-        raise BadInputError("'server_connection.Port' must be an integer port number")
-    cookie = server_connection.get("SessionCookie")
-    value = cookie.get("Value") if isinstance(cookie, dict) else None
-    return {
-        "scheme": scheme,
-        "host": host,
-        "port": port,
-        "session_cookie": value if isinstance(value, str) and value else None,
-    }
-
-
-def shrink_input(value: Any) -> Any:
-    """The hook input with huge values (base64 covers) replaced so the event stays small."""
-    shrunk = _shrink(value)
-    size = len(wire.to_json(shrunk))
-    return shrunk if size <= INPUT_BUDGET_BYTES else f"<input omitted: {size} bytes>"
-
-
-def _shrink(value: Any) -> Any:
-    if isinstance(value, str):
-        if len(value) > DATA_URL_LIMIT and value.startswith("data:"):
-            return f"<data URL omitted: {len(value)} chars>"
-        if len(value) > LONG_STRING_LIMIT:
-            return value[:LONG_STRING_LIMIT] + f"<cut: {len(value)} chars>"
-        return value
-    if isinstance(value, dict):
-        return {key: _shrink(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_shrink(item) for item in value]
-    return value
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -382,8 +252,9 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
     """Deliver ``event`` to the supervisor, else spool it and start the supervisor."""
     reached = False
     try:
-        endpoint = wire.endpoint_for(config.data_dir)
-        reply = wire.request(endpoint, {"type": "hook", "event": event}, DELIVERY_TIMEOUT_SECONDS)
+        endpoint = handoff.endpoint_for(config.data_dir)
+        message = {"type": "hook", "event": event}
+        reply = handoff.request(endpoint, message, DELIVERY_TIMEOUT_SECONDS)
     except wire.UnreachableError as exc:
         reason = str(exc)
     except wire.FrameError as exc:
@@ -396,7 +267,7 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
         # is starting, a mailbox is unwritable); should it not be, the drain sets the file aside.
         reached, reason = True, f"supervisor refused the event: {reply.get('error')}"
     try:
-        spool_path = wire.write_spool(config.data_dir, event)
+        spool_path = handoff.write_spool(config.data_dir, event)
     except OSError as exc:
         return fail(1, f"event for {subject(event)} lost: {reason}; spooling failed: {exc}")
     outcome = f"spooled {event['trigger']} for {subject(event)} ({reason})"

@@ -7,7 +7,7 @@ JSON string literal, which YAML reads as a double-quoted string, so paths with s
 backslashes or colons need no further thought.
 
 Hooks run ``<python> -S stashplex_hook.py`` (no site import: the hook must start fast and needs
-only the standard library and ``stashplex_wire.py`` beside it). Because Stash appends
+only the standard library and the ``stashplex_link`` package beside it). Because Stash appends
 ``execArgs`` to ``exec``, ``exec`` is the interpreter alone and each entry names its script.
 """
 
@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from stashplex.link import events
 from stashplex.plugin import hook as hook_module
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ PLUGIN_ID = "stashplex"
 MANIFEST_NAME = f"{PLUGIN_ID}.yml"
 HOOK_SCRIPT = "stashplex_hook.py"
 TASK_SCRIPT = "stashplex_task.py"
-WIRE_SCRIPT = "stashplex_wire.py"
+#: The stdlib-only modules of :mod:`stashplex.link` the hook and tasks import, as a package.
+LINK_PACKAGE = "stashplex_link"
+LINK_MODULES = ("wire.py", "handoff.py", "events.py")
 HOOK_CONFIG = hook_module.CONFIG_NAME
 DESCRIPTION = "Keeps Plex metadata in step with Stash, durably and in the background."
 PROJECT_URL = "https://github.com/stashplex/stashplex"
@@ -39,12 +42,12 @@ HOOKS = (
     (
         "Sync scene to Plex",
         "Hands the changed scene to the stashplex supervisor.",
-        hook_module.SCENE_TRIGGERS,
+        events.SCENE_TRIGGERS,
     ),
     (
         "Sync renamed performers, studios, tags and groups to Plex",
         "Hands the edit to the stashplex supervisor, which re-syncs the scenes linked to it.",
-        hook_module.RELATED_TRIGGERS,
+        events.RELATED_TRIGGERS,
     ),
 )
 HOOK_TRIGGERS = tuple(trigger for _name, _description, triggers in HOOKS for trigger in triggers)
@@ -63,7 +66,7 @@ TASKS = (
 
 _SYNC_FIELDS = ("title", "summary", "studio", "date", "rating", "performers", "tags", "groups")
 
-#: (setting id, type, name shown in Stash, description); defaults live in stashplex.settings.
+#: (setting id, type, name shown in Stash, description); defaults live in stashplex.config.settings.
 SETTINGS = (
     ("plex_url", "STRING", "Plex URL", "Base URL of the Plex server, e.g. http://plex:32400."),
     ("plex_token", "STRING", "Plex token", "X-Plex-Token of an account that may edit the library."),
@@ -135,7 +138,7 @@ def install_plugin(dest_dir: Path, *, data_dir: Path, python: Path) -> Path:
     package = Path(__file__).resolve().parent
     shutil.copyfile(package / "hook.py", dest_dir / HOOK_SCRIPT)
     shutil.copyfile(package / "task.py", dest_dir / TASK_SCRIPT)
-    shutil.copyfile(package.parent / "wire.py", dest_dir / WIRE_SCRIPT)
+    _copy_link_package(package.parent / "link", dest_dir / LINK_PACKAGE)
     config = {
         "data_dir": data_path,
         "python": python_path,
@@ -148,10 +151,23 @@ def install_plugin(dest_dir: Path, *, data_dir: Path, python: Path) -> Path:
     return manifest
 
 
+def _copy_link_package(source: Path, dest: Path) -> None:
+    """The hook's share of :mod:`stashplex.link`, with an empty ``__init__`` of its own.
+
+    ``stashplex/link/__init__.py`` also re-exports the supervisor's side (the socket server), which
+    the hook must not load; the copied modules import each other relatively, so they work both
+    here and inside the installed package.
+    """
+    dest.mkdir(exist_ok=True)
+    _write_text(dest / "__init__.py", '"""The hook link, copied from stashplex.link."""\n')
+    for name in LINK_MODULES:
+        shutil.copyfile(source / name, dest / name)
+
+
 def _precompile(dest_dir: Path, python: str) -> None:
     """Cache the scripts' bytecode with the interpreter that will run them.
 
-    Otherwise every hook run compiles ``stashplex_wire.py`` again (~2 ms, a third of a bare
+    Otherwise every hook run compiles ``stashplex_link`` again (~2 ms, a third of a bare
     ``python -S`` start) wherever the plugin folder is read-only to the hook or
     ``PYTHONDONTWRITEBYTECODE`` is set; compileall writes the cache regardless of that flag.
     """

@@ -25,6 +25,7 @@ except ImportError:  # not an installed plugin folder: the source tree or the in
     from stashplex.plugin import hook
 
 wire = hook.wire
+handoff = hook.handoff
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class TaskError(RuntimeError):
 
 def ask(config: hook.HookConfig, message: dict[str, Any]) -> dict[str, Any]:
     """One request; a refusal becomes ``TaskError`` with the supervisor's reason."""
-    reply = wire.request(wire.endpoint_for(config.data_dir), message, REQUEST_TIMEOUT_SECONDS)
+    reply = handoff.request(handoff.endpoint_for(config.data_dir), message, REQUEST_TIMEOUT_SECONDS)
     if reply.get("ok") is not True:
         raise TaskError(f"supervisor refused: {reply.get('error') or 'no reason given'}")
     return reply
@@ -54,7 +55,7 @@ def ask(config: hook.HookConfig, message: dict[str, Any]) -> dict[str, Any]:
 
 def is_running(config: hook.HookConfig) -> bool:
     try:
-        wire.request(wire.endpoint_for(config.data_dir), {"type": "ping"}, 2.0)
+        handoff.request(handoff.endpoint_for(config.data_dir), {"type": "ping"}, 2.0)
     except (wire.UnreachableError, wire.FrameError):
         return False
     return True
@@ -120,7 +121,7 @@ def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any
         return "supervisor is not running"
     args = {key: value for key, value in payload["args"].items() if key != "task"}
     message = {"type": "task", "task": name, "args": args}
-    connection = hook.connection_from(payload.get("server_connection"))
+    connection = hook.events.connection_from(payload.get("server_connection"))
     if connection is not None:
         message["connection"] = connection
     try:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from actors.addresses import INTAKE
+from actors.intake_state import SyncState
 from actors.messages import INTAKE_CATCHUP
-from stashplex.envelope import Envelope
-from stashplex.syncstate import SyncState
+from stashplex.runtime.envelope import Envelope
 from tests.support.stash_schema import post_graphql
 from tests.support.waiting import wait_until
 from tests.support.world import SyncWorld

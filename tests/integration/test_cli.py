@@ -10,8 +10,8 @@ import pytest
 
 from actors.dead_letter import open_store as open_dead_letters
 from stashplex.cli import main
-from stashplex.datadir import DataDir
-from stashplex.ipc import send_request
+from stashplex.link.ipc import send_request
+from stashplex.runtime.datadir import DataDir
 from tests.support.processes import (
     REPO,
     answering,

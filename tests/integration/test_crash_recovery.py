@@ -4,9 +4,9 @@ import sys
 import textwrap
 
 from actors.addresses import INTAKE, PIPELINE_ROUTE, START_ORDER
-from stashplex.ipc import send_request
-from stashplex.mailbox import PostOffice
-from stashplex.trace import read_traces, trace_envelope
+from stashplex.link.ipc import send_request
+from stashplex.runtime.mailbox import PostOffice
+from stashplex.runtime.trace import read_traces, trace_envelope
 from tests.support.processes import (
     REPO,
     host_pid,
@@ -69,10 +69,10 @@ def test_an_actor_failing_in_on_start_past_the_intensity_limit_restarts_the_host
         textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(REPO)!r})
-        from stashplex.datadir import DataDir
-        from stashplex.settings import load_settings
-        from stashplex.watchdog import Watchdog
-        from stashplex.logs import configure_logging
+        from stashplex.runtime.datadir import DataDir
+        from stashplex.config.settings import load_settings
+        from stashplex.runtime.watchdog import Watchdog
+        from stashplex.runtime.logs import configure_logging
         data = DataDir(__import__('pathlib').Path(sys.argv[2]))
         configure_logging()
         wd = Watchdog(data, load_settings(config_file=data.config_file),

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from stashplex import wire
-from stashplex.control import HookEvent
-from stashplex.ipc import LocalServer
+from actors.messages import HookEvent
+from stashplex.link import handoff, wire
+from stashplex.link.events import HOOK_TRIGGERS, RELATED_TRIGGERS, SCENE_TRIGGERS
+from stashplex.link.ipc import LocalServer
 from stashplex.plugin import hook as hook_module
 from stashplex.plugin import install_plugin
-from stashplex.plugin.hook import HOOK_TRIGGERS, RELATED_TRIGGERS, SCENE_TRIGGERS
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ MINI_SUPERVISOR_SCRIPT = f"""
 import sys, threading
 sys.path.insert(0, {str(REPO)!r})
 from pathlib import Path
-from stashplex.ipc import LocalServer
+from stashplex.link.ipc import LocalServer
 
 stop = threading.Event()
 
@@ -82,7 +82,7 @@ class Plugin:
 
     def spool(self) -> list[dict]:
         files = sorted((self.data_dir / "spool").glob("*.json"))
-        return [wire.read_spool_record(path.read_bytes()) for path in files]
+        return [handoff.read_spool_record(path.read_bytes()) for path in files]
 
 
 @pytest.fixture
@@ -547,7 +547,7 @@ def test_a_hook_folder_without_config_exits_1_and_says_how_to_fix_it(plugin):
     bare = plugin.root / "bare"
     bare.mkdir()
     shutil.copy(plugin.hook, bare / "stashplex_hook.py")
-    shutil.copy(plugin.dir / "stashplex_wire.py", bare / "stashplex_wire.py")
+    shutil.copytree(plugin.dir / "stashplex_link", bare / "stashplex_link")
 
     completed = run_script(bare / "stashplex_hook.py", hook_input(1))
 

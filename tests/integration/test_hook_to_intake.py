@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from stashplex.cli import main as cli_main
-from stashplex.datadir import DataDir, read_holder
 from stashplex.plugin import install_plugin
+from stashplex.runtime.datadir import DataDir, read_holder
 from tests.support.processes import (
     answering,
     configure_for,

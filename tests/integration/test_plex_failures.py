@@ -7,8 +7,8 @@ import pytest
 
 from actors.addresses import DEAD_LETTER
 from actors.messages import DEAD_LETTER_RETRY
-from stashplex.envelope import Envelope
 from stashplex.plex.state import GatewayState
+from stashplex.runtime.envelope import Envelope
 from tests.support.waiting import wait_until
 from tests.support.world import SyncWorld
 

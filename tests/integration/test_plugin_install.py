@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stashplex.link import events
 from stashplex.plugin import InstallError, install_plugin
-from stashplex.plugin import hook as hook_module
 
 # Keys Stash's strict YAML decoding knows (stash-plugin-protocol.md 1.2); anything else fails.
 TOP_KEYS = {
@@ -82,7 +82,7 @@ def test_the_plugin_id_is_stashplex_and_no_other_yml_is_in_the_folder(installed)
         "stashplex.yml",
         "stashplex_hook.py",
         "stashplex_task.py",
-        "stashplex_wire.py",
+        "stashplex_link",
         "stashplex-hook.json",
         "__pycache__",
     }
@@ -120,7 +120,7 @@ def test_the_manifest_registers_exactly_the_triggers_the_hook_accepts(installed)
     registered = [trigger for hook in manifest["hooks"] for trigger in hook["triggeredBy"]]
 
     # Then they are the hook's list, each once: no event Stash sends is refused, none is missed
-    assert registered == list(hook_module.HOOK_TRIGGERS)
+    assert registered == list(events.HOOK_TRIGGERS)
 
 
 def test_every_task_names_its_job_in_default_args(installed):
@@ -169,7 +169,10 @@ def test_the_copied_scripts_are_the_packaged_ones(installed):
     assert (plugin_dir / "stashplex_task.py").read_text() == (
         package / "plugin" / "task.py"
     ).read_text()
-    assert (plugin_dir / "stashplex_wire.py").read_text() == (package / "wire.py").read_text()
+    for name in ("wire.py", "handoff.py", "events.py"):
+        assert (plugin_dir / "stashplex_link" / name).read_text() == (
+            package / "link" / name
+        ).read_text()
 
 
 def test_awkward_paths_survive_the_hand_written_yaml(tmp_path):
@@ -210,4 +213,10 @@ def test_the_scripts_are_precompiled_for_the_target_interpreter(installed):
 
     cached = {path.name.split(".")[0] for path in (plugin_dir / "__pycache__").glob("*.pyc")}
 
-    assert {"stashplex_hook", "stashplex_task", "stashplex_wire"} <= cached
+    linked = {
+        path.name.split(".")[0]
+        for path in (plugin_dir / "stashplex_link" / "__pycache__").glob("*.pyc")
+    }
+
+    assert {"stashplex_hook", "stashplex_task"} <= cached
+    assert {"wire", "handoff", "events"} <= linked

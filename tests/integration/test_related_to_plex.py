@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from stashplex.datadir import DataDir
+from actors.intake_state import SyncState
 from stashplex.plugin import install_plugin
+from stashplex.runtime.datadir import DataDir
 from stashplex.sandbox.plugin_runner import SaveResult
 from stashplex.sandbox.stash.context import RequestContext
-from stashplex.syncstate import SyncState
 from tests.support.processes import (
     answering,
     configure_for,

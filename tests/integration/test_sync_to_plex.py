@@ -189,7 +189,7 @@ def test_the_journal_shows_what_a_write_replaced_and_undo_puts_it_back(world):
     assert (title["old"], title["new"]) == ("scene.mp4", "Ünïcode title — 日本語 ✓")
     # When the operator undoes it
     from actors.messages import JOURNAL_UNDO
-    from stashplex.envelope import Envelope
+    from stashplex.runtime.envelope import Envelope
 
     world.host.post.send(
         "plex_gateway", Envelope(kind=JOURNAL_UNDO, payload={"rating_key": target})

@@ -7,10 +7,10 @@ from typing import Any
 
 from actors.addresses import START_ORDER
 from actors.base import ActorContext
-from stashplex.datadir import DataDir
-from stashplex.envelope import Envelope
-from stashplex.mailbox import PostOffice
-from stashplex.settings import Settings
+from stashplex.config.settings import Settings
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.mailbox import PostOffice
 
 
 class Harness:

@@ -14,10 +14,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from actors.matcher import Matcher
-from stashplex.datadir import DataDir
-from stashplex.host import Host, actor_classes
-from stashplex.logs import configure_logging
-from stashplex.settings import load_settings
+from stashplex.config.settings import load_settings
+from stashplex.host.actor_host import Host, actor_classes
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.logs import configure_logging
 
 MARKER = "fail-matcher-start"
 

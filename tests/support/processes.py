@@ -92,7 +92,7 @@ def wait_for_host(data_dir: Path, *, other_than: int | None = None, timeout: flo
 
 def answering(data_dir: Path) -> bool:
     """Whether a supervisor answers ``ping`` on ``data_dir``'s socket right now."""
-    from stashplex.ipc import send_request
+    from stashplex.link.ipc import send_request
 
     try:
         return bool(send_request(data_dir, {"v": 1, "type": "ping"}, timeout=2).get("ok"))
@@ -116,8 +116,8 @@ def configure_for(world: object, data_dir: Path, **settings: object) -> None:
 
 
 def intake_counters(data_dir: Path) -> dict[str, int]:
-    from stashplex.datadir import DataDir
-    from stashplex.syncstate import SyncState, counters
+    from actors.intake_state import SyncState, counters
+    from stashplex.runtime.datadir import DataDir
 
     state = SyncState(DataDir(data_dir))
     try:

@@ -8,8 +8,8 @@ from typing import ClassVar
 
 from actors.addresses import DEAD_LETTER
 from actors.base import ActorContext, MailboxActor
-from stashplex.envelope import Envelope
-from stashplex.mailbox import PostOffice
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.mailbox import PostOffice
 
 WORK = "work"
 NEXT = "next"

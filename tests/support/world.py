@@ -15,15 +15,15 @@ from typing import Any
 from actors.addresses import INTAKE, SCHEDULER
 from actors.dead_letter import list_dead_letters
 from actors.dead_letter import open_store as open_dead_letters
+from actors.intake_state import SyncState, job_progress
 from actors.messages import SYNC_REQUEST
-from stashplex.datadir import DataDir
-from stashplex.envelope import Envelope
-from stashplex.host import Host
+from stashplex.config.settings import Settings
+from stashplex.host.actor_host import Host
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.envelope import Envelope
 from stashplex.sandbox.plex import PlexEmulator
 from stashplex.sandbox.seed import World, seed_world
 from stashplex.sandbox.stash import StashEmulator
-from stashplex.settings import Settings
-from stashplex.syncstate import SyncState, job_progress
 from tests.support.waiting import wait_until
 
 TOKEN = "plex-test-token-0123"

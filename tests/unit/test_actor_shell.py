@@ -5,8 +5,8 @@ import pykka
 
 from actors.addresses import DEAD_LETTER
 from actors.base import POISON_KIND, UNKNOWN_KIND
-from stashplex.envelope import Envelope
-from stashplex.trace import TraceSink, read_traces, trace_envelope
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.trace import TraceSink, read_traces, trace_envelope
 from tests.support.runtime import (
     NEXT,
     WORK,

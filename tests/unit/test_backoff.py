@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from stashplex.backoff import (
+from stashplex.sync.backoff import (
     JITTER_FRACTION,
     NOT_FOUND,
     TRANSIENT,

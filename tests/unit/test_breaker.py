@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from stashplex.breaker import (
+from stashplex.sync.breaker import (
     DEFAULT_FAILURE_THRESHOLD,
     DEFAULT_RESET_TIMEOUT_S,
     BreakerState,

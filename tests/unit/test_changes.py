@@ -1,6 +1,7 @@
 import pytest
 
-from stashplex.changes import (
+from stashplex.config.settings import Settings
+from stashplex.sync.changes import (
     RELATED_INPUT_FIELDS,
     cursor_with_margin,
     related_edit_matters,
@@ -9,10 +10,9 @@ from stashplex.changes import (
     select_changed,
     without_baseline,
 )
-from stashplex.fieldmap import MAPPING_TABLE, FieldToggles
-from stashplex.fingerprint import fingerprint
-from stashplex.scene import StashScene
-from stashplex.settings import Settings
+from stashplex.sync.fieldmap import MAPPING_TABLE, FieldToggles
+from stashplex.sync.fingerprint import fingerprint
+from stashplex.sync.scene import StashScene
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@ import sqlite3
 
 import pytest
 
-from stashplex.corruption import is_corruption
-from stashplex.store import Store
+from stashplex.runtime.corruption import is_corruption
+from stashplex.runtime.store import Store
 
 
 @pytest.mark.parametrize(

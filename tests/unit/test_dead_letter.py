@@ -17,7 +17,7 @@ from actors.messages import (
     SYNC_LOCATE,
     SYNC_REQUEST,
 )
-from stashplex.envelope import Envelope
+from stashplex.runtime.envelope import Envelope
 from tests.support.actors import Harness
 from tests.support.waiting import wait_until
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stashplex.fieldmap import (
+from stashplex.sync.fieldmap import (
     MAPPING_TABLE,
     PLEX_FIELDS,
     FieldChange,
@@ -16,8 +16,8 @@ from stashplex.fieldmap import (
     plex_user_rating,
     same_value,
 )
-from stashplex.sanitize import PartialDate
-from stashplex.scene import SceneFile, StashScene
+from stashplex.sync.sanitize import PartialDate
+from stashplex.sync.scene import SceneFile, StashScene
 
 SCENE = StashScene(
     id="12",

@@ -2,10 +2,10 @@ import unicodedata
 
 import pytest
 
-from stashplex.fieldmap import FieldToggles
-from stashplex.fingerprint import fingerprint, poster_source
-from stashplex.sanitize import PartialDate
-from stashplex.scene import SceneFile, StashScene
+from stashplex.sync.fieldmap import FieldToggles
+from stashplex.sync.fingerprint import fingerprint, poster_source
+from stashplex.sync.sanitize import PartialDate
+from stashplex.sync.scene import SceneFile, StashScene
 
 SCENE = StashScene(
     id="12",

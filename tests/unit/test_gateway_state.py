@@ -1,7 +1,7 @@
 import sqlite3
 
-from stashplex.datadir import DataDir
 from stashplex.plex.state import GatewayState, Written
+from stashplex.runtime.datadir import DataDir
 
 
 def test_state_written_before_backgrounds_existed_is_upgraded_in_place(tmp_path):

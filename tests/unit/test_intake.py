@@ -6,10 +6,10 @@ import pytest
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.intake import Intake
+from actors.intake_state import SyncState, counters
 from actors.messages import HOOK_EVENT, SYNC_LOCATE, SYNC_REQUEST, TIMER_SUPERSEDE
 from stashplex.sandbox.stash import StashEmulator
 from stashplex.stash import StashClient
-from stashplex.syncstate import SyncState, counters
 from tests.support.actors import Harness
 from tests.support.waiting import wait_until
 

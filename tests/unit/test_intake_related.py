@@ -7,10 +7,10 @@ import pytest
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.intake import RELATED_RETRY_TIMER_PREFIX, STASH_RETRY_S, Intake
+from actors.intake_state import SyncState, counters
 from actors.messages import HOOK_EVENT, SYNC_DONE, SYNC_LOCATE, TIMER_SET
 from stashplex.sandbox.stash import StashEmulator
 from stashplex.stash import StashClient
-from stashplex.syncstate import SyncState, counters
 from tests.support.actors import Harness
 from tests.support.waiting import wait_until
 

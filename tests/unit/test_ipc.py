@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from stashplex import wire
-from stashplex.ipc import LocalServer, ServerError, send_request
+from stashplex.link import handoff, wire
+from stashplex.link.ipc import LocalServer, ServerError, send_request
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_stopping_removes_the_socket_file(data_dir):
 
 def test_several_frames_share_one_connection(data_dir):
     with LocalServer(data_dir, echo) as server:
-        sock = wire.connect(server.endpoint, timeout=5.0)
+        sock = handoff.connect(server.endpoint, timeout=5.0)
         try:
             replies = []
             for number in range(3):
@@ -103,7 +103,7 @@ def test_several_frames_share_one_connection(data_dir):
 
 def test_a_bad_frame_is_answered_with_an_error_and_the_connection_closed(data_dir):
     with LocalServer(data_dir, echo) as server:
-        sock = wire.connect(server.endpoint, timeout=5.0)
+        sock = handoff.connect(server.endpoint, timeout=5.0)
         try:
             sock.sendall(b"\x00\x00\x00\x02[]")
             reply = wire.read_frame(sock)
@@ -176,7 +176,7 @@ def test_the_tcp_fallback_records_port_and_token_in_an_owner_only_file(data_dir)
 def test_a_tcp_request_without_the_right_token_is_refused(data_dir, token):
     handled: list[dict] = []
     with LocalServer(data_dir, lambda m: handled.append(m) or {"ok": True}, force_tcp=True) as srv:
-        sock = wire.connect(srv.endpoint, timeout=5.0)
+        sock = handoff.connect(srv.endpoint, timeout=5.0)
         try:
             message = {"v": 1, "type": "ping"} if token is None else {"v": 1, "token": token}
             sock.sendall(wire.encode_frame(message))
@@ -206,7 +206,7 @@ def test_a_stale_tcp_record_is_replaced_and_a_live_one_refused(data_dir):
 
     # When a server starts, Then it replaces the record; a second one is refused
     with LocalServer(data_dir, echo, force_tcp=True) as server:
-        assert wire.endpoint_for(data_dir) == server.endpoint
+        assert handoff.endpoint_for(data_dir) == server.endpoint
         with pytest.raises(ServerError, match="already answers on tcp"):
             LocalServer(data_dir, echo).start()
 

@@ -2,7 +2,7 @@
 
 from actors.messages import SyncJob
 from actors.plex_gateway import newest_jobs
-from stashplex.envelope import Envelope
+from stashplex.runtime.envelope import Envelope
 
 
 def write(scene_id: str, revision: int) -> tuple[Envelope, SyncJob]:

@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from stashplex.envelope import Envelope
-from stashplex.mailbox import PURGE_EVERY_ACKS, Mailbox, MailboxError, PostOffice
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.mailbox import PURGE_EVERY_ACKS, Mailbox, MailboxError, PostOffice
 
 
 def make_envelope(n: int) -> Envelope:

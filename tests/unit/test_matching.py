@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from stashplex.matching import (
+from stashplex.sync.matching import (
     Action,
     Confidence,
     DictCandidateIndex,
@@ -12,7 +12,7 @@ from stashplex.matching import (
     decide,
     score_match,
 )
-from stashplex.pathmap import PathMap
+from stashplex.sync.pathmap import PathMap
 
 DOCKER = PathMap.parse(["/data/ => /media/"])
 WINDOWS = PathMap.parse(["D:\\Videos\\ => /media/videos/"])

@@ -1,5 +1,5 @@
-from stashplex.matching import PlexCandidate
 from stashplex.plex.index import PathIndex, Section
+from stashplex.sync.matching import PlexCandidate
 
 
 def candidate(rating_key: int, file: str) -> PlexCandidate:

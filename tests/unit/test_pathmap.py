@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from stashplex.pathmap import (
+from stashplex.sync.pathmap import (
     PathMap,
     PathMapError,
     PathRule,

@@ -3,9 +3,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pytest
 from plexapi.utils import joinArgs
 
-from stashplex.fieldmap import FieldChange, FieldToggles, desired_fields, diff_fields
-from stashplex.plexedit import describe_params, edit_params
-from stashplex.scene import StashScene
+from stashplex.sync.fieldmap import FieldChange, FieldToggles, desired_fields, diff_fields
+from stashplex.sync.plexedit import describe_params, edit_params
+from stashplex.sync.scene import StashScene
 
 
 def change(field, new, old=None, lock_only=False):

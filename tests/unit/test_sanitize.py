@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stashplex.sanitize import (
+from stashplex.sync.sanitize import (
     ELLIPSIS,
     MAX_NAME_LEN,
     PartialDate,

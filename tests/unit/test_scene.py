@@ -5,8 +5,8 @@ import unicodedata
 import pytest
 from pydantic import ValidationError
 
-from stashplex.sanitize import MAX_SUMMARY_LEN, MAX_TAGS_PER_LIST, MAX_TITLE_LEN, PartialDate
-from stashplex.scene import SceneDataError, SceneFile, StashScene
+from stashplex.sync.sanitize import MAX_SUMMARY_LEN, MAX_TAGS_PER_LIST, MAX_TITLE_LEN, PartialDate
+from stashplex.sync.scene import SceneDataError, SceneFile, StashScene
 
 FULL_SCENE = {
     "id": "12",

@@ -6,8 +6,8 @@ import pytest
 from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.messages import DEAD_LETTER_JOB, RETRY_SCHEDULE, SYNC_LOCATE, TIMER_SUPERSEDE
 from actors.scheduler import Scheduler, open_store, timer_summary
-from stashplex.backoff import RetryPolicy, backoff_delay
-from stashplex.store import dumps
+from stashplex.runtime.store import dumps
+from stashplex.sync.backoff import RetryPolicy, backoff_delay
 from tests.support.actors import Harness
 from tests.support.waiting import wait_until
 

@@ -2,8 +2,8 @@ import logging
 
 import pytest
 
-from stashplex.logs import SecretMaskingFilter, configure_logging, mask_secrets
-from stashplex.settings import SettingsError, load_settings, secret_values
+from stashplex.config.settings import SettingsError, load_settings, secret_values
+from stashplex.runtime.logs import SecretMaskingFilter, configure_logging, mask_secrets
 
 
 def test_stash_settings_win_over_environment_which_wins_over_the_file(tmp_path):

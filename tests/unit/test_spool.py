@@ -11,14 +11,14 @@ from types import SimpleNamespace
 import pytest
 
 from actors.addresses import INTAKE
-from stashplex import wire
-from stashplex.control import ControlHandler
-from stashplex.mailbox import PostOffice
-from stashplex.spool import DrainReport, drain_spool
+from stashplex.link import handoff
+from stashplex.link.spool import DrainReport, drain_spool
+from stashplex.ops.control import ControlHandler
+from stashplex.runtime.mailbox import PostOffice
 
 
 def spool(data_dir, *events):
-    return [wire.write_spool(data_dir, event) for event in events]
+    return [handoff.write_spool(data_dir, event) for event in events]
 
 
 def test_events_are_delivered_in_the_order_hooks_wrote_them_then_deleted(tmp_path):
@@ -51,7 +51,7 @@ def test_a_corrupt_file_is_quarantined_with_a_logged_reason_and_the_rest_deliver
     delivered: list[dict] = []
 
     # When the spool is drained
-    with caplog.at_level(logging.ERROR, logger="stashplex.spool"):
+    with caplog.at_level(logging.ERROR, logger="stashplex.link.spool"):
         report = drain_spool(tmp_path, delivered.append)
 
     # Then the good ones arrive and the bad one waits in spool/bad with a reason logged
@@ -111,7 +111,7 @@ def test_an_event_the_sink_finds_invalid_is_set_aside_and_the_rest_delivered(tmp
         delivered.append(event)
 
     # When the spool is drained
-    with caplog.at_level(logging.ERROR, logger="stashplex.spool"):
+    with caplog.at_level(logging.ERROR, logger="stashplex.link.spool"):
         report = drain_spool(tmp_path, sink)
 
     # Then the invalid one waits in spool/bad with the reason logged, and the one behind it arrives

@@ -1,4 +1,4 @@
-from stashplex.statusline import status_line
+from stashplex.ops.statusline import status_line
 
 
 def test_the_status_line_says_everything_an_operator_checks_first():

@@ -3,7 +3,7 @@ import threading
 import pykka
 import pytest
 
-from stashplex.supervision import ChildSpec, RestartIntensity, Supervisor
+from stashplex.runtime.supervision import ChildSpec, RestartIntensity, Supervisor
 from tests.support.runtime import NEXT, WORK, Forwarder, Recorder, context, make_post, work
 from tests.support.waiting import wait_until
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from stashplex.datadir import DataDir
-from stashplex.syncstate import SyncState
+from actors.intake_state import SyncState
+from stashplex.runtime.datadir import DataDir
 
 
 @pytest.mark.parametrize(

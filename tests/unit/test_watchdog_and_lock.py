@@ -4,8 +4,8 @@ import time
 import psutil
 import pytest
 
-from stashplex.datadir import AlreadyRunningError, DataDir, InstanceLock, read_holder
-from stashplex.watchdog import check_host
+from stashplex.runtime.datadir import AlreadyRunningError, DataDir, InstanceLock, read_holder
+from stashplex.runtime.watchdog import check_host
 
 
 @pytest.fixture
@@ -74,8 +74,8 @@ def test_a_host_that_refuses_its_settings_is_not_restarted_and_the_watchdog_exit
     # Given an actor host that exits 2, as one does with a bad setting
     import sys
 
-    from stashplex.settings import Settings
-    from stashplex.watchdog import EXIT_CONFIG, Watchdog
+    from stashplex.config.settings import Settings
+    from stashplex.runtime.watchdog import EXIT_CONFIG, Watchdog
 
     data = DataDir(tmp_path / "data")
     data.ensure()

@@ -1,4 +1,4 @@
-"""The frame format, JSON codec, endpoints and spool records of ``stashplex.wire``."""
+"""The frame format, JSON codec, endpoints and spool records of ``stashplex.link.wire``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stashplex import wire
-from stashplex.ipc import LocalServer
+from stashplex.link import handoff, wire
+from stashplex.link.ipc import LocalServer
 
 json_scalars = (
     st.none()
@@ -148,9 +148,9 @@ def test_text_that_is_not_exactly_one_json_value_is_refused(text):
 
 
 def test_a_short_data_dir_uses_a_unix_socket_inside_it(short_dir):
-    endpoint = wire.endpoint_for(short_dir)
+    endpoint = handoff.endpoint_for(short_dir)
 
-    assert endpoint == wire.Endpoint.unix(str(short_dir / wire.SOCKET_NAME))
+    assert endpoint == handoff.Endpoint.unix(str(short_dir / wire.SOCKET_NAME))
 
 
 def test_a_data_dir_too_long_for_a_socket_has_no_endpoint_until_a_tcp_server_records_one(
@@ -158,24 +158,24 @@ def test_a_data_dir_too_long_for_a_socket_has_no_endpoint_until_a_tcp_server_rec
 ):
     long_dir = short_dir / ("d" * 120)
     long_dir.mkdir()
-    assert wire.unix_socket_path(long_dir) is None
+    assert handoff.unix_socket_path(long_dir) is None
 
     with pytest.raises(wire.UnreachableError, match="no supervisor endpoint recorded"):
-        wire.endpoint_for(long_dir)
+        handoff.endpoint_for(long_dir)
 
     (long_dir / wire.ENDPOINT_FILE).write_text('{"port": 4567, "token": "t0k"}')
-    assert wire.endpoint_for(long_dir) == wire.Endpoint.tcp(4567, "t0k")
+    assert handoff.endpoint_for(long_dir) == handoff.Endpoint.tcp(4567, "t0k")
 
 
 def test_a_corrupt_endpoint_record_is_reported_not_guessed(short_dir):
     (short_dir / wire.ENDPOINT_FILE).write_text('{"port": "many"}')
 
     with pytest.raises(wire.UnreachableError, match="is corrupt"):
-        wire.endpoint_for(short_dir)
+        handoff.endpoint_for(short_dir)
 
 
 def test_an_endpoint_never_shows_its_token():
-    endpoint = wire.Endpoint.tcp(4567, "very-secret-token")
+    endpoint = handoff.Endpoint.tcp(4567, "very-secret-token")
 
     assert "very-secret-token" not in repr(endpoint)
     assert "very-secret-token" not in endpoint.describe()
@@ -183,12 +183,12 @@ def test_an_endpoint_never_shows_its_token():
 
 def test_a_request_with_nobody_listening_raises_unreachable(short_dir):
     with pytest.raises(wire.UnreachableError, match="no supervisor at unix socket"):
-        wire.request(wire.endpoint_for(short_dir), {"type": "ping"}, timeout=1.0)
+        handoff.request(handoff.endpoint_for(short_dir), {"type": "ping"}, timeout=1.0)
 
 
 def test_a_request_gets_the_servers_reply(short_dir):
     with LocalServer(short_dir, lambda message: {"ok": True, "echo": message["type"]}) as server:
-        reply = wire.request(server.endpoint, {"type": "ping"}, timeout=2.0)
+        reply = handoff.request(server.endpoint, {"type": "ping"}, timeout=2.0)
 
     assert reply == {"v": 1, "ok": True, "echo": "ping"}
 
@@ -200,25 +200,25 @@ def test_a_spooled_event_reads_back_unchanged_from_an_owner_only_file(short_dir)
     data_dir = short_dir / "new"
     event = {"trigger": "Scene.Update.Post", "scene_id": "7"}
 
-    path = Path(wire.write_spool(data_dir, event))
+    path = Path(handoff.write_spool(data_dir, event))
 
     assert path.parent == data_dir / "spool"
     assert data_dir.stat().st_mode & 0o777 == 0o700
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert path.stat().st_mode & 0o777 == 0o600
-    assert wire.read_spool_record(path.read_bytes()) == event
+    assert handoff.read_spool_record(path.read_bytes()) == event
     assert list(path.parent.glob("*.tmp")) == []
 
 
 def test_spool_names_sort_in_the_order_they_were_written(short_dir):
-    names = [Path(wire.write_spool(short_dir, {"n": n})).name for n in range(20)]
+    names = [Path(handoff.write_spool(short_dir, {"n": n})).name for n in range(20)]
 
     assert sorted(names) == names
 
 
 def test_a_spool_record_without_an_event_is_refused():
     with pytest.raises(wire.FrameError, match="no event object"):
-        wire.read_spool_record(b'{"v": 1, "event": [1]}')
+        handoff.read_spool_record(b'{"v": 1, "event": [1]}')
 
 
 # -- fuzzing a live server --------------------------------------------------------------------
@@ -241,9 +241,9 @@ def live_server():
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def send_raw(endpoint: wire.Endpoint, raw: bytes) -> list[dict]:
+def send_raw(endpoint: handoff.Endpoint, raw: bytes) -> list[dict]:
     """Send ``raw`` as a client would, half-close, and collect every reply frame."""
-    sock = wire.connect(endpoint, timeout=5.0)
+    sock = handoff.connect(endpoint, timeout=5.0)
     replies = []
     try:
         try:
@@ -270,8 +270,8 @@ def assert_answers_are_clear(replies: list[dict]) -> None:
         assert "\n" not in error
 
 
-def assert_still_serving(endpoint: wire.Endpoint) -> None:
-    assert wire.request(endpoint, {"type": "ping"}, timeout=5.0)["ok"] is True
+def assert_still_serving(endpoint: handoff.Endpoint) -> None:
+    assert handoff.request(endpoint, {"type": "ping"}, timeout=5.0)["ok"] is True
 
 
 fuzz_settings = settings(
@@ -330,7 +330,7 @@ def test_a_good_client_loses_nothing_while_others_send_garbage(live_server):
     replies: list[dict] = []
 
     def good_client() -> None:
-        sock = wire.connect(server.endpoint, timeout=5.0)
+        sock = handoff.connect(server.endpoint, timeout=5.0)
         try:
             for number in numbers:
                 sock.sendall(wire.encode_frame({"v": 1, "type": "probe", "n": number}))

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from stashplex.datadir import DataDir
-from stashplex.store import KeyValue, Store, dumps, loads
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.store import KeyValue, Store, dumps, loads
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS pending (

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from stashplex.fieldmap import FieldToggles
-from stashplex.fingerprint import fingerprint
 from stashplex.plex.writer import toggles_from
-from stashplex.scene import SceneDataError, StashScene
+from stashplex.sync.fieldmap import FieldToggles
+from stashplex.sync.fingerprint import fingerprint
+from stashplex.sync.scene import SceneDataError, StashScene
 
 #: ``inputFields`` of a scene update that can change what Plex shows, per sync toggle.
 SYNCED_INPUT_FIELDS: dict[str, frozenset[str]] = {
@@ -35,8 +35,8 @@ ALWAYS_RELEVANT = frozenset({"primary_file_id"})
 #: Bookkeeping keys of an update input: present in ``inputFields``, never a change themselves.
 NOT_A_CHANGE = frozenset({"id", "ids", "clientMutationId"})
 #: ``inputFields`` of a performer/studio/tag/group update that can change what its scenes show
-#: in Plex, per sync toggle. Only names reach Plex (see ``stashplex.scene`` and
-#: ``stashplex.fieldmap``): a performer is ``Name (Disambiguation)``, a studio its name (as
+#: in Plex, per sync toggle. Only names reach Plex (see ``stashplex.sync.scene`` and
+#: ``stashplex.sync.fieldmap``): a performer is ``Name (Disambiguation)``, a studio its name (as
 #: ``studio`` and, with ``studio_as_collection``, a collection; its parent is not used), a tag
 #: its name, a group its name. Aliases, images, ratings, a studio's parent or a tag's parents
 #: change nothing in Plex.

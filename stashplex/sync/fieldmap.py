@@ -1,7 +1,7 @@
 """What a Plex item should show for a Stash scene, and what must change to get there.
 
 Keys are Plex's own edit field names, so a desired value goes straight into the edit grammar
-(:mod:`stashplex.plexedit`) and a diff reads the same names Plex reports as locked.
+(:mod:`stashplex.sync.plexedit`) and a diff reads the same names Plex reports as locked.
 
 Rules that are not one-to-one copies:
 
@@ -29,8 +29,8 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from stashplex.sanitize import clean_names
-from stashplex.scene import StashScene
+from stashplex.sync.sanitize import clean_names
+from stashplex.sync.scene import StashScene
 
 FieldValue = str | tuple[str, ...]
 #: The desired or current state of one Plex item, keyed by Plex edit field name.

@@ -14,13 +14,9 @@ object. Requests look like ``{"v": 1, "type": "<kind>", ...}``; replies like
 """
 
 # pathlib costs ~10 ms of start-up (it imports re, fnmatch, urllib): the hook pays for every byte.
-# ruff: noqa: PTH100, PTH103, PTH105, PTH118, PTH123
 
 from __future__ import annotations
 
-import _socket
-import os
-import sys
 import time
 
 TYPE_CHECKING = False
@@ -197,7 +193,7 @@ def _read_exact(sock: Any, size: int, what: str, deadline: float | None) -> byte
     received = 0
     while received < size:
         if deadline is not None:
-            sock.settimeout(_remaining(deadline))
+            sock.settimeout(time_left(deadline))
         chunk = sock.recv(min(size - received, 65536))
         if not chunk:
             if received == 0 and what == "frame header":
@@ -208,7 +204,7 @@ def _read_exact(sock: Any, size: int, what: str, deadline: float | None) -> byte
     return b"".join(chunks)
 
 
-def _remaining(deadline: float) -> float:
+def time_left(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
         raise TimeoutError("timed out")
@@ -229,187 +225,3 @@ def one_line(text: str, limit: int = 2000) -> str:
     """``text`` on one line and at most ``limit`` characters (Stash logs line by line)."""
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-# -- endpoints --------------------------------------------------------------------------------
-
-
-class Endpoint:
-    """Where a supervisor listens: a Unix socket path, or loopback TCP with a shared token."""
-
-    __slots__ = ("kind", "path", "port", "token")
-
-    def __init__(
-        self, kind: str, *, path: str | None = None, port: int = 0, token: str | None = None
-    ) -> None:
-        self.kind = kind
-        self.path = path
-        self.port = port
-        self.token = token
-
-    @classmethod
-    def unix(cls, path: str) -> Endpoint:
-        return cls("unix", path=path)
-
-    @classmethod
-    def tcp(cls, port: int, token: str) -> Endpoint:
-        return cls("tcp", port=port, token=token)
-
-    def describe(self) -> str:
-        """For messages and logs: never includes the token."""
-        return f"unix socket {self.path}" if self.kind == "unix" else f"tcp {LOOPBACK}:{self.port}"
-
-    def __repr__(self) -> str:
-        return f"Endpoint({self.describe()})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Endpoint):
-            return NotImplemented
-        return (self.kind, self.path, self.port, self.token) == (
-            other.kind, other.path, other.port, other.token,
-        )  # fmt: skip
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.path, self.port))
-
-
-def unix_socket_path(data_dir: str | os.PathLike[str]) -> str | None:
-    """The socket path for ``data_dir``, or None where Unix sockets can't be used.
-
-    None on platforms without AF_UNIX (Windows Python) and when the path is too long for
-    ``sockaddr_un`` (deep Docker volume paths), which is when the TCP fallback takes over.
-    """
-    if not hasattr(_socket, "AF_UNIX"):
-        return None
-    path = os.path.join(os.path.abspath(data_dir), SOCKET_NAME)
-    return path if len(os.fsencode(path)) <= MAX_UNIX_PATH_BYTES else None
-
-
-def endpoint_file(data_dir: str | os.PathLike[str]) -> str:
-    return os.path.join(os.fspath(data_dir), ENDPOINT_FILE)
-
-
-def endpoint_for(data_dir: str | os.PathLike[str]) -> Endpoint:
-    """The endpoint clients of ``data_dir`` should use.
-
-    ``endpoint.json`` exists only while a TCP server runs (a Unix server removes stale ones), so
-    it wins; otherwise the Unix socket path. Raises ``UnreachableError`` if neither can apply.
-    """
-    record_path = endpoint_file(data_dir)
-    try:
-        with open(record_path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        text = None
-    except OSError as exc:
-        raise UnreachableError(f"cannot read {record_path}: {exc.strerror}") from None
-    if text is not None:
-        try:
-            record = from_json(text)
-            port, token = record["port"], record["token"]
-            if type(port) is not int or not 0 < port < 65536 or not isinstance(token, str):
-                raise TypeError
-        except (FrameError, KeyError, TypeError):
-            raise UnreachableError(f"{record_path} is corrupt; restart the supervisor") from None
-        return Endpoint.tcp(port, token)
-    path = unix_socket_path(data_dir)
-    if path is None:
-        raise UnreachableError(f"no supervisor endpoint recorded in {record_path}")
-    return Endpoint.unix(path)
-
-
-def connect(endpoint: Endpoint, timeout: float) -> Any:
-    """A connected client socket, or ``UnreachableError`` saying why not."""
-    if endpoint.kind == "unix":
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        address: Any = endpoint.path
-    else:
-        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-        address = (LOOPBACK, endpoint.port)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(address)
-    except OSError as exc:
-        sock.close()
-        reason = (
-            "timed out" if isinstance(exc, TimeoutError) else exc.strerror or type(exc).__name__
-        )
-        raise UnreachableError(f"no supervisor at {endpoint.describe()}: {reason}") from None
-    return sock
-
-
-def request(endpoint: Endpoint, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Send one request and return its reply; ``timeout`` bounds the whole exchange.
-
-    Raises ``UnreachableError`` when nobody answers (including a timeout or a connection dropped
-    before the reply) and ``FrameError`` when the reply breaks the protocol.
-    """
-    deadline = time.monotonic() + timeout
-    outgoing = {"v": PROTOCOL_VERSION, **message}
-    if endpoint.kind == "tcp":
-        outgoing["token"] = endpoint.token
-    frame = encode_frame(outgoing)
-    sock = connect(endpoint, timeout)
-    try:
-        sock.settimeout(_remaining(deadline))
-        sock.sendall(frame)
-        return read_frame(sock, deadline)
-    except ConnectionClosedError:
-        raise UnreachableError(f"{endpoint.describe()} closed without a reply") from None
-    except OSError as exc:
-        reason = (
-            "timed out" if isinstance(exc, TimeoutError) else exc.strerror or type(exc).__name__
-        )
-        raise UnreachableError(f"no reply from {endpoint.describe()}: {reason}") from None
-    finally:
-        sock.close()
-
-
-# -- spool ------------------------------------------------------------------------------------
-
-
-def write_spool(data_dir: str | os.PathLike[str], event: dict[str, Any]) -> str:
-    """Durably leave ``event`` in ``<data_dir>/spool/`` for the supervisor to pick up later.
-
-    Written to a ``.tmp`` file, fsynced, atomically renamed and the folder fsynced, so a crash
-    leaves either nothing or the whole event. Names sort by time:
-    ``<time_ns>-<pid>-<random>.json``. Returns the final path.
-    """
-    spool_dir = os.path.join(os.fspath(data_dir), SPOOL_DIR)
-    os.makedirs(data_dir, mode=0o700, exist_ok=True)  # the events carry Stash's session cookie
-    os.makedirs(spool_dir, mode=0o700, exist_ok=True)
-    body = to_json({"v": PROTOCOL_VERSION, "event": event}).encode("ascii")
-    name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}.json"
-    final_path = os.path.join(spool_dir, name)
-    tmp_path = final_path + ".tmp"
-    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-    try:
-        view = memoryview(body)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp_path, final_path)
-    fsync_directory(spool_dir)
-    return final_path
-
-
-def read_spool_record(data: bytes) -> dict[str, Any]:
-    """The event inside a spool file's bytes, or ``FrameError`` saying what is wrong."""
-    record = decode_frame_body(data)
-    event = record.get("event")
-    if not isinstance(event, dict):
-        raise FrameError("spool record has no event object")
-    return event
-
-
-def fsync_directory(path: str) -> None:
-    """Make a rename in ``path`` durable; Windows has no directory fsync (NTFS journals it)."""
-    if sys.platform == "win32":  # pragma: no cover - Windows
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

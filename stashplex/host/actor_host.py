@@ -2,8 +2,8 @@
 
 It is started and watched by the watchdog (``supervisor.py`` / ``stashplex run``), which
 restarts it if it dies, hangs (stale heartbeat) or grows past its memory cap. Inside, the
-one-for-one :class:`~stashplex.supervision.Supervisor` restarts crashed actors; past its restart
-intensity this process exits with :data:`EXIT_ESCALATED` and the watchdog takes over.
+one-for-one :class:`~stashplex.runtime.supervision.Supervisor` restarts crashed actors; past its
+restart intensity this process exits with :data:`EXIT_ESCALATED` and the watchdog takes over.
 
 Exit codes are part of the contract with the watchdog.
 """
@@ -23,16 +23,16 @@ from typing import Any
 from actors.addresses import INTAKE, START_ORDER
 from actors.base import ActorContext, MailboxActor
 from actors.messages import INTAKE_RECOVER
-from stashplex.config import load_effective_settings
-from stashplex.control import ControlHandler
-from stashplex.datadir import DataDir
-from stashplex.envelope import Envelope
-from stashplex.logs import configure_logging, mask_secrets
-from stashplex.mailbox import PostOffice
-from stashplex.settings import Settings, SettingsError, secret_values
+from stashplex.config.loading import load_effective_settings
+from stashplex.config.settings import Settings, SettingsError, secret_values
+from stashplex.ops.control import ControlHandler
+from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.logs import configure_logging, mask_secrets
+from stashplex.runtime.mailbox import PostOffice
+from stashplex.runtime.supervision import ChildSpec, RestartIntensity, Supervisor
+from stashplex.runtime.trace import TraceSink
 from stashplex.stash import StashClient
-from stashplex.supervision import ChildSpec, RestartIntensity, Supervisor
-from stashplex.trace import TraceSink
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class Host:
         control = ControlHandler(self)
         self.control = control
         if self._serve:
-            from stashplex.ipc import LocalServer
+            from stashplex.link.ipc import LocalServer
 
             self.server = LocalServer(self.data.root, control.handle)
             self.server.start()
@@ -168,7 +168,7 @@ class Host:
 
     def _maybe_log_status(self, *, force: bool = False) -> None:
         """The one-line status, on start and every ``status_every_jobs`` finished jobs."""
-        from stashplex.statusline import status_line
+        from stashplex.ops.statusline import status_line
 
         status = self.control.ops.status()
         done = status["counters"].get("jobs_done", 0) // self.settings.status_every_jobs
@@ -189,7 +189,7 @@ class Host:
     def _drain_spool(self, control: ControlHandler) -> None:
         """Events the hook spooled while we were down go to Intake before new ones arrive."""
         try:
-            from stashplex.spool import drain_spool
+            from stashplex.link.spool import drain_spool
         except ImportError:  # pragma: no cover - spool support not installed
             return
         report = drain_spool(self.data.root, control.accept_hook_event)
@@ -273,6 +273,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 __all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_OK", "INTAKE", "Host", "main"]
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stashplex.pathmap import PathMap
-from stashplex.settings import Settings
+from stashplex.config.settings import Settings
 from stashplex.stash import StashClient, StashError, queries
+from stashplex.sync.pathmap import PathMap
 
 #: Stash files checked for path-map coverage (paged, so big libraries stay cheap).
 COVERAGE_SAMPLE = 2000

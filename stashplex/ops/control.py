@@ -9,94 +9,22 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 
 from actors.addresses import INTAKE, PIPELINE_ROUTE
-from stashplex.envelope import Envelope
-from stashplex.plugin.hook import (
-    MAX_ID_DIGITS,
-    MAX_INPUT_FIELDS,
-    RELATED_TRIGGERS,
-    SCENE_TRIGGERS,
-)
-from stashplex.trace import trace_envelope
+from actors.messages import HOOK_EVENT, HookEvent
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.trace import trace_envelope
 
 if TYPE_CHECKING:
-    from stashplex.host import Host
+    from stashplex.ops.host_view import HostView
 
 log = logging.getLogger(__name__)
 
-HOOK_EVENT_KIND = "hook.event"
-# The stdlib-only hook checks the same rules itself, so that an event refused here is an error
-# in Stash's log, never a spool file; its constants are the one definition of them.
-#: The kind of object a related trigger is about, as Intake and the Stash client name it.
-RELATED_KINDS: dict[str, str] = {
-    trigger: trigger.partition(".")[0].lower() for trigger in RELATED_TRIGGERS
-}
-_ID_PATTERN = rf"^[0-9]{{1,{MAX_ID_DIGITS}}}$"
 #: A probe burst larger than this is a mistake, not a test.
 MAX_TRACE_BURST = 100_000
-
-
-class HookEvent(BaseModel):
-    """What the hook forwards: enough to find the object again, nothing the hook had to fetch.
-
-    A scene trigger names its scene in ``scene_id``; a related trigger (a performer, studio, tag
-    or group was edited) names that object in ``object_id`` and has no ``scene_id``, so its id
-    can never be taken for a scene's. Keep these rules in step with
-    ``stashplex.plugin.hook.build_event`` (a test checks it).
-    """
-
-    model_config = ConfigDict(extra="ignore")
-
-    trigger: Literal[
-        "Scene.Create.Post",
-        "Scene.Update.Post",
-        "Scene.Destroy.Post",
-        "Performer.Update.Post",
-        "Studio.Update.Post",
-        "Tag.Update.Post",
-        "Group.Update.Post",
-    ]
-    scene_id: str | None = Field(default=None, pattern=_ID_PATTERN)
-    object_id: str | None = Field(default=None, pattern=_ID_PATTERN)
-    input_fields: list[str] = Field(default_factory=list, max_length=MAX_INPUT_FIELDS)
-    input: Any = None
-    received_at: float | None = None
-    #: How to call Stash back; ``{}`` when the hook had no ``server_connection`` (the hook
-    #: sends ``null`` then), in which case the supervisor uses its own configured Stash access.
-    connection: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("connection", mode="before")
-    @classmethod
-    def _no_connection_is_empty(cls, value: Any) -> Any:
-        return {} if value is None else value
-
-    @model_validator(mode="after")
-    def _id_matches_the_trigger(self) -> HookEvent:
-        if self.trigger in SCENE_TRIGGERS:
-            if self.scene_id is None or self.object_id is not None:
-                raise ValueError(f"{self.trigger} names its scene in scene_id (and no object_id)")
-        elif self.object_id is None or self.scene_id is not None:
-            raise ValueError(
-                f"{self.trigger} names the {self.object_kind} in object_id (and no scene_id)"
-            )
-        return self
-
-    @property
-    def object_kind(self) -> str:
-        """``scene``, or which object a related trigger is about (``performer`` ... ``group``)."""
-        return RELATED_KINDS.get(self.trigger, "scene")
-
 
 def _fields(request: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in request.items() if k not in ("v", "type", "token")}
@@ -115,9 +43,9 @@ def job_summary(job: dict[str, Any]) -> str:
 
 
 class ControlHandler:
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: HostView) -> None:
         self.host = host
-        from stashplex.operations import Operations
+        from stashplex.ops.operations import Operations
 
         self.ops = Operations(host)
         self._routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -162,7 +90,7 @@ class ControlHandler:
             where = ".".join(str(p) for p in first["loc"]) or "event"
             raise ValueError(f"malformed hook event: {where}: {first['msg']}") from None
         envelope = Envelope(
-            kind=HOOK_EVENT_KIND,
+            kind=HOOK_EVENT,
             scene_id=parsed.scene_id,
             payload=parsed.model_dump(mode="json"),
             sender="hook",
@@ -209,11 +137,12 @@ class ControlHandler:
         return reply
 
     def _task(self, request: dict[str, Any]) -> dict[str, Any]:
-        from stashplex.tasks import run_task
+        from stashplex.ops.tasks import TaskContext, run_task
 
+        context = TaskContext(self.ops, self.host.settings, lambda: self._stop({}))
         return {
             "ok": True,
-            **run_task(self, str(request.get("task")), dict(request.get("args") or {})),
+            **run_task(context, str(request.get("task")), dict(request.get("args") or {})),
         }
 
     def _stop(self, _request: dict[str, Any]) -> dict[str, Any]:

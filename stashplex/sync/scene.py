@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from stashplex.pathmap import path_basename
-from stashplex.sanitize import (
+from stashplex.sync.pathmap import path_basename
+from stashplex.sync.sanitize import (
     MAX_NAME_LEN,
     MAX_SUMMARY_LEN,
     MAX_TAGS_PER_LIST,
@@ -30,7 +30,7 @@ from stashplex.sanitize import (
 )
 
 #: Stash's director field is free text that may list several people, so it may be longer than
-#: one name; :mod:`stashplex.fieldmap` splits it and limits each name to ``MAX_NAME_LEN``.
+#: one name; :mod:`stashplex.sync.fieldmap` splits it and limits each name to ``MAX_NAME_LEN``.
 MAX_DIRECTOR_TEXT_LEN = MAX_TITLE_LEN
 
 

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import psutil
 
-from stashplex.datadir import AlreadyRunningError, DataDir, InstanceLock
+from stashplex.runtime.datadir import AlreadyRunningError, DataDir, InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def exec_watchdog(data_dir: Path, limits: WatchLimits, *, log_level: str = "INFO
         [
             sys.executable,
             "-m",
-            "stashplex.watchdog",
+            "stashplex.runtime.watchdog",
             "--data-dir",
             str(data_dir),
             "--rss-cap-mb",
@@ -244,7 +244,7 @@ def exec_watchdog(data_dir: Path, limits: WatchLimits, *, log_level: str = "INFO
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    from stashplex.logs import configure_logging
+    from stashplex.runtime.logs import configure_logging
 
     parser = argparse.ArgumentParser(prog="stashplex-watchdog", description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)

@@ -1,7 +1,7 @@
 """Drain the hook spool: events hooks left while the supervisor was away.
 
 A hook that cannot reach the supervisor writes its event to ``<data_dir>/spool/`` (see
-``wire.write_spool``) and starts the supervisor. The supervisor drains the spool at start and
+``handoff.write_spool``) and starts the supervisor. The supervisor drains the spool at start and
 whenever it likes: oldest first, each event handed to a sink that makes it durable (the Intake
 mailbox), and only then the file deleted, so a crash in between delivers twice, never zero
 times. A file that cannot be read, or whose event the sink refuses as invalid, is quarantined
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stashplex import wire
+from stashplex.link import handoff, wire
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def drain_spool(
     stale_removed = _remove_stale_tmp(folder, stale_tmp_seconds)
     for path in sorted(folder.glob("*.json")):
         try:
-            event = wire.read_spool_record(path.read_bytes())
+            event = handoff.read_spool_record(path.read_bytes())
         except FileNotFoundError:
             continue  # drained concurrently (a second drain call); nothing to do
         except (OSError, wire.FrameError) as exc:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Protocol
 
-from stashplex.pathmap import PathMap, normalize_path, path_basename
+from stashplex.sync.pathmap import PathMap, normalize_path, path_basename
 
 #: Plex and Stash probe durations independently; a couple of seconds of disagreement is normal.
 DEFAULT_DURATION_TOLERANCE_S = 2.0

@@ -17,6 +17,7 @@ import psutil
 from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY
 from actors.dead_letter import counts_by_reason, list_dead_letters, show_dead_letter
 from actors.dead_letter import open_store as open_dead_letters
+from actors.intake_state import SyncState, counters, job_progress, last_sync_at
 from actors.messages import (
     DEAD_LETTER_PURGE,
     DEAD_LETTER_RETRY,
@@ -28,13 +29,12 @@ from actors.messages import (
 )
 from actors.scheduler import open_store as open_timers
 from actors.scheduler import timer_summary
-from stashplex.envelope import Envelope
 from stashplex.plex.state import GatewayState, journal_entries
-from stashplex.store import KeyValue, Store
-from stashplex.syncstate import SyncState, counters, job_progress, last_sync_at
+from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.store import KeyValue, Store
 
 if TYPE_CHECKING:
-    from stashplex.host import Host
+    from stashplex.ops.host_view import HostView
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ DAY_S = 86_400.0
 class Operations:
     """One instance per host; opens read connections lazily, per thread."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: HostView) -> None:
         self.host = host
         self._stores: dict[str, Store] = {}
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stashplex.corruption import is_corruption, set_aside
+from stashplex.runtime.corruption import is_corruption, set_aside
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
-from stashplex.fieldmap import SCALAR_FIELDS, TAG_FIELDS, FieldChange, field_form
+from stashplex.sync.fieldmap import SCALAR_FIELDS, TAG_FIELDS, FieldChange, field_form
 
 LOCKED = "1"
 _DESCRIBE_MAX_CHARS = 60

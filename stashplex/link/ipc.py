@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stashplex import wire
+from stashplex.link import handoff, wire
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +63,14 @@ class LocalServer:
         self._force_tcp = force_tcp
         self._read_timeout = read_timeout
         self._listener: socket.socket | None = None
-        self._endpoint: wire.Endpoint | None = None
+        self._endpoint: handoff.Endpoint | None = None
         self._stopping = threading.Event()
         self._accept_thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 
     @property
-    def endpoint(self) -> wire.Endpoint:
+    def endpoint(self) -> handoff.Endpoint:
         if self._endpoint is None:
             raise ServerError("the server is not started")
         return self._endpoint
@@ -80,7 +80,7 @@ class LocalServer:
             raise ServerError("the server is already started")
         self._prepare_data_dir()
         self._refuse_if_another_server_answers()
-        unix_path = None if self._force_tcp else wire.unix_socket_path(self.data_dir)
+        unix_path = None if self._force_tcp else handoff.unix_socket_path(self.data_dir)
         if unix_path is not None:
             self._listener, self._endpoint = self._bind_unix(unix_path)
         else:
@@ -114,14 +114,14 @@ class LocalServer:
                 Path(endpoint.path).unlink()
         if endpoint is not None and endpoint.kind == "tcp":
             with contextlib.suppress(FileNotFoundError):
-                Path(wire.endpoint_file(self.data_dir)).unlink()
+                Path(handoff.endpoint_file(self.data_dir)).unlink()
 
     def _wake_accept_loop(self) -> None:
         """Connect once so a blocked ``accept`` sees the stop flag now, not at its next poll."""
         if self._endpoint is None:
             return
         with contextlib.suppress(wire.UnreachableError):
-            wire.connect(self._endpoint, PROBE_TIMEOUT_SECONDS).close()
+            handoff.connect(self._endpoint, PROBE_TIMEOUT_SECONDS).close()
 
     def __enter__(self) -> LocalServer:
         return self.start()
@@ -137,17 +137,17 @@ class LocalServer:
 
     def _refuse_if_another_server_answers(self) -> None:
         """Clear endpoint files left by a dead server; refuse to steal a live one's."""
-        record = Path(wire.endpoint_file(self.data_dir))
+        record = Path(handoff.endpoint_file(self.data_dir))
         if record.exists():
             try:
-                endpoint = wire.endpoint_for(self.data_dir)
-                wire.request(endpoint, {"type": "ping"}, PROBE_TIMEOUT_SECONDS)
+                endpoint = handoff.endpoint_for(self.data_dir)
+                handoff.request(endpoint, {"type": "ping"}, PROBE_TIMEOUT_SECONDS)
             except (wire.UnreachableError, wire.FrameError):
                 logger.info("removing stale %s", record)
                 record.unlink(missing_ok=True)
             else:
                 raise ServerError(f"another supervisor already answers on {endpoint.describe()}")
-        unix_path = wire.unix_socket_path(self.data_dir)
+        unix_path = handoff.unix_socket_path(self.data_dir)
         if unix_path is None or not os.path.lexists(unix_path):
             return
         if not stat.S_ISSOCK(os.lstat(unix_path).st_mode):
@@ -164,7 +164,7 @@ class LocalServer:
         finally:
             probe.close()
 
-    def _bind_unix(self, path: str) -> tuple[socket.socket, wire.Endpoint]:
+    def _bind_unix(self, path: str) -> tuple[socket.socket, handoff.Endpoint]:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         # The umask makes the socket owner-only from its first instant; it is process-wide,
         # so hold it for the bind alone.
@@ -177,14 +177,14 @@ class LocalServer:
         Path(path).chmod(0o600)
         listener.listen(LISTEN_BACKLOG)
         listener.settimeout(ACCEPT_POLL_SECONDS)
-        return listener, wire.Endpoint.unix(path)
+        return listener, handoff.Endpoint.unix(path)
 
-    def _bind_tcp(self) -> tuple[socket.socket, wire.Endpoint]:
+    def _bind_tcp(self) -> tuple[socket.socket, handoff.Endpoint]:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind((wire.LOOPBACK, 0))
         listener.listen(LISTEN_BACKLOG)
         listener.settimeout(ACCEPT_POLL_SECONDS)
-        endpoint = wire.Endpoint.tcp(listener.getsockname()[1], secrets.token_urlsafe(32))
+        endpoint = handoff.Endpoint.tcp(listener.getsockname()[1], secrets.token_urlsafe(32))
         try:
             _write_endpoint_record(self.data_dir, endpoint)
         except OSError:
@@ -286,9 +286,9 @@ class LocalServer:
             connection.close()
 
 
-def _write_endpoint_record(data_dir: Path, endpoint: wire.Endpoint) -> None:
+def _write_endpoint_record(data_dir: Path, endpoint: handoff.Endpoint) -> None:
     """Atomically publish port and token, readable by the owner only."""
-    final = Path(wire.endpoint_file(data_dir))
+    final = Path(handoff.endpoint_file(data_dir))
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     record = {
         "v": wire.PROTOCOL_VERSION,
@@ -307,7 +307,7 @@ def _write_endpoint_record(data_dir: Path, endpoint: wire.Endpoint) -> None:
     finally:
         os.close(fd)
     tmp.replace(final)
-    wire.fsync_directory(str(data_dir))
+    handoff.fsync_directory(str(data_dir))
 
 
 def send_request(data_dir: Path, message: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
@@ -316,4 +316,4 @@ def send_request(data_dir: Path, message: dict[str, Any], timeout: float = 5.0) 
     Raises ``wire.UnreachableError`` if no supervisor answers, ``wire.FrameError`` on a reply
     that breaks the protocol.
     """
-    return wire.request(wire.endpoint_for(data_dir), message, timeout)
+    return handoff.request(handoff.endpoint_for(data_dir), message, timeout)

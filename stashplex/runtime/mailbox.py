@@ -30,8 +30,8 @@ import persistqueue
 from persistqueue.serializers import json as json_serializer
 from persistqueue.sqlackqueue import AckStatus
 
-from stashplex.corruption import is_corruption, set_aside
-from stashplex.envelope import Envelope
+from stashplex.runtime.corruption import is_corruption, set_aside
+from stashplex.runtime.envelope import Envelope
 
 log = logging.getLogger(__name__)
 

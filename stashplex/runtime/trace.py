@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stashplex.envelope import Envelope
+from stashplex.runtime.envelope import Envelope
 
 TRACE_KIND = "trace"
 

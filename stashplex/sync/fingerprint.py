@@ -20,8 +20,8 @@ import json
 import unicodedata
 from urllib.parse import urlsplit
 
-from stashplex.fieldmap import FieldToggles, desired_fields
-from stashplex.scene import StashScene
+from stashplex.sync.fieldmap import FieldToggles, desired_fields
+from stashplex.sync.scene import StashScene
 
 #: Bump when the mapping rules change meaning, so every scene is re-synced once.
 FINGERPRINT_VERSION = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from stashplex.settings import Settings, load_settings
+from stashplex.config.settings import Settings, load_settings
 from stashplex.stash import StashClient, StashError
 
 log = logging.getLogger(__name__)

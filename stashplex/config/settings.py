@@ -96,7 +96,7 @@ class Settings(BaseModel):
     @field_validator("path_map")
     @classmethod
     def _valid_path_map(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from stashplex.pathmap import PathMap, PathMapError
+        from stashplex.sync.pathmap import PathMap, PathMapError
 
         try:
             PathMap.parse(value)

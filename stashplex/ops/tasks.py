@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from stashplex.statusline import status_line
+from stashplex.ops.statusline import status_line
 
 if TYPE_CHECKING:
-    from stashplex.control import ControlHandler
+    from stashplex.config.settings import Settings
+    from stashplex.ops.operations import Operations
 
 #: "Sync recent changes" looks this far back.
 RECENT = timedelta(hours=24)
@@ -18,7 +21,7 @@ TASKS = ("sync_all", "sync_recent", "status", "doctor", "dlq_retry", "dlq_purge"
 
 def recent_since(cursor: str | None, now: datetime | None = None) -> str:
     """A time a day ago, spelled like Stash's own timestamps when we know how it spells them."""
-    from stashplex.changes import shift_stash_time
+    from stashplex.sync.changes import shift_stash_time
 
     if cursor:
         return shift_stash_time(cursor, -RECENT.total_seconds())
@@ -26,22 +29,31 @@ def recent_since(cursor: str | None, now: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task may use: the operations, the settings, and a way to stop the host."""
+
+    ops: Operations
+    settings: Settings
+    stop: Callable[[], dict[str, Any]]
+
+
 def run_task(  # noqa: PLR0911 - one return per task
-    control: ControlHandler, name: str, args: dict[str, Any]
+    context: TaskContext, name: str, args: dict[str, Any]
 ) -> dict[str, Any]:
-    ops = control.ops
-    settings = control.host.settings
+    ops = context.ops
+    settings = context.settings
     if name == "sync_all":
         return ops.start_sync({"mode": "all", "dry_run": args.get("dry_run") == "true"})
     if name == "sync_recent":
-        from stashplex.store import KeyValue
+        from stashplex.runtime.store import KeyValue
 
         cursor = KeyValue(ops._store("intake")).get("cursor")  # noqa: SLF001
         return ops.start_sync({"mode": "since", "since": recent_since(cursor)})
     if name == "status":
         return {"summary": status_line(ops.status())}
     if name == "doctor":
-        from stashplex.doctor import report_text, run_doctor
+        from stashplex.ops.doctor import report_text, run_doctor
 
         return {"summary": report_text(run_doctor(settings))}
     if name == "dlq_retry":
@@ -53,5 +65,5 @@ def run_task(  # noqa: PLR0911 - one return per task
         ops.dead_letters({"action": "purge", "older_than_days": days})
         return {"summary": f"purging dead letters older than {days:g} days"}
     if name == "stop":
-        return control.handle({"type": "stop"})
+        return context.stop()
     raise ValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}")

@@ -1,0 +1,148 @@
+"""What a hook event is: the triggers we follow and the rules an event must meet.
+
+The one definition shared by the stdlib-only hook (which refuses a bad event in Stash's log, so
+it is never spooled) and the supervisor (``actors.messages.HookEvent`` checks the same rules, and
+a test keeps the two equal). Standard library only: the hook copies this package next to itself.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from . import wire
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+#: Triggers whose ``id`` is a scene; the event carries it as ``scene_id``.
+SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post")
+#: Triggers whose ``id`` is a performer, studio, tag or group; the event carries it as
+#: ``object_id``. Stash fires no scene hook when one is renamed and leaves the linked scenes'
+#: ``updated_at`` alone, so these hooks are the only timely sign that Plex shows an old name.
+RELATED_TRIGGERS = (
+    "Performer.Update.Post",
+    "Studio.Update.Post",
+    "Tag.Update.Post",
+    "Group.Update.Post",
+)
+#: The triggers we handle; the manifest registers only these.
+HOOK_TRIGGERS = SCENE_TRIGGERS + RELATED_TRIGGERS
+#: Stash ids are SQLite integers; more digits than this is not a Stash id.
+MAX_ID_DIGITS = 18
+#: An update input has at most a few dozen fields (a performer ~35); more than this is not Stash.
+MAX_INPUT_FIELDS = 200
+
+#: Strings longer than this that are data URLs (covers) are replaced by a marker.
+DATA_URL_LIMIT = 1024
+#: Any other string longer than this is cut.
+LONG_STRING_LIMIT = 64 * 1024
+#: If the shrunk input is still larger, it is dropped: the supervisor re-reads the scene anyway.
+INPUT_BUDGET_BYTES = wire.MAX_FRAME_BYTES // 2
+
+
+class BadInputError(ValueError):
+    """Stdin that is not what Stash sends; exit code 2."""
+
+
+def build_event(payload: dict[str, Any]) -> dict[str, Any]:
+    """The supervisor's event from Stash's hook input, or ``BadInputError`` naming the bad field.
+
+    Accepts exactly what the supervisor accepts, so that a refusal can only be transient.
+    """
+    args = payload.get("args")
+    if not isinstance(args, dict):
+        raise BadInputError("hook input has no 'args' object")
+    context = args.get("hookContext")
+    if not isinstance(context, dict):
+        raise BadInputError("hook input has no 'args.hookContext' object (is this a hook run?)")
+    trigger = context.get("type")
+    if not isinstance(trigger, str) or not trigger:
+        raise BadInputError("'args.hookContext.type' must be a non-empty string")
+    if trigger not in HOOK_TRIGGERS:
+        shown = trigger if len(trigger) <= 80 else trigger[:80] + "..."
+        raise BadInputError(
+            f"'args.hookContext.type' must be one of {', '.join(HOOK_TRIGGERS)}, not {shown!r}; "
+            "the plugin's manifest should hook only these (reinstall the plugin)"
+        )
+    object_id = context.get("id")
+    if isinstance(object_id, str) and object_id.isascii() and object_id.isdigit():
+        object_id = int(object_id)
+    if type(object_id) is not int or not 0 < object_id < 10**MAX_ID_DIGITS:
+        raise BadInputError(
+            f"'args.hookContext.id' must be a positive integer of at most {MAX_ID_DIGITS} digits"
+        )
+    fields = context.get("inputFields") or []
+    if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
+        raise BadInputError("'args.hookContext.inputFields' must be a list of strings")
+    if len(fields) > MAX_INPUT_FIELDS:
+        raise BadInputError(
+            f"'args.hookContext.inputFields' has {len(fields)} names; "
+            f"at most {MAX_INPUT_FIELDS} are accepted"
+        )
+    # A performer's id is not a scene's: naming it apart keeps it out of every per-scene path.
+    id_key = "scene_id" if trigger in SCENE_TRIGGERS else "object_id"
+    return {
+        "trigger": trigger,
+        id_key: str(object_id),
+        "input_fields": fields,
+        "input": shrink_input(context.get("input")),
+        "received_at": time.time(),
+        "hook_pid": os.getpid(),
+        "connection": connection_from(payload.get("server_connection")),
+    }
+
+
+def subject(event: dict[str, Any]) -> str:
+    """What the event is about, for Stash's log: ``scene 45``, ``tag 12``."""
+    if "scene_id" in event:
+        return f"scene {event['scene_id']}"
+    return f"{event['trigger'].partition('.')[0].lower()} {event['object_id']}"
+
+
+def connection_from(server_connection: Any) -> dict[str, Any] | None:
+    """How the supervisor can call Stash back; the session cookie is a credential."""
+    if server_connection is None:
+        return None
+    if not isinstance(server_connection, dict):
+        raise BadInputError("'server_connection' must be a JSON object")
+    scheme = server_connection.get("Scheme") or "http"
+    if scheme not in ("http", "https"):
+        raise BadInputError("'server_connection.Scheme' must be http or https")
+    host = server_connection.get("Host")
+    # Stash reports its listen address; a wildcard means "this machine".
+    if not isinstance(host, str) or host.strip("[]") in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    port = server_connection.get("Port", 9999)
+    if type(port) is not int or not 0 < port < 65536:
+        raise BadInputError("'server_connection.Port' must be an integer port number")
+    cookie = server_connection.get("SessionCookie")
+    value = cookie.get("Value") if isinstance(cookie, dict) else None
+    return {
+        "scheme": scheme,
+        "host": host,
+        "port": port,
+        "session_cookie": value if isinstance(value, str) and value else None,
+    }
+
+
+def shrink_input(value: Any) -> Any:
+    """The hook input with huge values (base64 covers) replaced so the event stays small."""
+    shrunk = _shrink(value)
+    size = len(wire.to_json(shrunk))
+    return shrunk if size <= INPUT_BUDGET_BYTES else f"<input omitted: {size} bytes>"
+
+
+def _shrink(value: Any) -> Any:
+    if isinstance(value, str):
+        if len(value) > DATA_URL_LIMIT and value.startswith("data:"):
+            return f"<data URL omitted: {len(value)} chars>"
+        if len(value) > LONG_STRING_LIMIT:
+            return value[:LONG_STRING_LIMIT] + f"<cut: {len(value)} chars>"
+        return value
+    if isinstance(value, dict):
+        return {key: _shrink(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shrink(item) for item in value]
+    return value

@@ -1,0 +1,45 @@
+"""The durable actor runtime: mailboxes, stores, supervision, the data directory, the watchdog.
+
+Generic machinery that knows nothing about Stash or Plex. Mailboxes (persist-queue, JSON, ack by
+id) carry :class:`Envelope` s between actors; :class:`Store` is the SQLite file each actor keeps
+its state in; :class:`Supervisor` restarts crashed actors; the watchdog restarts the host.
+
+The names below load their module on first use: the watchdog runs for months as
+``python -m stashplex.runtime.watchdog`` and must not pay for persist-queue or pydantic.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AlreadyRunningError": "datadir",
+    "DataDir": "datadir",
+    "InstanceLock": "datadir",
+    "default_data_dir": "datadir",
+    "Envelope": "envelope",
+    "Delivery": "mailbox",
+    "Mailbox": "mailbox",
+    "MailboxError": "mailbox",
+    "PostOffice": "mailbox",
+    "KeyValue": "store",
+    "Store": "store",
+    "ChildSpec": "supervision",
+    "RestartIntensity": "supervision",
+    "Supervisor": "supervision",
+    "TraceSink": "trace",
+    "configure_logging": "logs",
+    "mask_secrets": "logs",
+    "is_corruption": "corruption",
+    "set_aside": "corruption",
+}
+
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - the names are the keys above
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
