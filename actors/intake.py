@@ -48,7 +48,6 @@ from actors.messages import (
     SyncJob,
     SyncRequest,
 )
-from stashplex.plex.writer import toggles_from
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
 from stashplex.sync.changes import (
@@ -60,6 +59,7 @@ from stashplex.sync.changes import (
     select_changed,
     without_baseline,
 )
+from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Intake(MailboxActor):
 
     def setup(self) -> None:
         self.settings = self.ctx.service("settings")
-        self.toggles = toggles_from(self.settings)
+        self.toggles = FieldToggles.from_settings(self.settings)
         self.relevant = relevant_fields(self.settings)
         self.related_relevant = related_relevant_fields(self.settings)
         self.stash: StashClient = self.ctx.service("stash")

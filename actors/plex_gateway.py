@@ -47,11 +47,11 @@ from stashplex.plex.writer import (
     needs_poster,
     plan_item,
     sha1,
-    toggles_from,
 )
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashError
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
+from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.matching import PlexCandidate
 from stashplex.sync.pathmap import PathMap, path_basename
 from stashplex.sync.scene import StashScene
@@ -110,7 +110,7 @@ class PlexGateway(MailboxActor):
 
     def setup(self) -> None:
         self.settings = self.ctx.service("settings")
-        self.toggles = toggles_from(self.settings)
+        self.toggles = FieldToggles.from_settings(self.settings)
         self.pathmap = PathMap.parse(
             self.settings.path_map, case_insensitive=self.settings.case_insensitive_paths
         )

@@ -15,6 +15,8 @@ from stashplex.cli.common import EXIT_USAGE, CommandError
 
 COMMANDS = (daemon, inspect, sync, repair, plugin, demo)
 
+__all__ = ["COMMANDS", "build_parser", "main"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

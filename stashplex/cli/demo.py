@@ -141,9 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"supervisor pid {supervisor.pid} (actor host pid {reply['pid']}), "
             f"data in {data.root}\n\nfull sync:"
         )
-        from stashplex.cli import main
-
-        code = main(["sync", "--data-dir", str(data.root)])
+        code = _run_sync_command(data.root)
         edited = _edit_through_hooks(stash, root, data, _scenes_in_plex(world)[: len(EDITS)])
         started = time.monotonic()
         lagging = _wait_for(stash, plex, world, edited, EDIT_TIMEOUT_S)
@@ -282,3 +280,13 @@ def _side_by_side(
         for name, stash_field, left, right in rows:
             mark = EDITED_MARK if stash_field in fields else " "
             print(f"{mark} {name:<8} {left!s:<50} | {right}")
+
+
+def _run_sync_command(data_dir: Path) -> int:
+    """``stashplex sync`` as a user types it, progress bar and summary included."""
+    from stashplex.cli import sync as sync_command
+
+    parser = argparse.ArgumentParser(prog="stashplex")
+    sync_command.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["sync", "--data-dir", str(data_dir)])
+    return int(args.func(args))

@@ -10,30 +10,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from stashplex.config.settings import Settings
 from stashplex.plex.items import current_fields, locked_fields, supported
 from stashplex.plex.state import Written
 from stashplex.sync.fieldmap import FieldDiff, FieldToggles, desired_fields, diff_fields
 from stashplex.sync.fingerprint import poster_source
 from stashplex.sync.plexedit import edit_params
 from stashplex.sync.scene import StashScene
-
-
-def toggles_from(settings: Settings) -> FieldToggles:
-    return FieldToggles(
-        title=settings.sync_title,
-        summary=settings.sync_summary,
-        studio=settings.sync_studio,
-        date=settings.sync_date,
-        rating=settings.sync_rating,
-        performers=settings.sync_performers,
-        tags=settings.sync_tags,
-        groups=settings.sync_groups,
-        director=settings.sync_director,
-        poster=settings.sync_poster,
-        background=settings.sync_background,
-        studio_as_collection=settings.studio_as_collection,
-    )
 
 
 @dataclass

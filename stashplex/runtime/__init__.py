@@ -10,8 +10,7 @@ The names below load their module on first use: the watchdog runs for months as
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from stashplex.runtime.lazy import lazy_exports
 
 _EXPORTS = {
     "AlreadyRunningError": "datadir",
@@ -33,13 +32,9 @@ _EXPORTS = {
     "mask_secrets": "logs",
     "is_corruption": "corruption",
     "set_aside": "corruption",
+    "lazy_exports": "lazy",
 }
 
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 - the names are the keys above
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from stashplex.plex.writer import toggles_from
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.fingerprint import fingerprint
 from stashplex.sync.scene import SceneDataError, StashScene
@@ -51,7 +50,7 @@ CURSOR_MARGIN = timedelta(seconds=2)
 
 
 def relevant_fields(settings: Any) -> frozenset[str]:
-    toggles = toggles_from(settings)
+    toggles = FieldToggles.from_settings(settings)
     fields = set(ALWAYS_RELEVANT)
     for toggle, names in SYNCED_INPUT_FIELDS.items():
         if getattr(toggles, toggle):
@@ -63,7 +62,7 @@ def relevant_fields(settings: Any) -> frozenset[str]:
 
 def related_relevant_fields(settings: Any) -> dict[str, frozenset[str]]:
     """Per object kind, the update fields that matter under these settings (empty: none do)."""
-    toggles = toggles_from(settings)
+    toggles = FieldToggles.from_settings(settings)
     return {
         kind: frozenset().union(
             *(names for toggle, names in by_toggle.items() if getattr(toggles, toggle))

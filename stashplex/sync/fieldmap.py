@@ -72,6 +72,17 @@ class FieldToggles(BaseModel):
     background: bool = False
     studio_as_collection: bool = False
 
+    @classmethod
+    def from_settings(cls, settings: object) -> FieldToggles:
+        """The toggles from settings' ``sync_<field>`` and ``studio_as_collection`` values.
+
+        Takes any object with those attributes, so this layer needs nothing from the settings
+        model (which sits above it).
+        """
+        names = [name for name in cls.model_fields if name != "studio_as_collection"]
+        values = {name: getattr(settings, f"sync_{name}") for name in names}
+        return cls(**values, studio_as_collection=settings.studio_as_collection)
+
 
 class MappingRow(NamedTuple):
     stash_field: str
