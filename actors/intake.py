@@ -27,11 +27,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
-from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
+from actors.addresses import INTAKE, SCHEDULER
 from actors.base import MailboxActor
+from actors.intake_jobs import JobEmitter
 from actors.intake_state import SyncState
 from actors.messages import (
     HOOK_EVENT,
@@ -39,35 +40,38 @@ from actors.messages import (
     INTAKE_FLUSH,
     INTAKE_RECOVER,
     SYNC_DONE,
-    SYNC_LOCATE,
     SYNC_REQUEST,
-    TIMER_SET,
     TIMER_SUPERSEDE,
     HookEvent,
     SyncDone,
-    SyncJob,
     SyncRequest,
+    timer_envelope,
 )
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
 from stashplex.sync.changes import (
-    NOT_A_CHANGE,
     cursor_with_margin,
     related_edit_matters,
     related_relevant_fields,
     relevant_fields,
-    select_changed,
     without_baseline,
 )
 from stashplex.sync.fieldmap import FieldToggles
-from stashplex.sync.scene import StashScene
+from stashplex.sync.intake_rules import (
+    FlushStep,
+    HookVerdict,
+    changed_fields,
+    cursor_after_walk,
+    flush_step,
+    group_fetched,
+    scene_hook_verdict,
+    without_cookie,
+)
 
 log = logging.getLogger(__name__)
 
 #: How long hook events may gather before they become jobs (coalescing window).
 DEBOUNCE_S = 1.0
-#: Pending scenes that trigger a flush without waiting for the debounce.
-FLUSH_AT = 500
 #: Wait before trying Stash again after it failed.
 STASH_RETRY_S = 15.0
 FLUSH_TIMER_ID = "intake-flush"
@@ -86,6 +90,7 @@ class Intake(MailboxActor):
         self.related_relevant = related_relevant_fields(self.settings)
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
+        self.jobs = JobEmitter(self.state, self.stash, self.toggles, self.send, self.send_many)
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         lost = self.ctx.services.pop("mailboxes_lost", None)
         if self.state.store.set_aside_to is not None or lost:
@@ -121,12 +126,15 @@ class Intake(MailboxActor):
             else:
                 super().handle(envelope)
         self.state.bump_counters(self.counts)
-        pending = self.state.pending_count()
-        if pending and (flush_now or pending >= FLUSH_AT or self.debounce_s <= 0):
+        step = flush_step(
+            self.state.pending_count(),
+            asked=flush_now,
+            debounce_s=self.debounce_s,
+            timer_armed=self._flush_armed,
+        )
+        if step is FlushStep.FLUSH:
             self._flush()
-        elif pending and not self._flush_armed:
-            # The window opens with the first pending event and never slides, so a steady
-            # trickle of events cannot postpone the flush forever.
+        elif step is FlushStep.ARM_TIMER:
             self._set_flush_timer(self.debounce_s)
 
     def _recover(self, what: str) -> None:
@@ -152,7 +160,15 @@ class Intake(MailboxActor):
         if scene_id is None:  # HookEvent guarantees an object_id instead
             self._related(event, envelope)
             return
-        if event.trigger == "Scene.Destroy.Post":
+        received = event.received_at or envelope.created_at
+        verdict = scene_hook_verdict(
+            event.trigger,
+            event.input_fields,
+            self.relevant,
+            received_at=received,
+            fetched_at=self.state.synced([scene_id]).get(scene_id, {}).get("fetched_at"),
+        )
+        if verdict is HookVerdict.DESTROY:
             self._count("destroyed")
             if self.state.cancel_pending(scene_id):
                 log.info("scene %s destroyed: its pending job is cancelled", scene_id)
@@ -163,18 +179,15 @@ class Intake(MailboxActor):
                 Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {scene_id: revision}}),
             )
             return
-        fields = set(event.input_fields) - NOT_A_CHANGE
-        if event.input_fields and not fields & self.relevant:
-            log.debug("scene %s: update touched nothing we sync (%s)", scene_id, sorted(fields))
+        if verdict is HookVerdict.IRRELEVANT:
+            fields = changed_fields(event.input_fields)
+            log.debug("scene %s: update touched nothing we sync (%s)", scene_id, fields)
             self._count("dropped_irrelevant")
-            return
-        received = event.received_at or envelope.created_at
-        fetched = self.state.synced([scene_id]).get(scene_id, {}).get("fetched_at")
-        if fetched is not None and received < fetched:
+        elif verdict is HookVerdict.STALE:
             log.debug("scene %s: event predates our last fetch, already reflected", scene_id)
             self._count("dropped_stale")
-            return
-        self.state.add_pending(scene_id, received)
+        else:
+            self.state.add_pending(scene_id, received)
 
     def _related(self, event: HookEvent, envelope: Envelope) -> None:
         """A performer, studio, tag or group was edited: re-read every scene linked to it.
@@ -189,12 +202,8 @@ class Intake(MailboxActor):
         kind, object_id = event.object_kind, str(event.object_id)
         self._count("related_events")
         if not related_edit_matters(kind, event.input_fields, self.related_relevant):
-            log.debug(
-                "%s %s: update touched nothing we sync (%s)",
-                kind,
-                object_id,
-                sorted(set(event.input_fields) - NOT_A_CHANGE),
-            )
+            fields = changed_fields(event.input_fields)
+            log.debug("%s %s: update touched nothing we sync (%s)", kind, object_id, fields)
             self._count("dropped_irrelevant")
             return
         try:
@@ -217,54 +226,43 @@ class Intake(MailboxActor):
         self._count("related_scenes", len(scene_ids))
 
     def _retry_related(self, envelope: Envelope, key: str) -> None:
-        self.send(
-            SCHEDULER,
-            Envelope(
-                kind=TIMER_SET,
-                payload={
-                    "timer_id": RELATED_RETRY_TIMER_PREFIX + key,
-                    "due_at": time.time() + STASH_RETRY_S,
-                    # Without the session cookie: a retried event needs none, and timers are
-                    # stored for as long as Stash stays away.
-                    "job": {"to": INTAKE, "kind": HOOK_EVENT, "payload": without_cookie(envelope)},
-                },
-            ),
+        # Without the session cookie: a retried event needs none, and timers are stored for as
+        # long as Stash stays away.
+        timer = timer_envelope(
+            RELATED_RETRY_TIMER_PREFIX + key,
+            time.time() + STASH_RETRY_S,
+            to=INTAKE,
+            kind=HOOK_EVENT,
+            payload=without_cookie(envelope.payload),
         )
+        self.send(SCHEDULER, timer)
 
     def _set_flush_timer(self, delay: float) -> None:
         self._flush_armed = True
-        self.send(
-            SCHEDULER,
-            Envelope(
-                kind=TIMER_SET,
-                payload={
-                    "timer_id": FLUSH_TIMER_ID,
-                    "due_at": time.time() + delay,
-                    "job": {"to": INTAKE, "kind": INTAKE_FLUSH, "payload": {}},
-                },
-            ),
+        timer = timer_envelope(
+            FLUSH_TIMER_ID, time.time() + delay, to=INTAKE, kind=INTAKE_FLUSH, payload={}
         )
+        self.send(SCHEDULER, timer)
 
     def _flush(self) -> None:
         self._flush_armed = False
         pending = self.state.pending()
         by_id = {p.scene_id: p for p in pending}
+        sent_at = time.time()
         try:
             scenes = self.stash.scenes_by_ids(list(by_id))
         except StashError as exc:
             log.warning("Stash could not be read (%s); %d pending scenes wait", exc, len(by_id))
             self._set_flush_timer(STASH_RETRY_S)
             return
-        found = {str(s.get("id")) for s in scenes}
-        for missing in set(by_id) - found:
-            log.info("scene %s no longer exists in Stash; dropping its event", missing)
-            self.state.bump_job(by_id[missing].job_id, failed=1)
-        groups: dict[tuple[str | None, bool, bool], list[dict[str, Any]]] = {}
-        for scene in scenes:
-            p = by_id[str(scene.get("id"))]
-            groups.setdefault((p.job_id, p.dry_run, p.force), []).append(scene)
+        groups, missing = group_fetched(pending, scenes)
+        for scene_id in missing:
+            log.info("scene %s no longer exists in Stash; dropping its event", scene_id)
+            self.state.bump_job(by_id[scene_id].job_id, failed=1)
         for (job_id, dry_run, force), raw in groups.items():
-            self._consider(raw, job_id=job_id, dry_run=dry_run, force=force)
+            self.jobs.consider(
+                list(raw), job_id=job_id, dry_run=dry_run, force=force, sent_at=sent_at
+            )
         self.state.clear_pending(list(by_id))
         for job_id in {p.job_id for p in pending if p.job_id}:
             self.state.job_enumerated(job_id)
@@ -272,89 +270,6 @@ class Intake(MailboxActor):
             # More than one read's worth was pending (a tag on thousands of scenes): go on
             # with the rest at once rather than waiting for the next event to come along.
             self._set_flush_timer(0)
-
-    # -- the common path: fetched scenes -> jobs ---------------------------------------------------
-
-    def _consider(
-        self,
-        raw_scenes: list[dict[str, Any]],
-        *,
-        job_id: str | None = None,
-        dry_run: bool = False,
-        force: bool = False,
-        catching_up: bool = False,
-    ) -> int:
-        """Emit jobs for the scenes just read from Stash that need one; returns how many."""
-        fetched_at = time.time()
-        ids = [str(s.get("id")) for s in raw_scenes]
-        selection = select_changed(
-            raw_scenes, self.state.synced(ids), self.toggles, force=force, catching_up=catching_up
-        )
-        for level, note in selection.notes:
-            log.log(level, "%s", note)
-        coverless = self._coverless([scene.id for scene, _ in selection.jobs])
-        self._emit(
-            selection.jobs,
-            coverless,
-            job_id=job_id,
-            dry_run=dry_run,
-            force=force,
-            fetched_at=fetched_at,
-        )
-        self.state.bump_job(
-            job_id, queued=len(selection.jobs), skipped=selection.skipped, failed=selection.failed
-        )
-        return len(selection.jobs)
-
-    def _coverless(self, ids: list[str]) -> set[str]:
-        if not self.toggles.poster or not ids:
-            return set()
-        try:
-            return self.stash.coverless_scene_ids(ids)
-        except StashError as exc:
-            log.warning("could not ask Stash which scenes lack a cover (%s)", exc)
-            return set(ids)
-
-    def _emit(
-        self,
-        jobs: list[tuple[StashScene, str]],
-        coverless: set[str],
-        *,
-        job_id: str | None,
-        dry_run: bool,
-        force: bool,
-        fetched_at: float,
-    ) -> None:
-        if not jobs:
-            return
-        first = self.state.next_revisions(len(jobs))
-        revisions: dict[str, int] = {}
-        emitted: dict[str, tuple[int, str]] = {}
-        locates: list[Envelope] = []
-        for offset, (scene, fp) in enumerate(jobs):
-            revision = first + offset
-            job = SyncJob(
-                scene=scene.model_dump(mode="json"),
-                fingerprint=fp,
-                revision=revision,
-                job_id=job_id,
-                dry_run=dry_run,
-                force=force,
-                has_cover=scene.id not in coverless,
-            )
-            locates.append(
-                Envelope(kind=SYNC_LOCATE, scene_id=scene.id, payload=job.model_dump(mode="json"))
-            )
-            revisions[scene.id] = revision
-            emitted[scene.id] = (revision, fp)
-        self.send_many(PLEX_GATEWAY, locates)  # one commit for the page, before the bookkeeping
-        if dry_run:
-            # A dry run writes nothing, so it must not supersede real jobs nor count as in flight.
-            self.state.bump_counters({"jobs_emitted": len(jobs)})
-            return
-        self.send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": revisions}))
-        self.state.mark_fetched(emitted, fetched_at)
-        self.state.bump_counters({"jobs_emitted": len(jobs)})
 
     # -- explicit syncs and catch-up ---------------------------------------------------------
 
@@ -380,7 +295,7 @@ class Intake(MailboxActor):
             return
         since = request.since if request.mode == "since" else None
         try:
-            self._walk(
+            self.jobs.walk(
                 self.stash.scene_pages(updated_after=since),
                 job_id=job_id,
                 dry_run=request.dry_run,
@@ -394,6 +309,7 @@ class Intake(MailboxActor):
 
     def _dry_run(self, scene_ids: list[str], *, job_id: str | None, force: bool) -> None:
         """Dry runs skip the pending table: coalesced with a real edit, one would hide the other."""
+        sent_at = time.time()
         try:
             scenes = self.stash.scenes_by_ids(scene_ids)
         except StashError as exc:
@@ -402,32 +318,8 @@ class Intake(MailboxActor):
             return
         found = {str(s.get("id")) for s in scenes}
         self.state.bump_job(job_id, failed=len(set(scene_ids) - found))
-        self._consider(scenes, job_id=job_id, dry_run=True, force=force)
+        self.jobs.consider(scenes, job_id=job_id, dry_run=True, force=force, sent_at=sent_at)
         self.state.job_enumerated(job_id)
-
-    def _walk(
-        self,
-        pages: Iterable[tuple[int, list[dict[str, Any]]]],
-        *,
-        job_id: str | None,
-        dry_run: bool = False,
-        force: bool = False,
-        catching_up: bool = False,
-    ) -> str | None:
-        newest: str | None = None
-        first = True
-        for total, scenes in pages:
-            if first:
-                self.state.bump_job(job_id, total=total)
-                first = False
-            self._consider(
-                scenes, job_id=job_id, dry_run=dry_run, force=force, catching_up=catching_up
-            )
-            for scene in scenes:
-                stamp = scene.get("updated_at")
-                if isinstance(stamp, str) and (newest is None or stamp > newest):
-                    newest = stamp
-        return newest
 
     def _catch_up(self) -> None:
         cursor = self.state.kv.get("cursor")
@@ -447,7 +339,7 @@ class Intake(MailboxActor):
                 return
             pages = self.stash.scene_pages(updated_after=cursor_with_margin(cursor))
             baseline = self.state.kv.get("cursor_baseline")
-            newest = self._walk(
+            newest = self.jobs.walk(
                 without_baseline(pages, baseline) if baseline else pages,
                 job_id=None,
                 catching_up=True,
@@ -455,10 +347,11 @@ class Intake(MailboxActor):
         except StashError as exc:
             log.warning("catch-up skipped: Stash could not be read (%s)", exc)
             return
-        if newest and newest > cursor:
-            self.state.kv.set("cursor", newest)
-            if baseline and cursor_with_margin(newest) > str(baseline.get("stamp")):
-                self.state.kv.set("cursor_baseline", None)
+        moved, baseline_spent = cursor_after_walk(cursor, newest, baseline)
+        if moved != cursor:
+            self.state.kv.set("cursor", moved)
+        if baseline_spent:
+            self.state.kv.set("cursor_baseline", None)
 
     def _done(self, done: SyncDone) -> None:
         self._count("jobs_done")
@@ -473,13 +366,6 @@ class Intake(MailboxActor):
                 self.state.bump_job(done.job_id, done=1, changes=done.changes)
             if done.diff:
                 self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
-
-
-def without_cookie(envelope: Envelope) -> dict[str, Any]:
-    payload = dict(envelope.payload)
-    if isinstance(payload.get("connection"), dict):
-        payload["connection"] = {**payload["connection"], "session_cookie": None}
-    return payload
 
 
 def new_job_id() -> str:

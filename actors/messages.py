@@ -194,6 +194,16 @@ def retry_envelope(
     )
 
 
+def timer_envelope(
+    timer_id: str, due_at: float, *, to: str, kind: str, payload: dict[str, Any]
+) -> Envelope:
+    """Ask the Scheduler to deliver ``kind`` to mailbox ``to`` at ``due_at`` (one per timer id)."""
+    job = {"to": to, "kind": kind, "payload": payload}
+    request = {"timer_id": timer_id, "due_at": due_at, "job": job}
+    TimerSet.model_validate(request)  # refused here rather than by the Scheduler
+    return Envelope(kind=TIMER_SET, payload=request)
+
+
 def job_ended_envelope(
     scene_id: str | None,
     job: dict[str, Any],

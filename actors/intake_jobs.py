@@ -1,0 +1,160 @@
+"""Intake's common path: scenes read from Stash become ``sync.locate`` jobs.
+
+Shared by every way a scene is read (a hook's flush, ``stashplex sync``, the catch-up walk, a
+dry run): :func:`~stashplex.sync.changes.select_changed` decides which scenes need a job, this
+turns them into jobs with a revision each, sends them to PlexGateway in one commit per page,
+and tells the Scheduler that older jobs of those scenes are superseded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from actors.addresses import PLEX_GATEWAY, SCHEDULER
+from actors.intake_state import SyncState
+from actors.messages import SYNC_LOCATE, TIMER_SUPERSEDE, SyncJob
+from stashplex.runtime.envelope import Envelope
+from stashplex.stash import StashClient, StashError
+from stashplex.sync.changes import select_changed
+from stashplex.sync.fieldmap import FieldToggles
+from stashplex.sync.intake_rules import newest_stamp
+from stashplex.sync.scene import StashScene
+
+log = logging.getLogger(__name__)
+
+
+class JobEmitter:
+    """Intake's hands for turning fetched scenes into jobs; it sends through Intake's mailbox."""
+
+    def __init__(
+        self,
+        state: SyncState,
+        stash: StashClient,
+        toggles: FieldToggles,
+        send: Callable[[str, Envelope], None],
+        send_many: Callable[[str, Sequence[Envelope]], None],
+    ) -> None:
+        self.state = state
+        self.stash = stash
+        self.toggles = toggles
+        self._send = send
+        self._send_many = send_many
+
+    def consider(
+        self,
+        raw_scenes: list[dict[str, Any]],
+        *,
+        job_id: str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        catching_up: bool = False,
+        sent_at: float,
+    ) -> int:
+        """Emit jobs for the scenes just read from Stash that need one; returns how many.
+
+        ``sent_at`` is when the read was sent: a save that lands while Stash answers is newer
+        than what we got, so its hook must not be dropped as already reflected.
+        """
+        ids = [str(s.get("id")) for s in raw_scenes]
+        selection = select_changed(
+            raw_scenes, self.state.synced(ids), self.toggles, force=force, catching_up=catching_up
+        )
+        for level, note in selection.notes:
+            log.log(level, "%s", note)
+        coverless = self._coverless([scene.id for scene, _ in selection.jobs])
+        self._emit(
+            selection.jobs,
+            coverless,
+            job_id=job_id,
+            dry_run=dry_run,
+            force=force,
+            fetched_at=sent_at,
+        )
+        self.state.bump_job(
+            job_id, queued=len(selection.jobs), skipped=selection.skipped, failed=selection.failed
+        )
+        return len(selection.jobs)
+
+    def _coverless(self, ids: list[str]) -> set[str]:
+        if not self.toggles.poster or not ids:
+            return set()
+        try:
+            return self.stash.coverless_scene_ids(ids)
+        except StashError as exc:
+            log.warning("could not ask Stash which scenes lack a cover (%s)", exc)
+            return set(ids)
+
+    def _emit(
+        self,
+        jobs: list[tuple[StashScene, str]],
+        coverless: set[str],
+        *,
+        job_id: str | None,
+        dry_run: bool,
+        force: bool,
+        fetched_at: float,
+    ) -> None:
+        if not jobs:
+            return
+        first = self.state.next_revisions(len(jobs))
+        revisions: dict[str, int] = {}
+        emitted: dict[str, tuple[int, str]] = {}
+        locates: list[Envelope] = []
+        for offset, (scene, fp) in enumerate(jobs):
+            revision = first + offset
+            job = SyncJob(
+                scene=scene.model_dump(mode="json"),
+                fingerprint=fp,
+                revision=revision,
+                job_id=job_id,
+                dry_run=dry_run,
+                force=force,
+                has_cover=scene.id not in coverless,
+            )
+            locates.append(
+                Envelope(kind=SYNC_LOCATE, scene_id=scene.id, payload=job.model_dump(mode="json"))
+            )
+            revisions[scene.id] = revision
+            emitted[scene.id] = (revision, fp)
+        self._send_many(PLEX_GATEWAY, locates)  # one commit for the page, before the bookkeeping
+        if dry_run:
+            # A dry run writes nothing, so it must not supersede real jobs nor count as in flight.
+            self.state.bump_counters({"jobs_emitted": len(jobs)})
+            return
+        self._send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": revisions}))
+        self.state.mark_fetched(emitted, fetched_at)
+        self.state.bump_counters({"jobs_emitted": len(jobs)})
+
+    def walk(
+        self,
+        pages: Iterable[tuple[int, list[dict[str, Any]]]],
+        *,
+        job_id: str | None,
+        dry_run: bool = False,
+        force: bool = False,
+        catching_up: bool = False,
+    ) -> str | None:
+        newest: str | None = None
+        first = True
+        iterator = iter(pages)
+        while True:
+            sent_at = time.time()  # the next page is read by next()
+            page = next(iterator, None)
+            if page is None:
+                return newest
+            total, scenes = page
+            if first:
+                self.state.bump_job(job_id, total=total)
+                first = False
+            self.consider(
+                scenes,
+                job_id=job_id,
+                dry_run=dry_run,
+                force=force,
+                catching_up=catching_up,
+                sent_at=sent_at,
+            )
+            newest = newest_stamp(scenes, newest)
