@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
@@ -38,68 +38,25 @@ from actors.messages import (
     job_ended_envelope,
     retry_envelope,
 )
-from stashplex.plex.connection import PLEX_ERRORS, ErrorClass, PlexFailure, classify, connect
+from stashplex.plex.connection import ErrorClass, PlexFailure, connect
+from stashplex.plex.covers import CoverUnavailableError, sync_covers
+from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.state import GatewayState, Written, last_write, undo_params
-from stashplex.plex.writer import (
-    ItemPlan,
-    needs_background,
-    needs_poster,
-    plan_item,
-    sha1,
-)
+from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashError
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
+from stashplex.sync.gateway_rules import JobKey, folders_due_for_scan, newest_jobs
 from stashplex.sync.matching import PlexCandidate
 from stashplex.sync.pathmap import PathMap, path_basename
 from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: Items per detail request (``/library/metadata/1,2,...``).
 DETAIL_CHUNK = 100
-
-
-def newest_jobs(
-    candidates: list[tuple[Envelope, SyncJob]], written_revision: Callable[[str], int | None]
-) -> tuple[list[tuple[Envelope, SyncJob]], list[tuple[Envelope, SyncJob, int]]]:
-    """Latest wins: per scene, only the newest job of a batch, and only if nothing newer was
-    written already. Returns (jobs to write, (dropped job, the newer revision) pairs); a job
-    delivered twice is kept once and not reported as dropped.
-    """
-    newest: dict[tuple[str, bool], tuple[Envelope, SyncJob]] = {}
-    dropped: list[tuple[Envelope, SyncJob, int]] = []
-    for envelope, job in candidates:
-        scene_id = envelope.scene_id or ""
-        rival = newest.get((scene_id, job.dry_run))  # a dry run never stands in for a write
-        if rival is not None and rival[1].revision == job.revision:
-            continue
-        if rival is not None and rival[1].revision > job.revision:
-            dropped.append((envelope, job, rival[1].revision))
-            continue
-        written = written_revision(scene_id)
-        if written is not None and job.revision < written:
-            dropped.append((envelope, job, written))
-            continue
-        if rival is not None:
-            dropped.append((*rival, job.revision))
-        newest[(scene_id, job.dry_run)] = (envelope, job)
-    return list(newest.values()), dropped
-
-
-class BreakerOpenError(Exception):
-    def __init__(self, trial_at: float | None) -> None:
-        super().__init__("circuit breaker open")
-        self.trial_at = trial_at
-
-
-class PlexCallError(Exception):
-    def __init__(self, failure: PlexFailure) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
 
 
 class PlexGateway(MailboxActor):
@@ -120,6 +77,7 @@ class PlexGateway(MailboxActor):
             self.settings.breaker_reset_seconds,
             on_transition=self._breaker_moved,
         )
+        self._call = GuardedCalls(self.breaker)
         self._plex: Any = None
         self._builder: IndexBuilder | None = None
         self._index = PathIndex(case_insensitive=self.settings.case_insensitive_paths)
@@ -130,44 +88,6 @@ class PlexGateway(MailboxActor):
         self.state.store.close()
 
     # -- the breaker around every Plex request ----------------------------------------------
-
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if not self.breaker.allow_request():
-            raise BreakerOpenError(self.breaker.next_trial_at())
-        if self.breaker.state is BreakerState.HALF_OPEN and self._plex is not None:
-            self._trial(self._plex)
-        try:
-            result = fn(*args, **kwargs)
-        except PLEX_ERRORS as exc:
-            failure = classify(exc)
-            if failure.trips_breaker:
-                self.breaker.record_failure()
-                if self.breaker.state is BreakerState.OPEN:
-                    # This failure opened the breaker (or was a failed trial): the job waits for
-                    # the next trial like every other, spending no retry on the outage.
-                    raise BreakerOpenError(self.breaker.next_trial_at()) from exc
-            else:
-                self.breaker.record_success()
-            raise PlexCallError(failure) from exc
-        self.breaker.record_success()
-        return result
-
-    def _trial(self, plex: Any) -> None:
-        """The breaker's trial is a cheap probe of the server, not a job's own request.
-
-        A failure that opens the breaker, or a failed trial, costs its job no retry: that is
-        an outage, and the job waits for the next trial. If the job's own request were the
-        trial, one job failing on its own (one bad item) would hold the breaker open forever
-        at no cost; with a probe, Plex answers, the breaker closes, and the job's next failure
-        spends a retry as usual.
-        """
-        try:
-            plex.query("/identity")
-        except PLEX_ERRORS as exc:
-            if classify(exc).trips_breaker:
-                self.breaker.record_failure()
-                raise BreakerOpenError(self.breaker.next_trial_at()) from exc
-        self.breaker.record_success()
 
     def _breaker_moved(self, old: BreakerState, new: BreakerState) -> None:
         log.warning("Plex circuit breaker %s -> %s", old, new)
@@ -187,6 +107,7 @@ class PlexGateway(MailboxActor):
     def _server(self) -> Any:
         if self._plex is None:
             self._plex = self._call(connect, self.settings)
+            self._call.probe = lambda plex=self._plex: plex.query("/identity")
             self._builder = IndexBuilder(self._plex, self.settings.plex_libraries)
         return self._plex
 
@@ -293,14 +214,17 @@ class PlexGateway(MailboxActor):
     def _scan_folders(self, scene: StashScene) -> None:
         """Ask Plex to scan each missing file's folder, at most once per folder per interval."""
         now = time.time()
-        for file in scene.files:
-            plex_path = self.pathmap.map(file.path)
-            folder = plex_path.rsplit("/", 1)[0] or "/"
-            section = self._index.section_for(plex_path)
-            if (
-                section is None
-                or now - self._scans.get(folder, 0) < self.settings.index_refresh_seconds
-            ):
+        in_sections = [
+            path
+            for path in (self.pathmap.map(file.path) for file in scene.files)
+            if self._index.section_for(path) is not None
+        ]
+        due = folders_due_for_scan(
+            in_sections, self._scans, now=now, interval_s=self.settings.index_refresh_seconds
+        )
+        for folder in due:
+            section = self._index.section_for(folder + "/")
+            if section is None:
                 continue
             self._scans[folder] = now
             section_obj = self._call(self._library_section, section.key)
@@ -314,9 +238,13 @@ class PlexGateway(MailboxActor):
     # -- write -----------------------------------------------------------------------------
 
     def _write_batch(self, envelopes: list[Envelope]) -> None:
-        candidates = [(e, SyncJob.model_validate(e.payload)) for e in envelopes]
+        candidates = []
+        for envelope in envelopes:
+            job = SyncJob.model_validate(envelope.payload)
+            key = JobKey(envelope.scene_id or "", job.revision, job.dry_run)
+            candidates.append(((envelope, job), key))
         jobs, dropped = newest_jobs(candidates, self.state.latest_revision)
-        for envelope, job, newer in dropped:
+        for (envelope, job), newer in dropped:
             self._superseded(envelope, job, newer)
         keys = sorted({key for _, job in jobs for key in job.targets})
         try:
@@ -425,43 +353,27 @@ class PlexGateway(MailboxActor):
     def _sync_images(
         self, item: Any, plan: ItemPlan, prior: Written | None, job: SyncJob, batch: str
     ) -> tuple[str | None, str | None]:
-        """Upload the cover (as poster, and as background if asked) when its bytes differ from
-        our last upload of it; return the (poster, background) sha1 now in Plex.
-
-        The cover is downloaded once for both, and only if either may have changed.
-        """
-        kept = (prior.poster_sha1 if prior else None, prior.background_sha1 if prior else None)
-        wanted = {
-            "poster": needs_poster(plan, prior, job.has_cover),
-            "background": needs_background(plan, prior, job.has_cover),
-        }
-        if not any(wanted.values()):
-            return kept
         scene = StashScene.model_validate(job.scene)
-        try:
-            image = self.ctx.service("stash").fetch_image(scene.screenshot_url or "")
-        except StashError as exc:
-            log.warning(
-                "scene %s: cover not downloaded (%s); will try on the next sync", scene.id, exc
-            )
-            return (
-                None if wanted["poster"] else kept[0],
-                None if wanted["background"] else kept[1],
-            )
-        digest = sha1(image)
-        uploads = (("poster", item.uploadPoster, kept[0]), ("background", item.uploadArt, kept[1]))
-        result = []
-        for name, upload, previous in uploads:
-            if not wanted[name]:
-                result.append(previous)
-                continue
-            if digest != previous:
-                self._call(upload, filepath=image)
-                self.state.journal(
-                    batch, plan.rating_key, scene.id, "write", [(name, previous, digest)]
-                )
-            result.append(digest)
-        return result[0], result[1]
+
+        def download() -> bytes:
+            try:
+                return bytes(self.ctx.service("stash").fetch_image(scene.screenshot_url or ""))
+            except StashError as exc:
+                log.warning("scene %s: cover not downloaded (%s); next sync tries", scene.id, exc)
+                raise CoverUnavailableError(str(exc)) from exc
+
+        def journal(rows: list[tuple[str, Any, Any]]) -> None:
+            self.state.journal(batch, plan.rating_key, scene.id, "write", rows)
+
+        return sync_covers(
+            item,
+            plan,
+            prior,
+            has_cover=job.has_cover,
+            download=download,
+            call=self._call,
+            journal=journal,
+        )
 
     # -- undo ------------------------------------------------------------------------------
 

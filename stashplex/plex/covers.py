@@ -1,0 +1,57 @@
+"""The scene's cover as the item's poster (and background): uploaded only when it changed.
+
+Plex names an upload by its SHA-1, so the hash of our last upload tells whether the bytes in
+Stash differ; the cover is downloaded once for both uses, and only if either may have changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from stashplex.plex.state import Written
+from stashplex.plex.writer import ItemPlan, needs_background, needs_poster, sha1
+
+#: (field, old sha1, new sha1) rows for the journal.
+Journal = Callable[[list[tuple[str, Any, Any]]], None]
+
+
+class CoverUnavailableError(Exception):
+    """Stash could not hand over the cover; the next sync tries again."""
+
+
+def sync_covers(
+    item: Any,
+    plan: ItemPlan,
+    prior: Written | None,
+    *,
+    has_cover: bool,
+    download: Callable[[], bytes],
+    call: Callable[..., Any],
+    journal: Journal,
+) -> tuple[str | None, str | None]:
+    """Upload what changed; return the (poster, background) SHA-1 now in Plex.
+
+    ``download`` raises :class:`CoverUnavailableError` when Stash cannot hand the cover over:
+    the images it should have refreshed are then recorded as unknown, so the next sync tries.
+    """
+    kept = (prior.poster_sha1 if prior else None, prior.background_sha1 if prior else None)
+    wanted = (needs_poster(plan, prior, has_cover), needs_background(plan, prior, has_cover))
+    if not any(wanted):
+        return kept
+    try:
+        image = download()
+    except CoverUnavailableError:
+        return (None if wanted[0] else kept[0], None if wanted[1] else kept[1])
+    digest = sha1(image)
+    uploads = (("poster", item.uploadPoster), ("background", item.uploadArt))
+    result: list[str | None] = []
+    for (name, upload), want, previous in zip(uploads, wanted, kept, strict=True):
+        if not want:
+            result.append(previous)
+            continue
+        if digest != previous:
+            call(upload, filepath=image)
+            journal([(name, previous, digest)])
+        result.append(digest)
+    return result[0], result[1]

@@ -1,0 +1,77 @@
+"""Every Plex request goes through the circuit breaker: outages become waits, not retries.
+
+PlexGateway owns one :class:`GuardedCalls`; nothing else may call Plex while the breaker is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from stashplex.plex.connection import PLEX_ERRORS, PlexFailure, classify
+from stashplex.sync.breaker import BreakerState, CircuitBreaker
+
+T = TypeVar("T")
+
+
+class BreakerOpenError(Exception):
+    """Plex is treated as down until ``trial_at``: the job waits and spends no retry."""
+
+    def __init__(self, trial_at: float | None) -> None:
+        super().__init__("circuit breaker open")
+        self.trial_at = trial_at
+
+
+class PlexCallError(Exception):
+    """Plex answered with a failure that is the job's own (classified)."""
+
+    def __init__(self, failure: PlexFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+class GuardedCalls:
+    """Calls into plexapi behind ``breaker``; ``probe`` answers the breaker's trial."""
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self.breaker = breaker
+        self.probe: Callable[[], Any] | None = None
+
+    def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        breaker = self.breaker
+        if not breaker.allow_request():
+            raise BreakerOpenError(breaker.next_trial_at())
+        if breaker.state is BreakerState.HALF_OPEN and self.probe is not None:
+            self._trial(self.probe)
+        try:
+            result = fn(*args, **kwargs)
+        except PLEX_ERRORS as exc:
+            failure = classify(exc)
+            if failure.trips_breaker:
+                breaker.record_failure()
+                if breaker.state is BreakerState.OPEN:
+                    # This failure opened the breaker (or was a failed trial): the job waits for
+                    # the next trial like every other, spending no retry on the outage.
+                    raise BreakerOpenError(breaker.next_trial_at()) from exc
+            else:
+                breaker.record_success()
+            raise PlexCallError(failure) from exc
+        breaker.record_success()
+        return result
+
+    def _trial(self, probe: Callable[[], Any]) -> None:
+        """The breaker's trial is a cheap probe of the server, not a job's own request.
+
+        A failure that opens the breaker, or a failed trial, costs its job no retry: that is
+        an outage, and the job waits for the next trial. If the job's own request were the
+        trial, one job failing on its own (one bad item) would hold the breaker open forever
+        at no cost; with a probe, Plex answers, the breaker closes, and the job's next failure
+        spends a retry as usual.
+        """
+        try:
+            probe()
+        except PLEX_ERRORS as exc:
+            if classify(exc).trips_breaker:
+                self.breaker.record_failure()
+                raise BreakerOpenError(self.breaker.next_trial_at()) from exc
+        self.breaker.record_success()
