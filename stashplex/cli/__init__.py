@@ -9,21 +9,35 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from stashplex.cli import daemon, demo, inspect, plugin, repair, sync
-from stashplex.cli.common import EXIT_USAGE, CommandError
+from stashplex.cli.common import EXIT_FAILED, EXIT_USAGE, CommandError
 
 COMMANDS = (daemon, inspect, sync, repair, plugin, demo)
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the fix, as every other error is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="stashplex",
         description="Durable Stash -> Plex metadata sync.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"stashplex {_version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback when something unexpected fails"
+    )
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_OneLineParser
+    )
     for module in COMMANDS:
         module.register(sub)
     return parser
@@ -38,4 +52,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stashplex {args.command}: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
+        print(f"stashplex {args.command}: interrupted", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        if args.debug:
+            raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        print(
+            f"stashplex {args.command}: {reason} (run `stashplex --debug {args.command} ...` "
+            "for the details)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("stashplex")
+    except PackageNotFoundError:
+        return "unknown (not installed)"

@@ -30,7 +30,13 @@ STOP_WAIT_S = 45.0
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run the supervisor in the foreground")
     add_data_dir(run)
-    run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    run.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much goes to the log (default INFO)",
+    )
     run.set_defaults(func=cmd_run)
 
     start = sub.add_parser("start", help="start the supervisor detached and wait until it answers")

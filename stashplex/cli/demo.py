@@ -97,7 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run the whole product against built-in emulators "
         "on a temporary directory, then clean up",
     )
-    demo.add_argument("--scenes", type=int, default=300, help="scenes to seed (default 300)")
+    demo.add_argument(
+        "--scenes", type=_scene_count, default=300, help="scenes to seed (10-20000, default 300)"
+    )
     demo.add_argument("--short", action="store_true", help="a quick run (40 scenes), for CI")
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
     demo.set_defaults(func=cmd_demo)
@@ -290,3 +292,13 @@ def _run_sync_command(data_dir: Path) -> int:
     sync_command.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["sync", "--data-dir", str(data_dir)])
     return int(args.func(args))
+
+
+def _scene_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 10 <= count <= 20_000:
+        raise argparse.ArgumentTypeError(f"{count} is outside 10-20000")
+    return count

@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import get_args
 
+from actors.messages import ReasonClass
 from stashplex.cli.common import EXIT_OK, CommandError, add_data_dir, ask, data_dir_of
+
+DEAD_LETTER_REASONS = list(get_args(ReasonClass))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     dlq = sub.add_parser("dlq", help="dead letters: jobs that could not be done")
     dlq_sub = dlq.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = dlq_sub.add_parser("list", help="list dead letters")
-    listing.add_argument("--reason", help="only this reason (e.g. not_found, ambiguous)")
+    listing.add_argument("--reason", choices=DEAD_LETTER_REASONS, help="only this reason")
     listing.add_argument("--older-than-days", type=float)
     listing.add_argument("--limit", type=int, default=100)
     show = dlq_sub.add_parser("show", help="everything about one dead letter")
@@ -21,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     retry = dlq_sub.add_parser("retry", help="sync dead-lettered scenes again")
     what = retry.add_mutually_exclusive_group(required=True)
     what.add_argument("--id", type=int, action="append", dest="ids")
-    what.add_argument("--reason")
+    what.add_argument("--reason", choices=DEAD_LETTER_REASONS)
     what.add_argument("--all", action="store_true")
     purge = dlq_sub.add_parser("purge", help="delete dead letters older than N days")
     purge.add_argument("--older-than-days", type=float, required=True)

@@ -16,9 +16,20 @@ from stashplex.cli.common import (
     ask,
     data_dir_of,
 )
+from stashplex.cli.progress import progress_view
+from stashplex.runtime.datadir import DataDir
 
 POLL_S = 0.5
-BAR_WIDTH = 30
+#: Stash ids are SQLite integers (the hook accepts at most this many digits too).
+MAX_ID_DIGITS = 18
+
+
+def scene_id(text: str) -> str:
+    """``--scene``: a positive Stash id, refused here rather than failing in the supervisor."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) <= 0 or len(value) > MAX_ID_DIGITS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Stash scene id (a positive number)")
+    return str(int(value))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(as Stash writes it, e.g. 2026-01-10T08:00:00Z)",
     )
     which.add_argument(
-        "--scene", action="append", default=[], metavar="ID", help="only this scene (repeatable)"
+        "--scene",
+        action="append",
+        default=[],
+        metavar="ID",
+        type=scene_id,
+        help="only this scene (repeatable)",
+    )
+    which.add_argument(
+        "--follow", metavar="JOB", help="follow a sync started earlier (e.g. with --no-wait)"
     )
     sync.add_argument(
         "--dry-run", action="store_true", help="compute and show the field changes, write nothing"
@@ -41,14 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="send scenes to Plex even if unchanged since their last sync",
     )
-    sync.add_argument("--no-wait", action="store_true", help="start the sync and return")
+    sync.add_argument(
+        "--no-wait", action="store_true", help="start the sync, print its job id and return"
+    )
     sync.set_defaults(func=cmd_sync)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    data = data_dir_of(args)
+    if args.follow:
+        return _follow(data, args.follow, dry_run=args.dry_run)
     if args.since is not None:
         _check_since(args.since)
-    data = data_dir_of(args)
     mode = "scenes" if args.scene else ("since" if args.since else "all")
     request = {
         "type": "sync",
@@ -60,35 +83,36 @@ def cmd_sync(args: argparse.Namespace) -> int:
     }
     job_id = ask(data, request)["job"]
     if args.no_wait:
-        print(f"sync started: job {job_id}")
+        print(f"sync started: job {job_id}; follow it with `stashplex sync --follow {job_id}`")
         return EXIT_OK
-    started = time.monotonic()
-    while True:
-        job = ask(data, {"type": "job", "job": job_id, "diffs": args.dry_run})
-        _draw(job, time.monotonic() - started)
-        if job.get("done"):
-            break
-        time.sleep(POLL_S)
-    print(file=sys.stderr)
-    if args.dry_run:
+    return _follow(data, job_id, dry_run=args.dry_run)
+
+
+def _follow(data: DataDir, job_id: str, *, dry_run: bool) -> int:
+    """Poll the job until it is over; Ctrl-C leaves it running in the supervisor."""
+    view = progress_view()
+    try:
+        while True:
+            job = ask(data, {"type": "job", "job": job_id, "diffs": dry_run})
+            view.update(job)
+            if job.get("done"):
+                break
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        view.close()
+        print(
+            f"\nstopped following; the sync goes on in the supervisor. "
+            f"Follow it again with `stashplex sync --follow {job_id}`",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    view.close()
+    if dry_run:
         _print_diffs(job)
     print(job.get("summary", ""))
     if job.get("error"):
         print(f"error: {job['error']}", file=sys.stderr)
     return EXIT_FAILED if job.get("failed") or job.get("error") else EXIT_OK
-
-
-def _draw(job: dict, elapsed: float) -> None:
-    total = job.get("total") or 0
-    handled = job.get("synced", 0) + job.get("failed", 0) + job.get("skipped", 0)
-    fraction = min(1.0, float(job.get("progress") or 0.0))
-    filled = int(fraction * BAR_WIDTH)
-    rate = handled / elapsed if elapsed > 0 else 0.0
-    line = (
-        f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction * 100:5.1f}% "
-        f"{handled}/{total} scenes  {rate:6.1f}/s"
-    )
-    print(line, end="", file=sys.stderr, flush=True)
 
 
 def _print_diffs(job: dict) -> None:

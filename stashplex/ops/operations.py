@@ -140,6 +140,9 @@ class Operations:
             retry = DeadLetterRetry.model_validate(request)
             if not (retry.ids or retry.reason or retry.all):
                 raise ValueError("say which dead letters to retry: ids, a reason, or all")
+            unknown = [i for i in retry.ids or [] if show_dead_letter(store, i) is None]
+            if unknown:
+                raise LookupError(f"no dead letter with id {', '.join(map(str, unknown))}")
             self._send(DEAD_LETTER, DEAD_LETTER_RETRY, retry.model_dump(mode="json"))
             return {"requested": True}
         if action == "purge":
