@@ -31,14 +31,26 @@ def _fields(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_summary(job: dict[str, Any]) -> str:
-    text = (
-        f"{job.get('total', 0)} scenes: {job.get('synced', 0)} synced "
-        f"({job.get('changes', 0)} field changes), {job.get('skipped', 0)} unchanged, "
-        f"{job.get('failed', 0)} failed"
-    )
+    """The end of a sync in words a user knows: what was written, what was already right, what
+    still waits (and on what), what failed; a dry run says what *would* change."""
+    total, synced = job.get("total", 0), job.get("synced", 0)
+    changes, right, failed = job.get("changes", 0), job.get("skipped", 0), job.get("failed", 0)
+    if job.get("dry_run"):
+        text = (
+            f"{total} scenes (dry run, nothing written): {changes} field changes would be "
+            f"written across {synced} scenes checked, {right} already right, {failed} failed"
+        )
+    else:
+        text = (
+            f"{total} scenes: {synced} synced ({changes} field changes), "
+            f"{right} already right, {failed} failed"
+        )
     if job.get("waiting_for_retry"):
         left = job["queued"] - job["synced"] - job["failed"]
-        text += f", {left} waiting for a retry (Plex down or file not scanned yet)"
+        text += (
+            f", {left} waiting to retry (Plex down, or a file Plex has not scanned yet; "
+            "`stashplex status` shows which)"
+        )
     return text
 
 
