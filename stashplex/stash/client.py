@@ -8,6 +8,7 @@ each hook), else none (a Stash without a password). Neither is ever logged.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -121,11 +122,27 @@ class StashClient:
     # -- the reads a sync needs -------------------------------------------------------------
 
     def scenes_by_ids(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The scenes that exist among ``ids``; the ones Stash no longer has are left out.
+
+        Stash fails the whole ``findScenes(ids:)`` request when one id is missing
+        (``scene with id N not found``, pkg/sqlite/scene.go), so a deleted scene would block its
+        whole batch for ever: such an id is dropped and the rest asked for again.
+        """
         scenes: list[dict[str, Any]] = []
         for start in range(0, len(ids), IDS_PER_REQUEST):
-            chunk = list(ids[start : start + IDS_PER_REQUEST])
-            data = self.execute(queries.FIND_SCENES_BY_IDS, {"ids": chunk})
-            scenes.extend(data["findScenes"]["scenes"])
+            chunk = [i for i in ids[start : start + IDS_PER_REQUEST] if _is_stash_id(i)]
+            while chunk:
+                try:
+                    data = self.execute(queries.FIND_SCENES_BY_IDS, {"ids": chunk})
+                except StashQueryError as exc:
+                    gone = _missing_scene_id(str(exc))
+                    if gone is None or gone not in chunk:
+                        raise
+                    log.info("scene %s no longer exists in Stash", gone)
+                    chunk.remove(gone)
+                    continue
+                scenes.extend(data["findScenes"]["scenes"])
+                break
         return scenes
 
     def scene_pages(
@@ -186,13 +203,18 @@ class StashClient:
             last_id = int(scenes[-1]["id"])
 
     def coverless_scene_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of these scenes have no cover of their own (Stash would serve a default image)."""
-        missing: set[str] = set()
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            chunk = list(ids[start : start + IDS_PER_REQUEST])
-            data = self.execute(queries.COVERLESS_SCENES, {"ids": chunk})
-            missing |= {str(s["id"]) for s in data["findScenes"]["scenes"]}
-        return missing
+        """Which of these scenes have no cover of their own (Stash would serve a default image).
+
+        Asked by id range (see ``queries.COVERLESS_SCENES``), one range per chunk of ids.
+        """
+        wanted = sorted({int(i) for i in ids if _is_stash_id(i)})
+        coverless: set[str] = set()
+        for start in range(0, len(wanted), IDS_PER_REQUEST):
+            chunk = wanted[start : start + IDS_PER_REQUEST]
+            data = self.execute(queries.COVERLESS_SCENES, {"low": chunk[0], "high": chunk[-1]})
+            found = {int(s["id"]) for s in data["findScenes"]["scenes"]}
+            coverless |= {str(i) for i in found.intersection(chunk)}
+        return coverless
 
     def latest_updated_at(self) -> tuple[str | None, list[str]]:
         """The newest ``updated_at`` and every scene stamped with it (whole seconds in Stash)."""
@@ -225,3 +247,17 @@ class StashClient:
         if response.status_code != 200:
             raise StashUnavailableError(f"Stash image answered HTTP {response.status_code}")
         return response.content
+
+
+_MISSING_SCENE = re.compile(r"scene with id (\d+) not found")
+#: GraphQL's Int is 32-bit: Stash ids never exceed it.
+MAX_STASH_ID = 2**31 - 1
+
+
+def _missing_scene_id(message: str) -> str | None:
+    found = _MISSING_SCENE.search(message)
+    return found.group(1) if found else None
+
+
+def _is_stash_id(value: str) -> bool:
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_STASH_ID

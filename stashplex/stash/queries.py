@@ -57,9 +57,15 @@ query SceneFilesPage($filter: FindFilterType) {
 }
 """
 
+# Not ``findScenes(ids: ...)``: Stash ignores scene_filter whenever ids are given (its FindMany
+# branch, internal/api/resolver_query_find_scene.go), so that would call every scene coverless.
+# An id range narrows the filter instead; the caller keeps only the ids it asked about.
 COVERLESS_SCENES: Final = """
-query CoverlessScenes($ids: [ID!]) {
-  findScenes(ids: $ids, scene_filter: {is_missing: "cover"}, filter: {per_page: -1}) {
+query CoverlessScenes($low: Int!, $high: Int!) {
+  findScenes(
+    scene_filter: {is_missing: "cover", id: {value: $low, value2: $high, modifier: BETWEEN}}
+    filter: {per_page: -1}
+  ) {
     scenes { id }
   }
 }
