@@ -274,13 +274,21 @@ class StashEmulator(WorldStaging):
         )
         return self._save(query, {"input": {"id": str(row_id)}})
 
-    def scan_new_files(self, paths: Iterable[str], *, generate_covers: bool = True) -> ScanResult:
+    def scan_new_files(
+        self,
+        paths: Iterable[str],
+        *,
+        generate_covers: bool = True,
+        cover_after_s: float = 0.0,
+    ) -> ScanResult:
         """A library scan that finds these files: one bare scene and one Scene.Create.Post each,
-        then (by default) the generated cover, which moves updated_at without a hook."""
+        then (by default) the generated cover, which moves updated_at without a hook.
+        `cover_after_s` advances the clock before each cover (the time ffmpeg would take)."""
         return scan_new_files(
             self.store,
             paths,
             lambda: self.runner,
             self.admin_user,
             generate_covers=generate_covers,
+            cover_after_s=cover_after_s,
         )

@@ -48,10 +48,13 @@ def scan_new_files(
     user_id: str,
     *,
     generate_covers: bool = True,
+    cover_after_s: float = 0.0,
 ) -> ScanResult:
     """Create one scene per unknown path, each followed by its hook and then its cover.
 
     Paths Stash already has a file for are skipped (an unchanged file does nothing on rescan).
+    `cover_after_s` moves the server clock on before each cover is stored, standing in for the
+    time ffmpeg takes, so the cover's `updated_at` bump can be told from the creation stamp.
     """
     result = ScanResult()
     known = {file.path for file in store.all_files()}
@@ -76,6 +79,8 @@ def scan_new_files(
         result.hook_runs += runs
         result.scene_ids.append(str(scene.id))
         if generate_covers:
+            if cover_after_s:
+                store.clock.advance(cover_after_s)
             _store_cover(store, scene.id)
     return result
 
