@@ -140,3 +140,14 @@ def test_unset_text_fields_are_empty_strings_not_null(stash):
 
     # Then gqlgen renders the empty Go strings, never null
     assert (scene["code"], scene["details"]) == ("", "")
+
+
+def test_a_repeated_id_in_the_deprecated_scene_ids_fails_as_not_found(stash):
+    # Given the deprecated `scene_ids: [Int!]`, which skips handleIDList's duplicate check
+    query = "query ($ids: [Int!]) { findScenes(scene_ids: $ids) { count } }"
+
+    # When an existing scene's id is given twice
+    body = gql(stash, query, {"ids": [1, 1]})
+
+    # Then FindMany files the one row under the first slot and reports the second as missing
+    assert body["errors"][0]["message"] == "scene with id 1 not found"

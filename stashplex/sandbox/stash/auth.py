@@ -22,7 +22,6 @@ chain, and an expired cookie loses it.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode
@@ -77,9 +76,13 @@ def login_redirect(prefix: str, raw_path: str, raw_query: str) -> str:
     return f"{prefix}{LOGIN_PATH}?{urlencode({RETURN_URL_PARAM: return_url})}"
 
 
+_GO_HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
+
+
 def redirect_body(location: str) -> bytes:
-    """Go's `http.Redirect` body for a GET (`fmt.Fprintln` adds the second newline)."""
-    return f'<a href="{html.escape(location)}">Found</a>.\n\n'.encode()
+    """Go's `http.Redirect` body for a GET (`htmlEscape`; `fmt.Fprintln` adds a 2nd newline)."""
+    escaped = "".join(_GO_HTML_ESCAPES.get(char, char) for char in location)
+    return f'<a href="{escaped}">Found</a>.\n\n'.encode()
 
 
 def authenticate(
