@@ -18,11 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from stashplex.sandbox.stash.context import HookChain
+from stashplex.sandbox.stash.contracts import HookChain, PluginRun, SaveResult
 from stashplex.sandbox.stash.plugin_log import MAX_LINE_BYTES, LogLine, parse_stderr_line
 from stashplex.sandbox.stash.plugin_manifest import (
     ManifestError,
@@ -46,41 +45,13 @@ MAX_HOOK_CHAIN_VISITS = 10
 # Go closes the stderr pipe once the process is reaped; a grandchild keeping it open is cut off.
 STDERR_DRAIN_SECONDS = 1.0
 
-ConnectionFactory = Callable[[HookChain], dict[str, Any]]
+#: Builds `server_connection` for one run from the run's hook chain and user (a fresh cookie each
+#: call, as Stash calls `makeServerConnection` per hook and per task, pkg/plugin/plugins.go).
+ConnectionFactory = Callable[[HookChain, str], dict[str, Any]]
 
 
 class PluginStartError(RuntimeError):
     """The plugin process could not be started (Stash then aborts the remaining hooks)."""
-
-
-@dataclass
-class PluginRun:
-    """Everything observable about one plugin process, for assertions and benchmarks."""
-
-    plugin_id: str
-    kind: str
-    name: str
-    trigger: str | None
-    argv: list[str]
-    cwd: str
-    stdin: dict[str, Any]
-    stdin_text: str
-    output: Any = None
-    error: str | None = None
-    stdout: str = ""
-    logs: list[LogLine] = field(default_factory=list)
-    progress: list[float] = field(default_factory=list)
-    exit_code: int | None = None
-    wall_s: float = 0.0
-
-
-@dataclass
-class SaveResult:
-    """How long one user save waited, and the hook processes it waited for."""
-
-    mutation: str
-    waited_s: float
-    hook_runs: list[PluginRun] = field(default_factory=list)
 
 
 def go_json(value: Any) -> str:
@@ -159,8 +130,14 @@ class PluginRunner:
         hook_input: Any,
         input_fields: list[str] | None,
         chain: HookChain = (),
+        *,
+        user_id: str = "",
     ) -> list[PluginRun]:
-        """Run every matching hook of every enabled plugin, one after another, and wait."""
+        """Run every matching hook of every enabled plugin, one after another, and wait.
+
+        As `executePostHooks` (pkg/plugin/plugins.go): each hook gets its own cookie, minted for
+        the triggering request's user with this (plugin, trigger) appended to the chain.
+        """
         runs: list[PluginRun] = []
         for manifest in self.plugins:
             if manifest.id in self.disabled:
@@ -178,7 +155,13 @@ class PluginRunner:
                 visited = (*chain, (manifest.id, trigger))
                 try:
                     run = self._execute(
-                        manifest, hook, kind="hook", trigger=trigger, args=args, chain=visited
+                        manifest,
+                        hook,
+                        kind="hook",
+                        trigger=trigger,
+                        args=args,
+                        chain=visited,
+                        user_id=user_id,
                     )
                 except PluginStartError as error:
                     self._log("error", manifest, f"{trigger}: {error}; aborting remaining hooks")
@@ -192,7 +175,11 @@ class PluginRunner:
 
     # -- tasks ----------------------------------------------------------------------------------
     def submit_task(
-        self, plugin_id: str, task_name: str, args: dict[str, Any] | None = None
+        self,
+        plugin_id: str,
+        task_name: str,
+        args: dict[str, Any] | None = None,
+        user_id: str = "",
     ) -> str:
         """Queue a task on the single job queue (like `runPluginTask`); returns the job ID."""
         manifest = self.plugin(plugin_id)
@@ -202,7 +189,14 @@ class PluginRunner:
             merged.setdefault(key, value)
         job_id = str(next(self._job_ids))
         self.jobs[job_id] = self._jobs.submit(
-            self._execute, manifest, task, kind="task", trigger=None, args=merged, chain=()
+            self._execute,
+            manifest,
+            task,
+            kind="task",
+            trigger=None,
+            args=merged,
+            chain=(),
+            user_id=user_id,
         )
         return job_id
 
@@ -249,10 +243,14 @@ class PluginRunner:
         trigger: str | None,
         args: dict[str, Any],
         chain: HookChain,
+        user_id: str = "",
     ) -> PluginRun:
         is_python = bool(manifest.exec) and manifest.exec[0] in {"python", "python3"}
         argv = self.resolve_argv(manifest, operation)
-        server_connection = {**self._connection(chain), "PluginDir": str(manifest.directory)}
+        server_connection = {
+            **self._connection(chain, user_id),
+            "PluginDir": str(manifest.directory),
+        }
         stdin_payload = {"server_connection": server_connection, "args": dict(sorted(args.items()))}
         stdin_text = go_json(stdin_payload)
         run = PluginRun(

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from stashplex.sandbox.stash import StashEmulator
-from stashplex.sandbox.stash.images import DEFAULT_IMAGE, solid_png
+from stashplex.sandbox.stash.images import DEFAULT_IMAGES, solid_png
 from tests.support.stash_schema import assert_query_valid
 
 VERSION = "query Probe { version { version } }"
@@ -113,16 +113,20 @@ def test_graphql_over_get_answers_queries(secured):
 
 
 def test_images_need_auth_and_a_scene_without_cover_gets_the_default_image(secured):
+    # Given a secured Stash and a scene without a cover
     scene_id = secured.add_scene(title="no cover")
     url = f"{secured.url}/scene/{scene_id}/screenshot"
 
-    anonymous = requests.get(url, timeout=10)
+    # When the screenshot is asked for without and with the API key
+    anonymous = requests.get(url, timeout=10, allow_redirects=False)
     authorised = requests.get(url, headers={"ApiKey": KEY}, timeout=10)
 
-    assert anonymous.status_code == 401
+    # Then the anonymous request is sent to the login page, and the key gets Stash's default SVG
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith("/login?returnURL=")
     assert authorised.status_code == 200
-    assert authorised.content == DEFAULT_IMAGE
-    assert authorised.headers["Content-Type"] == "image/png"
+    assert authorised.content == DEFAULT_IMAGES["scene"]
+    assert authorised.headers["Content-Type"] == "image/svg+xml"
 
 
 def test_a_stored_cover_and_portrait_are_served(secured):
@@ -143,7 +147,7 @@ def test_a_stored_cover_and_portrait_are_served(secured):
 
     assert scene.content == cover
     assert performer.content == portrait
-    assert studio.content == DEFAULT_IMAGE
+    assert studio.content == DEFAULT_IMAGES["studio"]
 
 
 def test_an_image_of_a_missing_scene_is_404(secured):

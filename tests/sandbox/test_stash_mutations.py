@@ -93,12 +93,16 @@ def test_consecutive_saves_never_get_an_earlier_updated_at(stash):
     assert len(set(stamps)) >= 3
 
 
-def test_updated_at_is_whole_second_rfc3339_with_z_for_utc(stash):
-    scene_id = stash.add_scene(title="x")
-    stash.update_scene(scene_id, title="y")
+def test_updated_at_is_whole_second_rfc3339_with_z_for_utc():
+    # Given a Stash whose server runs in UTC (Docker's default)
+    with StashEmulator(time_zone="UTC") as stash:
+        scene_id = stash.add_scene(title="x")
+        stash.update_scene(scene_id, title="y")
 
-    stamp = _updated_at(stash, scene_id)
+        # When a scene's stamp is read
+        stamp = _updated_at(stash, scene_id)
 
+    # Then it is whole-second RFC 3339 with Go's `Z`
     assert RFC3339_SECONDS.match(stamp), stamp
     assert stamp.endswith("Z")
 

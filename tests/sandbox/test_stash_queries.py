@@ -226,10 +226,12 @@ def test_title_includes_is_case_insensitive(stash):
     assert all(word.lower() in s["title"].lower() for s in result["scenes"])
 
 
-def test_ids_argument_restricts_the_result(stash):
+def test_ids_argument_restricts_the_result_in_the_order_of_the_ids(stash):
+    # When scenes are asked for by ids, with a sort that Stash's FindMany branch ignores
     result = find_scenes(stash, ids=["3", "9", "4"], filter={"sort": "id"})
 
-    assert ids_of(result) == [3, 4, 9]
+    # Then exactly those come back, in the order the ids were given
+    assert ids_of(result) == [3, 9, 4]
     assert result["count"] == 3
 
 

@@ -94,7 +94,12 @@ def test_renaming_a_related_object_fires_its_update_hook_with_the_fields_sent(
     context = first.stdin["args"]["hookContext"]
     assert first.trigger == f"{kind.capitalize()}.Update.Post"
     assert context["id"] == int(ids[kind])
-    assert context["input"] == {"id": ids[kind], "name": "New"}
+    # performer and studio inputs are pkg/models structs (every key, nulls included); tag and
+    # group inputs are gqlgen-generated (null fields omitted)
+    sent = {key: value for key, value in context["input"].items() if value is not None}
+    sent.pop("custom_fields", None)
+    assert sent == {"id": ids[kind], "name": "New"}
+    assert ("favorite" in context["input"]) == (kind in {"performer", "studio"})
     assert sorted(context["inputFields"]) == ["id", "name"]
     # And no scene hook ran, the scene shows the new name, and its updated_at did not move
     assert not any(run.trigger.startswith("Scene.") for run in runner.runs)

@@ -6,8 +6,8 @@ Start it with `python -m stashplex.sandbox.stash --port 9999 --scenes 1000 --see
         stash.seed(100)
         runner = stash.attach_plugin("path/to/plugin.yml")
 
-Names are resolved lazily: `stashplex.sandbox.plugin_runner` uses this package's manifest and log
-modules, and the emulator uses the runner, so eager imports here would be circular.
+Names are resolved lazily so that importing one submodule (the plugin runner imports the
+manifest and log modules) never loads the whole emulator.
 """
 
 from __future__ import annotations
@@ -16,16 +16,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stashplex.sandbox.plugin_runner import PluginRun, PluginRunner, SaveResult
+    from stashplex.sandbox.stash.contracts import PluginRun, SaveResult
     from stashplex.sandbox.stash.emulator import StashEmulator
     from stashplex.sandbox.stash.faults import StashFaults
     from stashplex.sandbox.stash.request_counter import RequestCounter
+    from stashplex.sandbox.stash.scan import ScanResult
     from stashplex.sandbox.stash.store import StashDataError
 
 _EXPORTS = {
-    "PluginRun": "stashplex.sandbox.plugin_runner",
+    "PluginRun": "stashplex.sandbox.stash.contracts",
     "PluginRunner": "stashplex.sandbox.plugin_runner",
-    "SaveResult": "stashplex.sandbox.plugin_runner",
+    "SaveResult": "stashplex.sandbox.stash.contracts",
+    "ScanResult": "stashplex.sandbox.stash.scan",
     "StashEmulator": "stashplex.sandbox.stash.emulator",
     "StashFaults": "stashplex.sandbox.stash.faults",
     "RequestCounter": "stashplex.sandbox.stash.request_counter",
@@ -37,6 +39,7 @@ __all__ = [
     "PluginRunner",
     "RequestCounter",
     "SaveResult",
+    "ScanResult",
     "StashDataError",
     "StashEmulator",
     "StashFaults",

@@ -1,4 +1,4 @@
-"""`python -m stashplex.sandbox.stash --port 9999 [--api-key K] --scenes N --seed S`."""
+"""`python -m stashplex.sandbox.stash --port 9999 [--api-key K] [--time-zone Z] --scenes N`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from stashplex.sandbox.stash.clock import DEFAULT_TIME_ZONE
 from stashplex.sandbox.stash.emulator import StashEmulator
 
 
@@ -18,13 +19,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=9999)
     parser.add_argument("--api-key", default=None, help="require this ApiKey (else no auth)")
+    parser.add_argument(
+        "--time-zone",
+        default=DEFAULT_TIME_ZONE,
+        help=f"the server's local zone for timestamps (default {DEFAULT_TIME_ZONE}, with DST)",
+    )
     parser.add_argument("--scenes", type=int, default=100, help="number of seeded scenes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--path-root", default="/data/", help="folder the seeded files live in")
     parser.add_argument("--plugin", action="append", default=[], help="plugin manifest to attach")
     options = parser.parse_args(argv)
 
-    emulator = StashEmulator(api_key=options.api_key, host=options.host, port=options.port)
+    emulator = StashEmulator(
+        api_key=options.api_key,
+        host=options.host,
+        port=options.port,
+        time_zone=options.time_zone,
+    )
     started = time.perf_counter()
     emulator.seed(options.scenes, seed=options.seed, path_root=options.path_root)
     seeded_s = time.perf_counter() - started

@@ -1,7 +1,10 @@
 """The executable schema and the request -> (HTTP status, JSON body) step, gqlgen-style.
 
 Parse and validation errors are HTTP 422 with only `errors`; resolver errors are HTTP 200 with
-`errors` next to partial `data`, the way Stash's gqlgen server answers.
+`errors` next to partial `data`, the way Stash's gqlgen server answers. A resolver error is
+presented by gqlgen's `DefaultErrorPresenter` (internal/api/error.go keeps it): `message` and
+`path` only, no `locations`, e.g.
+`{"errors":[{"message":"scene with id 7 not found","path":["findScenes"]}],"data":null}`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ class ParsedOperation:
     operation_name: str | None
     root_fields: tuple[str, ...]
 
+    @property
+    def has_mutation(self) -> bool:
+        """gqlgen's GET transport refuses mutations (HTTP 406)."""
+        return any(
+            isinstance(definition, graphql.OperationDefinitionNode)
+            and definition.operation == graphql.OperationType.MUTATION
+            for definition in self.document.definitions
+        )
+
 
 def parse_operation(query: str, operation_name: str | None) -> ParsedOperation:
     document = graphql.parse(query)
@@ -68,6 +80,17 @@ def parse_operation(query: str, operation_name: str | None) -> ParsedOperation:
 
 def _errors(errors: list[graphql.GraphQLError]) -> list[dict[str, Any]]:
     return [error.formatted for error in errors]
+
+
+def _resolver_errors(errors: list[graphql.GraphQLError]) -> list[dict[str, Any]]:
+    """gqlgen's presentation of a resolver error: message and path, nothing else."""
+    presented: list[dict[str, Any]] = []
+    for error in errors:
+        entry: dict[str, Any] = {"message": error.message}
+        if error.path:
+            entry["path"] = list(error.path)
+        presented.append(entry)
+    return presented
 
 
 def execute(
@@ -95,5 +118,5 @@ def execute(
         return UNPROCESSABLE, {"errors": _errors(result.errors), "data": None}
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
-        body = {"errors": _errors(result.errors), "data": result.data}
+        body = {"errors": _resolver_errors(result.errors), "data": result.data}
     return 200, body

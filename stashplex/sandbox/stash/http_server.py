@@ -1,4 +1,9 @@
-"""HTTP front of the emulator: routes, Stash's authentication rules, faults and request counting."""
+"""HTTP front of the emulator: routes, Stash's authentication rules, faults and request counting.
+
+It talks to the emulator only through `contracts.HTTPBackend`, so it never imports the emulator.
+Middleware order follows internal/api/server.go: `/healthz` heartbeat first, then
+authentication (auth.py), then the routes.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,24 @@ import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from stashplex.sandbox.stash.context import HookChain, RequestContext
+from stashplex.sandbox.stash.auth import (
+    LOGIN_PATH,
+    LOGOUT_PATH,
+    RETURN_URL_PARAM,
+    AuthOutcome,
+    authenticate,
+    redirect_body,
+)
+from stashplex.sandbox.stash.context import RequestContext
+from stashplex.sandbox.stash.contracts import HTTPBackend
 from stashplex.sandbox.stash.graphql_api import execute, parse_operation
-from stashplex.sandbox.stash.images import DEFAULT_IMAGE, content_type
+from stashplex.sandbox.stash.images import DEFAULT_IMAGES, content_type, etag
+from stashplex.sandbox.stash.pages import login_page
 from stashplex.sandbox.stash.sessions import COOKIE_NAME
-
-if TYPE_CHECKING:
-    from stashplex.sandbox.stash.emulator import StashEmulator
 
 IMAGE_ROUTES: dict[str, tuple[re.Pattern[str], str]] = {
     "/scene/{id}/screenshot": (re.compile(r"^/scene/(\d+)/screenshot$"), "scene"),
@@ -31,6 +42,9 @@ IMAGE_ROUTES: dict[str, tuple[re.Pattern[str], str]] = {
     "/group/{id}/frontimage": (re.compile(r"^/group/(\d+)/frontimage$"), "group"),
 }
 INJECTED_ERROR = "fault injected: the emulator answers every GraphQL request with an error"
+TEXT_PLAIN = "text/plain; charset=utf-8"
+#: pkg/utils/http.go: cache-busted (`?t=`) image URLs may be cached for a year, others revalidate.
+IMMUTABLE = "private, max-age=31536000, immutable"
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -39,8 +53,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], emulator: StashEmulator) -> None:
-        self.emulator = emulator
+    def __init__(self, address: tuple[str, int], backend: HTTPBackend) -> None:
+        self.backend = backend
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, StashRequestHandler)
@@ -68,55 +82,61 @@ class StashRequestHandler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; with Nagle on, keep-alive clients stall ~40 ms.
     disable_nagle_algorithm = True
     server: EmulatorHTTPServer
+    _set_cookie: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: access logs would carry `?apikey=` secrets."""
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
-    def emulator(self) -> StashEmulator:
-        return self.server.emulator
+    def backend(self) -> HTTPBackend:
+        return self.server.backend
 
     def _send(
-        self, status: int, body: bytes, content: str, extra: dict[str, str] | None = None
+        self,
+        status: int,
+        body: bytes,
+        content: str | None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", content)
+        if content is not None:
+            self.send_header("Content-Type", content)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (extra or {}).items():
             self.send_header(name, value)
+        if self._set_cookie is not None:
+            self.send_header("Set-Cookie", self._set_cookie)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
     def _send_json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
+        self._send(
+            status, json.dumps(payload).encode(), "application/json", {"Cache-Control": "no-store"}
+        )
 
-    def _unauthorized(self) -> None:
-        self._send(HTTPStatus.UNAUTHORIZED, b"", "text/plain", {"WWW-Authenticate": "FormBased"})
+    def _http_error(self, status: HTTPStatus) -> None:
+        """Go's `http.Error(w, http.StatusText(code), code)`."""
+        body = f"{status.phrase}\n".encode()
+        self._send(status, body, TEXT_PLAIN, {"X-Content-Type-Options": "nosniff"})
 
-    def _authenticate(self, query: dict[str, list[str]]) -> tuple[bool, HookChain]:
-        """Stash's order: ApiKey header, then `?apikey=`, then the session cookie."""
-        configured = self.emulator.api_key
-        given = self.headers.get("ApiKey") or (query.get("apikey") or [""])[0]
-        chain: HookChain | None = None
-        raw_cookie = self.headers.get("Cookie")
-        if raw_cookie:
-            try:
-                morsel = SimpleCookie(raw_cookie).get(COOKIE_NAME)
-            except CookieError:
-                morsel = None
-            if morsel is not None:
-                chain = self.emulator.session_chain(morsel.value)
-        if given:
-            return given == configured, chain or ()
-        if configured is None:
-            return True, chain or ()
-        return chain is not None, chain or ()
+    def _redirect(self, location: str) -> None:
+        """Go's `http.Redirect(..., 302)`: a tiny HTML body for GET, none otherwise."""
+        if self.command == "GET":
+            body = redirect_body(location)
+            self._send(HTTPStatus.FOUND, body, "text/html; charset=utf-8", {"Location": location})
+        elif self.command == "HEAD":
+            self._send(HTTPStatus.FOUND, b"", "text/html; charset=utf-8", {"Location": location})
+        else:
+            self._send(HTTPStatus.FOUND, b"", None, {"Location": location})
+
+    def _prefix(self) -> str:
+        return self.headers.get("X-Forwarded-Prefix", "")
 
     def _base_url(self) -> str:
-        host = self.headers.get("Host") or f"{self.emulator.host}:{self.emulator.port}"
-        return f"http://{host}{self.headers.get('X-Forwarded-Prefix', '')}"
+        host = self.headers.get("Host") or f"{self.backend.host}:{self.backend.port}"
+        return f"http://{host}{self._prefix()}"
 
     # -- dispatch -------------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -129,33 +149,52 @@ class StashRequestHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
+        self._set_cookie = None
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         length = self._content_length()
         if length is None:
             return
         route, handler = self._route(parts.path)
-        self.emulator.requests.record_route(route)
+        self.backend.requests.record_route(route)
         body = self.rfile.read(length) if length > 0 else b""
-        if self.emulator.faults.delay_s:
-            time.sleep(self.emulator.faults.delay_s)
-        if route == "/healthz":
-            self._send(HTTPStatus.OK, b".", "text/plain; charset=utf-8")
+        if self.backend.faults.delay_s:
+            time.sleep(self.backend.faults.delay_s)
+        if route == "/healthz" and self.command in {"GET", "HEAD"}:
+            # chi's middleware.Heartbeat answers before any authentication.
+            self._send(HTTPStatus.OK, b".", "text/plain")
             return
+        outcome = authenticate(
+            self.backend,
+            path=parts.path,
+            raw_query=parts.query,
+            query=query,
+            api_key_header=self.headers.get("ApiKey"),
+            raw_cookie=self.headers.get("Cookie"),
+            prefix=self._prefix(),
+        )
+        if outcome.status == "unauthorized":
+            self._send(HTTPStatus.UNAUTHORIZED, b"", None, {"WWW-Authenticate": "FormBased"})
+            return
+        if outcome.status == "redirect":
+            assert outcome.location is not None
+            self._redirect(outcome.location)
+            return
+        self._set_cookie = outcome.set_cookie
         if handler is None:
-            self._send(HTTPStatus.NOT_FOUND, b"404 page not found\n", "text/plain")
+            self._send(HTTPStatus.NOT_FOUND, b"404 page not found\n", TEXT_PLAIN)
             return
-        authenticated, chain = self._authenticate(query)
-        if not authenticated:
-            self._unauthorized()
-            return
-        handler(parts.path, query, body, chain)
+        handler(parts.path, query, body, outcome)
 
     def _route(self, path: str) -> tuple[str, Callable[..., None] | None]:
         if path == "/healthz":
             return path, None
         if path == "/graphql":
             return path, self._graphql
+        if path == LOGIN_PATH:
+            return path, self._login
+        if path == LOGOUT_PATH:
+            return path, self._logout
         for route, (pattern, _kind) in IMAGE_ROUTES.items():
             if pattern.match(path):
                 return route, self._image
@@ -175,14 +214,12 @@ class StashRequestHandler(BaseHTTPRequestHandler):
             return int(value)
         self.close_connection = True
         message = f"400 Bad Request: invalid Content-Length: {raw!r}\n".encode()
-        self._send(
-            HTTPStatus.BAD_REQUEST, message, "text/plain; charset=utf-8", {"Connection": "close"}
-        )
+        self._send(HTTPStatus.BAD_REQUEST, message, TEXT_PLAIN, {"Connection": "close"})
         return None
 
     # -- handlers -------------------------------------------------------------------------------
     def _graphql(
-        self, _path: str, query: dict[str, list[str]], body: bytes, chain: HookChain
+        self, _path: str, query: dict[str, list[str]], body: bytes, outcome: AuthOutcome
     ) -> None:
         request = self._graphql_request(query, body)
         if request is None:
@@ -193,28 +230,20 @@ class StashRequestHandler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - the executor reports parse errors itself
             parsed = None
         if parsed is not None:
-            self.emulator.requests.record_graphql(parsed.operation_name, parsed.root_fields)
-        if self.emulator.faults.graphql_errors_on:
+            self.backend.requests.record_graphql(parsed.operation_name, parsed.root_fields)
+        if self.backend.faults.graphql_errors_on:
             self._send_json(HTTPStatus.OK, {"errors": [{"message": INJECTED_ERROR}], "data": None})
             return
-        if (
-            self.command != "POST"
-            and parsed is not None
-            and any(
-                getattr(d, "operation", None) is not None and d.operation.value == "mutation"
-                for d in parsed.document.definitions
-            )
-        ):
+        if self.command != "POST" and parsed is not None and parsed.has_mutation:
             self._send_json(
                 HTTPStatus.NOT_ACCEPTABLE,
-                {
-                    "errors": [{"message": "GET requests only allow query operations"}],
-                    "data": None,
-                },
+                {"errors": [{"message": "GET requests only allow query operations"}], "data": None},
             )
             return
-        context = RequestContext(base_url=self._base_url(), hook_chain=chain)
-        status, payload = execute(self.emulator.schema, text, variables, operation_name, context)
+        context = RequestContext(
+            base_url=self._base_url(), hook_chain=outcome.chain, user_id=outcome.user_id
+        )
+        status, payload = execute(self.backend.schema, text, variables, operation_name, context)
         self._send_json(status, payload)
 
     def _graphql_request(
@@ -230,19 +259,13 @@ class StashRequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             self._send_json(
                 HTTPStatus.BAD_REQUEST,
-                {
-                    "errors": [{"message": "json request body could not be decoded"}],
-                    "data": None,
-                },
+                {"errors": [{"message": "json request body could not be decoded"}], "data": None},
             )
             return None
         if not isinstance(request, dict) or not isinstance(request.get("query"), str):
             self._send_json(
                 HTTPStatus.UNPROCESSABLE_ENTITY,
-                {
-                    "errors": [{"message": "no operation provided"}],
-                    "data": None,
-                },
+                {"errors": [{"message": "no operation provided"}], "data": None},
             )
             return None
         variables = request.get("variables")
@@ -252,19 +275,61 @@ class StashRequestHandler(BaseHTTPRequestHandler):
             request.get("operationName") or None,
         )
 
-    def _image(self, path: str, _query: Any, _body: bytes, _chain: HookChain) -> None:
-        for pattern, kind in IMAGE_ROUTES.values():
-            match = pattern.match(path)
-            if match:
-                found, image = self.emulator.image_of(kind, int(match.group(1)))
-                if not found:
-                    self._send(HTTPStatus.NOT_FOUND, b"404 page not found\n", "text/plain")
-                    return
-                picture = image if image is not None else DEFAULT_IMAGE
+    def _login(
+        self, _path: str, query: dict[str, list[str]], body: bytes, _outcome: AuthOutcome
+    ) -> None:
+        """internal/api/session.go: `handleLogin` (GET) and `handleLoginPost` (POST)."""
+        if self.command == "POST":
+            form = parse_qs(body.decode("utf-8", errors="replace"))
+            username = (form.get("username") or [""])[0]
+            password = (form.get("password") or [""])[0]
+            if not self.backend.check_password(username, password):
                 self._send(
-                    HTTPStatus.OK,
-                    picture,
-                    content_type(picture),
-                    {"Cache-Control": "no-store" if image is None else "max-age=604800"},
+                    HTTPStatus.UNAUTHORIZED,
+                    b"Username or password is invalid\n",
+                    TEXT_PLAIN,
+                    {"X-Content-Type-Options": "nosniff"},
                 )
                 return
+            self._set_cookie = self.backend.login_cookie(username)
+            self._send(HTTPStatus.OK, b"", None)
+            return
+        return_url = (query.get(RETURN_URL_PARAM) or [""])[0]
+        if not self.backend.login_required:
+            self._redirect(return_url or f"{self._prefix()}/")
+            return
+        page = login_page(return_url)
+        self._send(
+            HTTPStatus.OK, page, "text/html", {"Cache-Control": "no-cache", "ETag": etag(page)}
+        )
+
+    def _logout(self, _path: str, _query: Any, _body: bytes, _outcome: AuthOutcome) -> None:
+        """`handleLogout`: drop the cookie, then back to the login page (or home)."""
+        self._set_cookie = f"{COOKIE_NAME}=; Path=/; Max-Age=0; SameSite=Lax"
+        target = LOGIN_PATH if self.backend.login_required else "/"
+        self._redirect(f"{self._prefix()}{target}")
+
+    def _image(
+        self, path: str, query: dict[str, list[str]], _body: bytes, _outcome: AuthOutcome
+    ) -> None:
+        """Stored image, else the kind's default, always 200 (`ServeScreenshot`, `Image`)."""
+        for pattern, kind in IMAGE_ROUTES.values():
+            match = pattern.match(path)
+            if match is None:
+                continue
+            found, image = self.backend.image_of(kind, int(match.group(1)))
+            if not found:
+                self._http_error(HTTPStatus.NOT_FOUND)
+                return
+            # Performer/studio/tag/group routes skip the stored image for `default=true`; the
+            # scene screenshot route has no such parameter (routes_*.go).
+            if kind != "scene" and (query.get("default") or [""])[0] == "true":
+                image = None
+            picture = image if image else DEFAULT_IMAGES[kind]
+            tag = etag(picture)
+            headers = {"Cache-Control": IMMUTABLE if "t" in query else "no-cache", "ETag": tag}
+            if self.headers.get("If-None-Match") == tag:
+                self._send(HTTPStatus.NOT_MODIFIED, b"", None, headers)
+                return
+            self._send(HTTPStatus.OK, picture, content_type(picture), headers)
+            return

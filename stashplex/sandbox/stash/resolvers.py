@@ -9,6 +9,7 @@ import graphql
 
 from stashplex.sandbox.stash.clock import unix_seconds
 from stashplex.sandbox.stash.context import RequestContext
+from stashplex.sandbox.stash.ids import handle_id_list, parse_stash_id
 from stashplex.sandbox.stash.records import (
     FileRecord,
     GroupRecord,
@@ -20,18 +21,21 @@ from stashplex.sandbox.stash.records import (
 from stashplex.sandbox.stash.scene_query import find_scenes
 from stashplex.sandbox.stash.store import StashStore
 
+__all__ = ["EMULATED_VERSION", "ReadResolvers", "Resolver", "parse_stash_id"]
+
 EMULATED_VERSION = {"version": "v0.30.1", "hash": "stashplex-emulator", "build_time": "2026-01-11"}
 
 Resolver = Callable[..., Any]
 
-
-def parse_stash_id(raw: Any, what: str = "id") -> int:
-    """Stash converts IDs with strconv.Atoi, so anything but a decimal integer is an error."""
-    text = str(raw)
-    try:
-        return int(text, 10)
-    except ValueError:
-        raise ValueError(f'strconv.Atoi: parsing "{text}": invalid syntax ({what})') from None
+#: Model fields that are a Go `string` (not `*string`) behind a nullable GraphQL `String`:
+#: gqlgen marshals them as-is, so an unset one is `""`, never `null` (pkg/models/model_*.go).
+GO_STRING_FIELDS: dict[str, tuple[str, ...]] = {
+    "Scene": ("title", "code", "details", "director"),
+    "Tag": ("sort_name", "description"),
+    "Performer": ("disambiguation", "country", "details"),
+    "Studio": ("details",),
+    "Group": ("aliases", "director", "synopsis"),
+}
 
 
 def _ctx(info: graphql.GraphQLResolveInfo) -> RequestContext:
@@ -39,8 +43,13 @@ def _ctx(info: graphql.GraphQLResolveInfo) -> RequestContext:
 
 
 def _image_url(base: str, kind: str, row_id: int, updated_at: str, has_image: bool) -> str:
+    """urlbuilders/{performer,studio,tag}.go: `?t=<updated_at unix>`, `&default=true` if none."""
     url = f"{base}/{kind}/{row_id}/image?t={unix_seconds(updated_at)}"
     return url if has_image else url + "&default=true"
+
+
+def _go_string(field: str) -> Resolver:
+    return lambda row, _info: getattr(row, field) or ""
 
 
 class ReadResolvers:
@@ -58,6 +67,7 @@ class ReadResolvers:
         id: Any = None,
         checksum: str | None = None,
     ) -> SceneRecord | None:
+        """resolver_query_find_scene.go `FindScene`: null (no error) for a missing id."""
         with self.store.lock:
             if id is not None:
                 return self.store.scenes.get(parse_stash_id(id))
@@ -73,13 +83,33 @@ class ReadResolvers:
         _info: graphql.GraphQLResolveInfo,
         scene_filter: Any = None,
         scene_ids: list[int] | None = None,
-        ids: list[Any] | None = None,
+        ids: list[str] | None = None,
         filter: Any = None,
     ) -> dict[str, Any]:
-        wanted = [parse_stash_id(raw) for raw in ids] if ids is not None else scene_ids
+        """resolver_query_find_scene.go `FindScenes`: two branches that share nothing.
+
+        With a non-empty `ids` (or the deprecated `scene_ids`) Stash calls `Scene.FindMany`
+        (pkg/sqlite/scene.go): `scene_filter` and `filter` (paging, sort, `q`) are ignored,
+        scenes come back in the order of the ids, `count` is how many came back, and one id
+        that matches no scene fails the whole field with "scene with id N not found".
+        Otherwise it runs the filtered, sorted, paged query.
+        """
+        wanted = list(scene_ids or [])
+        if ids:
+            wanted = handle_id_list(ids, "ids")
+        if wanted:
+            matched = self.store.find_many_scenes(wanted)
+            return self._result(len(matched), matched, matched)
         with self.store.lock:
             scenes = list(self.store.scenes.values())
-        count, page, matched = find_scenes(scenes, filter, scene_filter, wanted)
+        count, page, matched = find_scenes(
+            scenes, filter, scene_filter, self.store.clock.tomorrow()
+        )
+        return self._result(count, page, matched)
+
+    @staticmethod
+    def _result(count: int, page: list[SceneRecord], matched: list[SceneRecord]) -> dict[str, Any]:
+        """Totals come from each scene's primary file, as `TotalDuration`/`TotalSize` do."""
         return {
             "count": count,
             "scenes": page,
@@ -104,6 +134,8 @@ class ReadResolvers:
 
     # -- Scene ----------------------------------------------------------------------------------
     def scene_paths(self, scene: SceneRecord, info: graphql.GraphQLResolveInfo) -> dict[str, str]:
+        """urlbuilders/scene.go. `screenshot` is `?t=<updated_at unix>` whether or not a cover
+        exists: unlike performer/studio/tag images there is no `&default=true` marker."""
         base = f"{_ctx(info).base_url}/scene/{scene.id}"
         key = self.api_key()
         checksum = scene.files[0].oshash if scene.files else str(scene.id)
@@ -124,16 +156,24 @@ class ReadResolvers:
         return None if scene.studio_id is None else self.store.studios.get(scene.studio_id)
 
     def scene_groups(self, scene: SceneRecord, _info: Any) -> list[dict[str, Any]]:
+        """In link order (no ORDER BY on groups_scenes; see ordering.py)."""
         return [
             {"group": self.store.groups[link.group_id], "scene_index": link.scene_index}
             for link in scene.groups_links
+            if link.group_id in self.store.groups
         ]
 
     def scene_tags(self, scene: SceneRecord, _info: Any) -> list[TagRecord]:
-        return [self.store.tags[tag_id] for tag_id in scene.tag_ids]
+        """Ordered by COALESCE(sort_name, name) NATURAL_CI, as Stash lists them."""
+        return [self.store.tags[tag_id] for tag_id in self.store.ordered_tag_ids(scene.tag_ids)]
 
     def scene_performers(self, scene: SceneRecord, _info: Any) -> list[PerformerRecord]:
-        return [self.store.performers[pid] for pid in scene.performer_ids]
+        """In performer id order (the join table's primary key index)."""
+        return [
+            self.store.performers[pid]
+            for pid in sorted(scene.performer_ids)
+            if pid in self.store.performers
+        ]
 
     @staticmethod
     def file_fingerprint(file: FileRecord, _info: Any, type: str) -> str | None:
@@ -174,7 +214,7 @@ class ReadResolvers:
         return url if group.front_image is not None else url + "&default=true"
 
     def field_resolvers(self) -> dict[str, dict[str, Resolver]]:
-        return {
+        resolvers: dict[str, dict[str, Resolver]] = {
             "Query": {
                 "findScene": self.find_scene,
                 "findScenes": self.find_scenes,
@@ -199,3 +239,7 @@ class ReadResolvers:
             "Tag": {"image_path": self.tag_image},
             "Group": {"studio": self.group_studio, "front_image_path": self.group_front_image},
         }
+        for type_name, fields in GO_STRING_FIELDS.items():
+            for field in fields:
+                resolvers[type_name][field] = _go_string(field)
+        return resolvers

@@ -13,8 +13,8 @@ import copy
 import re
 from typing import Any
 
+from stashplex.sandbox.stash.ids import parse_stash_id
 from stashplex.sandbox.stash.records import SceneGroupLink, SceneRecord, StashIdRecord
-from stashplex.sandbox.stash.resolvers import parse_stash_id
 from stashplex.sandbox.stash.store import StashDataError, StashStore
 
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -44,7 +44,7 @@ def decode_image(value: str | None) -> bytes | None:
 
 
 def _ids(store: StashStore, raw_ids: list[Any] | None, kind: str) -> list[int]:
-    ids = [parse_stash_id(raw, kind) for raw in raw_ids or []]
+    ids = [parse_stash_id(raw, f"converting {kind} ids") for raw in raw_ids or []]
     lookup = {
         "tag": store.require_tag,
         "performer": store.require_performer,
@@ -65,7 +65,7 @@ def _group_links(store: StashStore, input: dict[str, Any]) -> list[SceneGroupLin
         return None
     links = []
     for raw_id, index in entries:
-        group_id = parse_stash_id(raw_id, "group")
+        group_id = parse_stash_id(raw_id, "converting group ids")
         store.require_group(group_id)
         links.append(SceneGroupLink(group_id, index))
     return links
@@ -108,7 +108,9 @@ def _apply_relations(store: StashStore, scene: SceneRecord, input: dict[str, Any
     if "studio_id" in input:
         studio = input["studio_id"]
         scene.studio_id = (
-            None if studio is None else store.require_studio(parse_stash_id(studio, "studio_id")).id
+            None
+            if studio is None
+            else store.require_studio(parse_stash_id(studio, "converting studio id")).id
         )
     if "performer_ids" in input:
         scene.performer_ids = _ids(store, input["performer_ids"], "performer")
@@ -133,7 +135,7 @@ def apply_scene_update(
         if key in input:
             setattr(scene, key, input[key])
     if input.get("primary_file_id") is not None:
-        file_id = parse_stash_id(input["primary_file_id"], "primary_file_id")
+        file_id = parse_stash_id(input["primary_file_id"], "converting primary file id")
         primary = next((file for file in scene.files if file.id == file_id), None)
         if primary is None:
             raise StashDataError(f"file with id {file_id} not associated with scene")
@@ -203,7 +205,7 @@ def new_scene_from_input(store: StashStore, input: dict[str, Any]) -> SceneRecor
     _apply_common(store, scene, input)
     owners = {file.id: owner for owner in store.scenes.values() for file in owner.files}
     for raw_id in input.get("file_ids") or []:
-        file_id = parse_stash_id(raw_id, "file_ids")
+        file_id = parse_stash_id(raw_id, "converting file ids")
         if file_id not in owners:
             raise StashDataError(f"file with id {file_id} not found")
     for raw_id in input.get("file_ids") or []:

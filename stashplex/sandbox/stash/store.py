@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from stashplex.sandbox.stash.clock import StashClock
+from stashplex.sandbox.stash.ordering import sort_tags
 from stashplex.sandbox.stash.records import (
     FileRecord,
     GroupRecord,
@@ -98,9 +99,32 @@ class StashStore:
         with self.lock:
             return [file for scene in self.scenes.values() for file in scene.files]
 
+    def find_many_scenes(self, ids: list[int]) -> list[SceneRecord]:
+        """pkg/sqlite/scene.go `FindMany`: in the order of `ids`, all or an error.
+
+        Each found row is put at the *first* position of its id (`slices.Index`), so a repeated
+        id leaves a later slot empty and fails as "not found" although the scene exists.
+        """
+        with self.lock:
+            slots: list[SceneRecord | None] = [None] * len(ids)
+            for scene_id in dict.fromkeys(ids):
+                scene = self.scenes.get(scene_id)
+                if scene is not None:
+                    slots[ids.index(scene_id)] = scene
+            for index, scene in enumerate(slots):
+                if scene is None:
+                    raise StashDataError(f"scene with id {ids[index]} not found")
+            return [scene for scene in slots if scene is not None]
+
+    def ordered_tag_ids(self, tag_ids: list[int]) -> list[int]:
+        """A scene's tags in Stash's order (see ordering.py); ids of deleted tags dropped."""
+        with self.lock:
+            rows = [self.tags[t] for t in tag_ids if t in self.tags]
+            return sort_tags((tag.id, tag.sort_name, tag.name) for tag in rows)
+
     # -- snapshots for assertions ---------------------------------------------------------------
     def scene_snapshot(self, scene_id: int) -> dict[str, Any] | None:
-        """A deep plain copy of a scene, related rows inlined (safe to keep and compare)."""
+        """A deep plain copy of a scene, related rows inlined in Stash's order (safe to keep)."""
         with self.lock:
             scene = self.scenes.get(scene_id)
             if scene is None:
@@ -111,9 +135,12 @@ class StashStore:
             snapshot.pop("cover")
             snapshot["studio"] = self._studio_snapshot(scene.studio_id)
             snapshot["performers"] = [
-                {"id": str(p), "name": self.performers[p].name} for p in scene.performer_ids
+                {"id": str(p), "name": self.performers[p].name} for p in sorted(scene.performer_ids)
             ]
-            snapshot["tags"] = [{"id": str(t), "name": self.tags[t].name} for t in scene.tag_ids]
+            snapshot["tags"] = [
+                {"id": str(t), "name": self.tags[t].name}
+                for t in self.ordered_tag_ids(scene.tag_ids)
+            ]
             snapshot["groups"] = [
                 {
                     "id": str(link.group_id),
