@@ -219,7 +219,7 @@ class Scanner(Disk):
             members.sort(key=lambda member: member[0])
             first = members[0][2]
             title = ignore.stacked_title(first.file, lib.paths)
-            rating_key = self._add_movie(first, adding.title_from_file(title)[0])
+            rating_key = self._add_movie(first, *adding.title_from_file(title))
             for _, key, disk_file in members[1:]:
                 adding.add_file(
                     lib,
@@ -232,10 +232,10 @@ class Scanner(Disk):
             del self.disk[members[0][1]]
             report.added.append(rating_key)
         for key, disk_file in singles:
-            report.added.append(self._add_movie(disk_file, disk_file.title))
+            report.added.append(self._add_movie(disk_file, disk_file.title, disk_file.year))
             del self.disk[key]
 
-    def _add_movie(self, disk_file: DiskFile, title: str) -> int:
+    def _add_movie(self, disk_file: DiskFile, title: str, year: int | None) -> int:
         lib = self.library
         rating_key = adding.add_movie(
             lib,
@@ -244,7 +244,7 @@ class Scanner(Disk):
             title=title,
             size=disk_file.size,
             duration_ms=disk_file.duration_ms,
-            year=disk_file.year,
+            year=year,
         )
         self._agent_date(rating_key)
         return rating_key
