@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 
 import pytest
+from plexapi.exceptions import NotFound
 
 from stashplex.sandbox.plex import PlexEmulator, Realism
 from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
@@ -104,6 +105,24 @@ def test_re_posting_a_held_poster_url_does_not_select_it_again(
 
     # Then
     assert [p.ratingKey for p in movie.posters() if p.selected] == ["http://posters.invalid/b.jpg"]
+
+
+def test_selecting_a_poster_the_item_does_not_hold_is_refused(
+    emulator: PlexEmulator, small: SmallLibrary
+) -> None:
+    # Given
+    plex = connect(emulator)
+
+    # When: a client selects an image it never uploaded (plexapi only sends listed ratingKeys)
+    with pytest.raises(NotFound):
+        plex.query(
+            f"/library/metadata/{small.alien}/poster?url=upload%3A%2F%2Fposters%2Fdeadbeef",
+            method=plex._session.put,
+        )
+
+    # Then: the agent's poster is still the only one, and selected
+    posters = plex.fetchItem(small.alien).posters()
+    assert [(p.ratingKey.startswith("metadata://"), p.selected) for p in posters] == [(True, True)]
 
 
 def test_the_posters_list_marks_exactly_the_selected_entry(

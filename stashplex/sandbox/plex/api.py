@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from stashplex.sandbox.plex import adding, files
 from stashplex.sandbox.plex.adding import ActorSpec
 from stashplex.sandbox.plex.library import Library
+from stashplex.sandbox.plex.model import Item
 from stashplex.sandbox.plex.realism import Realism
 from stashplex.sandbox.plex.scans import Scanner, ScanReport
 from stashplex.sandbox.plex.seed import SeededItem, seed_library
@@ -161,10 +162,18 @@ class EmulatorApi:
         """Delete an item (404 on its key from now on). With `file_stays` its files stay on
         disk, so the next scan adds them again as a new item with a new ratingKey."""
         with self.library.lock:
+            parts = {p.file: p for i in self._subtree(rating_key) for p in i.parts}
             freed = files.remove_item(self.library, rating_key)
             for file in freed if file_stays else ():
-                self.scanner.put_on_disk(file)
+                if not self.library.files_of(file):  # a multi-episode file may still be held
+                    part = parts[file]
+                    self.scanner.put_on_disk(file, size=part.size, duration_ms=part.duration_ms)
             return freed
+
+    def _subtree(self, rating_key: int) -> list[Item]:
+        item = self.library.item(rating_key)
+        below = self.library.children.get(rating_key, [])
+        return [item, *(leaf for key in below for leaf in self._subtree(key))]
 
     def seed(
         self, n_items: int, seed: int = 0, sections: Sequence[int] | None = None

@@ -75,14 +75,12 @@ def upload(
 
 
 def choose(item: Item, kind: str, url: str | None, now: int) -> None:
-    """PUT .../poster?url= selects a known image (or records a new http one, as PMS fetches it)."""
+    """PUT .../poster?url= selects one of the images the item holds (as listed by GET
+    .../posters); anything else is refused, since plexapi only ever sends a listed ratingKey."""
     if not url:
         raise PlexError(400, "selecting an image needs ?url=")
-    images = _images(item, kind)
-    if not any(image.rating_key == url for image in images):
-        if not url.startswith(("http://", "https://")):
-            raise PlexError(404, f"no image {url!r} for item {item.rating_key}")
-        images.append(Image(rating_key=url, url=url))
+    if not any(image.rating_key == url for image in _images(item, kind)):
+        raise PlexError(404, f"item {item.rating_key} holds no image {url!r}")
     _select(item, kind, url, now)
 
 
