@@ -64,8 +64,8 @@ def test_a_scan_path_matches_whatever_its_case(emulator: PlexEmulator, movies: i
     emulator.put_on_disk("D:\\Media\\Movies\\New Film (2020)\\New Film (2020).mkv")
     section = connect(emulator).library.sectionByID(movies)
 
-    # When: the client asks for the folder in another case, with forward slashes
-    section.update(path="d:/media/movies/new film (2020)")
+    # When: the client asks for the folder in another case
+    section.update(path="d:\\MEDIA\\movies\\new film (2020)")
     wait_until(
         lambda: emulator.find_by_file("D:\\MEDIA\\MOVIES\\NEW FILM (2020)\\NEW FILM (2020).MKV"),
         message="scan",
@@ -73,7 +73,7 @@ def test_a_scan_path_matches_whatever_its_case(emulator: PlexEmulator, movies: i
 
     # Then: one request, the path as the client sent it, the file found
     [scan] = [e for e in emulator.requests.entries if e.path.endswith("/refresh")]
-    assert scan.query == {"path": "d:/media/movies/new film (2020)"}
+    assert scan.query == {"path": "d:\\MEDIA\\movies\\new film (2020)"}
     [movie] = section.all()
     assert movie.locations == ["D:\\Media\\Movies\\New Film (2020)\\New Film (2020).mkv"]
 

@@ -81,9 +81,10 @@ def seed_library(
         if sections is None:
             sections = list(lib.sections)
             if not sections:
+                root = "D:\\Media" if lib.realism.windows else "/media"
                 sections = [
-                    lib.add_section("Movies", MOVIE, ["/media/movies"]),
-                    lib.add_section("TV Shows", "show", ["/media/shows"]),
+                    lib.add_section("Movies", MOVIE, [lib.paths.join(root, "movies")]),
+                    lib.add_section("TV Shows", "show", [lib.paths.join(root, "shows")]),
                 ]
         targets = [lib.section(key) for key in sections]
         if not targets:
