@@ -195,3 +195,15 @@ def test_removing_the_last_episode_removes_its_season_and_show(
     assert connect(emulator).library.sectionByID(small.shows).all() == []
     with pytest.raises(NotFound):
         connect(emulator).fetchItem(show.ratingKey)
+
+
+def test_a_move_onto_an_existing_file_is_refused(
+    emulator: PlexEmulator, small: SmallLibrary
+) -> None:
+    # Given: two movies
+    alien = emulator.item(small.alien)["parts"][0]["file"]
+    other = emulator.item(small.drama)["parts"][0]["file"]
+
+    # When / Then
+    with pytest.raises(ValueError, match="exists already"):
+        emulator.move_on_disk(alien, other)

@@ -126,3 +126,24 @@ def test_the_scanner_adds_every_episode_of_a_multi_episode_file(
         ("Other Show", 1, 4),
     ]
     assert {tuple(e.locations) for e in episodes} == {(file,)}
+
+
+def test_a_part_scanned_later_joins_the_movie_that_holds_the_first_part(
+    emulator: PlexEmulator, small: SmallLibrary
+) -> None:
+    # Given: part 1 was scanned on its own
+    emulator.put_on_disk(f"{SPLIT}/Long Movie (2001) - part1.mkv")
+    [first] = emulator.scan_now(small.movies)
+
+    # When: part 2 arrives and the folder is scanned again
+    emulator.put_on_disk(f"{SPLIT}/Long Movie (2001) - part2.mkv")
+    [second] = emulator.scan_now(small.movies, path=SPLIT)
+
+    # Then: no new item; the movie now has both parts in one Media
+    [key] = first.added
+    assert second.added == []
+    movie = connect(emulator).fetchItem(key)
+    assert [p.file.rsplit("/", 1)[1] for p in movie.media[0].parts] == [
+        "Long Movie (2001) - part1.mkv",
+        "Long Movie (2001) - part2.mkv",
+    ]

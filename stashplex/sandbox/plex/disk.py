@@ -99,6 +99,10 @@ class Disk:
         lib = self.library
         with lib.lock:
             paths = lib.paths
+            if lib.location_of(new) is None:
+                raise ValueError(f"{new!r} is under no section location")
+            if paths.key(new) in self.disk or lib.files_of(new):
+                raise ValueError(f"{new!r} exists already")
             waiting = self.disk.pop(paths.key(old), None)
             if waiting is not None:
                 return self.put_on_disk(new, size=waiting.size, duration_ms=waiting.duration_ms)

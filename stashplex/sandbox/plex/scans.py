@@ -212,7 +212,19 @@ class Scanner(Disk):
                 singles.append((key, disk_file))
             else:
                 stacks.setdefault(mark[:2], []).append((mark[2], key, disk_file))
-        for members in stacks.values():
+        for stack, members in stacks.items():
+            held = self._stacked_item(stack)
+            if held is not None:  # a later part of a movie already in the library
+                for _, key, disk_file in members:
+                    adding.add_file(
+                        lib,
+                        held,
+                        disk_file.file,
+                        size=disk_file.size,
+                        duration_ms=disk_file.duration_ms,
+                    )
+                    del self.disk[key]
+                continue
             if len(members) == 1:
                 singles.append(members[0][1:])
                 continue
@@ -234,6 +246,15 @@ class Scanner(Disk):
         for key, disk_file in singles:
             report.added.append(self._add_movie(disk_file, disk_file.title, disk_file.year))
             del self.disk[key]
+
+    def _stacked_item(self, stack: tuple[str, str]) -> int | None:
+        """The movie already holding a part of this stack (same folder, same name but the mark)."""
+        lib = self.library
+        for file_key, holders in lib.by_file.items():
+            part = ignore.stack_key(file_key, lib.paths)
+            if part is not None and part[:2] == stack and lib.items[holders[0]].type == MOVIE:
+                return holders[0]
+        return None
 
     def _add_movie(self, disk_file: DiskFile, title: str, year: int | None) -> int:
         lib = self.library
