@@ -35,6 +35,11 @@ class EmulatorApi:
             switching = "windows" in knobs and knobs["windows"] != self.realism.windows
             if switching and self.library.sections:
                 raise ValueError("switch the windows habit before adding sections")
+            respelling = (
+                "tag_spelling" in knobs and knobs["tag_spelling"] != self.realism.tag_spelling
+            )
+            if respelling and self.library.items:
+                raise ValueError("switch the tag_spelling habit before adding items")
             self.realism.update(**knobs)
             for item in self.library.items.values():
                 item.listing_cache.clear()
