@@ -9,6 +9,8 @@ import threading
 import time
 
 from stashplex.sandbox.plex.emulator import PlexEmulator
+from stashplex.sandbox.plex.latency import LatencySettings
+from stashplex.sandbox.plex.realism import DEFAULT_MAX_REQUEST_LINE, Realism
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +26,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scan-delay", type=float, default=2.0, help="seconds a section scan takes (default 2)"
     )
+    latency = parser.add_argument_group("latency model (issue 19; all off by default)")
+    latency.add_argument("--latency-ms", type=float, default=0.0, help="base cost per request")
+    latency.add_argument("--per-kb-ms", type=float, default=0.0, help="extra cost per KB moved")
+    latency.add_argument(
+        "--upload-ms", type=float, default=0.0, help="extra cost per poster/art upload"
+    )
+    latency.add_argument(
+        "--concurrency", type=int, default=None, help="requests served at once (default: any)"
+    )
+    parser.add_argument(
+        "--max-request-line",
+        type=int,
+        default=DEFAULT_MAX_REQUEST_LINE,
+        help="longest request line before a 414, as a proxy in front (0: no limit; default 8192)",
+    )
+    parser.add_argument(
+        "--windows", action="store_true", help="behave like a Windows server (paths, case)"
+    )
+    parser.add_argument("--lenient", action="store_true", help="switch every real-server habit off")
     parser.add_argument(
         "--admin-port",
         type=int,
@@ -39,12 +60,23 @@ def main(argv: list[str] | None = None) -> int:
         print("--items must not be negative", file=sys.stderr)
         return 2
     try:
+        realism = Realism.lenient() if args.lenient else Realism()
+        realism.update(windows=args.windows, max_request_line=args.max_request_line or None)
+        latency = LatencySettings(
+            base_ms=args.latency_ms,
+            per_kb_ms=args.per_kb_ms,
+            upload_ms=args.upload_ms,
+            concurrency=args.concurrency,
+        )
+        latency.validate()
         emulator = PlexEmulator(
             token=args.token,
             host=args.host,
             port=args.port,
             scan_delay=args.scan_delay,
             admin_port=args.admin_port,
+            realism=realism,
+            latency=latency,
         )
     except ValueError as bad:
         print(f"error: {bad}", file=sys.stderr)

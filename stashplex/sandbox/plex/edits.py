@@ -1,7 +1,8 @@
 """Metadata edits exactly as PMS applies them, and the agent refresh that undoes unlocked ones.
 
 The whole query is parsed and validated before anything changes, so a bad parameter leaves the
-item untouched (a 400) instead of half-edited.
+item untouched (a 400) instead of half-edited. Tag names are linked to the server's tag rows in
+the rows' spelling (`tags.py`); removals match rows the same way.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from stashplex.sandbox.plex.model import (
     AGENT_FIELDS,
     AGENT_TAG_TYPES,
     EDITABLE_FIELDS,
+    EPISODE,
     LOCKABLE_FIELDS,
+    MOVIE,
     TAG_ELEMENTS,
     Item,
     PlexError,
     Tag,
 )
+from stashplex.sandbox.plex.realism import Realism
+from stashplex.sandbox.plex.tags import TagRegistry
 
 _TAG_PARAM = re.compile(
     r"^(?P<type>[A-Za-z]+)\[(?P<index>\d*)\]\."
@@ -28,6 +33,7 @@ _TAG_PARAM = re.compile(
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 IGNORED_PARAMS = frozenset({"id", "type"})
+_DATE_FIELD = "originallyAvailableAt"
 
 
 @dataclass
@@ -118,30 +124,37 @@ def _parse_tag_param(plan: EditPlan, match: re.Match[str], value: str) -> None:
     plan.tag_lists.setdefault(tag_type, {}).setdefault(int(index), {})[attr] = value
 
 
-def _tag_list(tag_type: str, entries: dict[int, dict[str, str]]) -> list[Tag]:
-    tags: list[Tag] = []
+def _check_names(plan: EditPlan) -> None:
+    for tag_type, entries in plan.tag_lists.items():
+        for index, entry in entries.items():
+            if entry.get("tag.tag", "") == "":
+                raise PlexError(400, f"{tag_type}[{index}] has no tag.tag name")
+
+
+def _tag_list(tags: TagRegistry, tag_type: str, entries: dict[int, dict[str, str]]) -> list[Tag]:
+    """The new list in index order, in the rows' spelling, each row once."""
+    result: list[Tag] = []
     seen: set[str] = set()
     for index in sorted(entries):
         entry = entries[index]
-        name = entry.get("tag.tag", "")
-        if name == "":
-            raise PlexError(400, f"{tag_type}[{index}] has no tag.tag name")
-        if name in seen:
+        name = tags.spelling(tag_type, entry["tag.tag"])
+        if tags.identity(name) in seen:
             continue
-        seen.add(name)
-        tags.append(
+        seen.add(tags.identity(name))
+        result.append(
             Tag(name, entry.get("tagging.text"), entry.get("tag.thumb"), entry.get("tag.tagKey"))
         )
-    return tags
+    return result
 
 
-def apply_edit(plan: EditPlan, items: list[Item], now: int) -> None:
+def apply_edit(plan: EditPlan, items: list[Item], now: int, tags: TagRegistry) -> None:
     """Apply one validated edit; an indexed tag list replaces a single item's list.
 
     With several items the list is added to each (the spec's "associates it with each item");
     plexapi does not merge existing tags for multi-item edits, so replacing would wipe them.
     """
-    new_lists = {kind: _tag_list(kind, entries) for kind, entries in plan.tag_lists.items()}
+    _check_names(plan)
+    new_lists = {kind: _tag_list(tags, kind, entries) for kind, entries in plan.tag_lists.items()}
     for item in items:
         _apply_values(item, plan.values)
         for tag_type in plan.tag_clears:
@@ -152,11 +165,12 @@ def apply_edit(plan: EditPlan, items: list[Item], now: int) -> None:
                 item.tags[tag_type] = copies
             else:
                 existing = item.tags.setdefault(tag_type, [])
-                names = {tag.tag for tag in existing}
-                existing.extend(tag for tag in copies if tag.tag not in names)
+                names = {tags.identity(tag.tag) for tag in existing}
+                existing.extend(tag for tag in copies if tags.identity(tag.tag) not in names)
         for tag_type, names in plan.tag_removals.items():
-            doomed = set(names)
-            item.tags[tag_type] = [t for t in item.tags.get(tag_type, []) if t.tag not in doomed]
+            doomed = {tags.identity(name) for name in names}
+            kept = [t for t in item.tags.get(tag_type, []) if tags.identity(t.tag) not in doomed]
+            item.tags[tag_type] = kept
         for name, locked in plan.locks.items():
             if locked:
                 item.locks.add(name)
@@ -176,8 +190,9 @@ def _apply_values(item: Item, values: dict[str, str]) -> None:
             item.fields[name] = value
 
 
-def refresh_from_agent(item: Item, now: int) -> None:
-    """What an agent refresh does: every unlocked agent-owned field goes back to the agent value."""
+def refresh_from_agent(item: Item, now: int, realism: Realism | None = None) -> None:
+    """What an agent refresh does: every unlocked agent-owned field goes back to the agent value,
+    and a date the agent has none for becomes the added date (the `date_refill` habit)."""
     for name in AGENT_FIELDS:
         if name in item.locks:
             continue
@@ -185,6 +200,8 @@ def refresh_from_agent(item: Item, now: int) -> None:
             item.fields[name] = item.agent_fields[name]
         else:
             item.fields.pop(name, None)
+    if realism is not None:
+        refill_date(item, realism.date_refill)
     for tag_type in AGENT_TAG_TYPES:
         if tag_type not in item.locks:
             agent = item.agent_tags.get(tag_type, [])
@@ -196,3 +213,22 @@ def refresh_from_agent(item: Item, now: int) -> None:
         item.selected_art = item.agent_art
         item.art_epoch = max(now, item.art_epoch + 1)
     item.touch(now)
+
+
+def added_date(item: Item) -> str:
+    """The added date as PMS writes it into originallyAvailableAt (UTC here, for determinism)."""
+    return dt.datetime.fromtimestamp(item.added_at, dt.UTC).date().isoformat()
+
+
+def refill_date(item: Item, mode: str) -> None:
+    """An empty originallyAvailableAt of a movie or episode becomes its added date.
+
+    PlexKodiConnect #1395: "If originallyAvailableAt is not obtained, [the] current date of when
+    a movie was added is used" while `year` keeps the agent's year; a locked field is left alone
+    unless `mode` is "always". `year` is never touched: the two fields are stored apart.
+    """
+    if mode == "off" or item.type not in (MOVIE, EPISODE) or item.fields.get(_DATE_FIELD):
+        return
+    if mode == "unlocked" and _DATE_FIELD in item.locks:
+        return
+    item.fields[_DATE_FIELD] = added_date(item)

@@ -1,26 +1,31 @@
-"""`PlexEmulator`: the library, the HTTP server, faults and the request log behind one object."""
+"""`PlexEmulator`: the library, the HTTP server, faults, latency and the request log in one object.
+
+Staging the library is `EmulatorApi` (api.py); this module adds the network side: listeners,
+the admin API, faults, the latency model and the request log.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from stashplex.sandbox.plex.admin import ADMIN_PREFIX, AdminApp
+from stashplex.sandbox.plex.api import EmulatorApi
 from stashplex.sandbox.plex.faults import Decision, Faults
-from stashplex.sandbox.plex.library import ActorSpec, Library
+from stashplex.sandbox.plex.latency import LatencyModel, LatencySettings, RateBound, RequestShape
 from stashplex.sandbox.plex.model import PlexError
+from stashplex.sandbox.plex.realism import Realism
 from stashplex.sandbox.plex.requestlog import RequestLog
 from stashplex.sandbox.plex.routes import PlexApp
-from stashplex.sandbox.plex.scans import Scanner
-from stashplex.sandbox.plex.seed import SeededItem, seed_library
 from stashplex.sandbox.plex.server import HttpListener
-from stashplex.sandbox.plex.snapshot import item_snapshot
 from stashplex.sandbox.plex.wire import Request, Response, error, unauthorized
 
 log = logging.getLogger(__name__)
+_UPLOAD_PATHS = ("/posters", "/arts")
 
 
 def _require_loopback(host: str) -> None:
@@ -35,12 +40,13 @@ def _require_loopback(host: str) -> None:
         raise ValueError(f"the Plex emulator binds loopback only, not {host!r}")
 
 
-class PlexEmulator:
+class PlexEmulator(EmulatorApi):
     """A Plex Media Server on loopback that the real plexapi can talk to.
 
     `scan_delay` is how long a section scan takes before new files appear. `admin_port` (None:
     no separate listener) serves the admin API on its own port, reachable while Plex is "down";
-    the admin API is also served under /__emulator/ on the main port.
+    the admin API is also served under /__emulator/ on the main port. `realism` holds the real
+    server's habits (all on by default); `latency` its costs (off by default).
     """
 
     def __init__(
@@ -53,19 +59,23 @@ class PlexEmulator:
         admin_port: int | None = None,
         friendly_name: str = "stashplex-emulator",
         clock: Callable[[], float] = time.time,
+        realism: Realism | None = None,
+        latency: LatencySettings | None = None,
     ) -> None:
         _require_loopback(host)
         if not token:
             raise ValueError("the emulator needs a non-empty token")
+        super().__init__(clock, scan_delay, realism or Realism())
         self.token = token
         self.host = host
-        self.library = Library(clock)
-        self.scanner = Scanner(self.library, scan_delay)
         self.requests = RequestLog()
+        self.latency = LatencyModel(latency)
         self.faults = Faults(on_down=self._go_down, on_up=self._go_up)
+        self._rejections: list[dict[str, object]] = []
+        self._rejections_lock = threading.Lock()
         self._app = PlexApp(self.library, self.scanner, lambda: self.token, friendly_name)
         self._admin = AdminApp(self)
-        self._listener = HttpListener(host, port, self._dispatch)
+        self._listener = HttpListener(host, port, self._dispatch, self._limits, self._rejected)
         self._admin_listener = (
             None if admin_port is None else HttpListener(host, admin_port, self._dispatch_admin)
         )
@@ -84,11 +94,13 @@ class PlexEmulator:
     def stop(self) -> None:
         self._started = False
         self.scanner.stop()
+        self.latency.release_all()
         self._listener.stop()
         if self._admin_listener is not None:
             self._admin_listener.stop()
         # Last, so a request that arrived while stopping cannot start waiting after the release.
         self.faults.release_all()
+        self.latency.release_all()
 
     def __enter__(self) -> PlexEmulator:
         return self.start()
@@ -125,117 +137,30 @@ class PlexEmulator:
         if self._started:
             self._listener.start()
 
-    # -- library ------------------------------------------------------------------------------
+    # -- latency and the proxy in front -------------------------------------------------------
 
-    def add_section(self, title: str, type: str, locations: Sequence[str]) -> int:
-        """Add a movie or show section; returns its key."""
-        return self.library.add_section(title, type, locations)
+    def configure_latency(self, **settings: object) -> dict[str, object]:
+        """Change the latency model (base_ms, per_kb_ms, upload_ms, concurrency)."""
+        self.latency.configure(**settings)
+        return self.latency.describe()
 
-    def add_movie(
-        self,
-        section: int,
-        file: str,
-        title: str | None = None,
-        *,
-        size: int = 1_000_000,
-        duration_ms: int = 5_400_000,
-        added_at: int | None = None,
-        genres: Iterable[str] = (),
-        actors: Iterable[ActorSpec] = (),
-        directors: Iterable[str] = (),
-        writers: Iterable[str] = (),
-        collections: Iterable[str] = (),
-        labels: Iterable[str] = (),
-        **fields: str | int | float | None,
-    ) -> int:
-        """Add a matched movie; the values given are what the agent supplied. Returns ratingKey.
+    def latency_bound(self, mix: Sequence[RequestShape]) -> RateBound:
+        """The most requests per second the current latency settings allow for `mix`."""
+        return self.latency.max_rate(mix)
 
-        Extra keyword fields use Plex names (summary, studio, year, originallyAvailableAt,
-        tagline, contentRating, titleSort, ...); also producers=, countries=, guids=.
-        """
-        return self.library.add_movie(
-            section,
-            file,
-            title=title,
-            size=size,
-            duration_ms=duration_ms,
-            added_at=added_at,
-            genres=genres,
-            actors=actors,
-            directors=directors,
-            writers=writers,
-            collections=collections,
-            labels=labels,
-            **fields,
-        )
+    def _limits(self) -> tuple[int | None, int | None]:
+        return self.realism.max_request_line, self.realism.max_body_bytes
 
-    def add_episode(
-        self,
-        section: int,
-        file: str,
-        *,
-        show_title: str,
-        season: int,
-        episode: int,
-        title: str | None = None,
-        size: int = 500_000,
-        duration_ms: int = 1_800_000,
-        added_at: int | None = None,
-        **fields: str | int | float | None,
-    ) -> int:
-        """Add an episode (and its show and season when new). Returns the episode's ratingKey."""
-        return self.library.add_episode(
-            section,
-            file,
-            show_title=show_title,
-            season=season,
-            episode=episode,
-            title=title,
-            size=size,
-            duration_ms=duration_ms,
-            added_at=added_at,
-            **fields,
-        )
+    def _rejected(self, status: int, method: str, target: str) -> None:
+        with self._rejections_lock:
+            self._rejections.append({"status": status, "method": method, "target": target})
+            del self._rejections[:-1000]
 
-    def put_on_disk(
-        self,
-        file: str,
-        title: str | None = None,
-        *,
-        size: int = 1_000_000,
-        duration_ms: int = 5_400_000,
-        show_title: str | None = None,
-        season: int | None = None,
-        episode: int | None = None,
-    ) -> int:
-        """Make a file exist for the next scan of its section (found by Location). Returns it."""
-        return self.scanner.put_on_disk(
-            file,
-            title,
-            size=size,
-            duration_ms=duration_ms,
-            show_title=show_title,
-            season=season,
-            episode=episode,
-        )
-
-    def item(self, rating_key: int) -> dict[str, object]:
-        """A snapshot of the stored state of one item (KeyError if unknown)."""
-        with self.library.lock:
-            found = self.library.items.get(rating_key)
-            if found is None:
-                raise KeyError(f"no item with ratingKey {rating_key}")
-            return item_snapshot(self.library, found)
-
-    def find_by_file(self, path: str) -> int | None:
-        with self.library.lock:
-            return self.library.by_file.get(path)
-
-    def seed(
-        self, n_items: int, seed: int = 0, sections: Sequence[int] | None = None
-    ) -> list[SeededItem]:
-        """Add `n_items` deterministic items (see `seed.seed_library`)."""
-        return seed_library(self.library, n_items, seed, sections)
+    @property
+    def rejections(self) -> list[dict[str, object]]:
+        """Requests the proxy stand-in refused (414/413); they never reached Plex or its log."""
+        with self._rejections_lock:
+            return list(self._rejections)
 
     # -- request path -------------------------------------------------------------------------
 
@@ -271,6 +196,15 @@ class PlexEmulator:
         self.faults.wait(decision.delay, decision.release)
         if decision.outcome is not None:
             return self._faulted(decision)
+        with self.latency.slot() as costs:
+            response = self._answer(request)
+            if costs.enabled:
+                kilobytes = (len(request.body) + len(response.body)) / 1024.0
+                upload = request.method == "POST" and request.path.endswith(_UPLOAD_PATHS)
+                self.latency.spend(costs, kilobytes, upload)
+        return response
+
+    def _answer(self, request: Request) -> Response:
         try:
             return self._app.handle(request)
         except PlexError as refusal:

@@ -1,6 +1,12 @@
 """Posters and art: uploads by URL (recorded, never fetched) or by bytes, and selection.
 
 Selecting an image by hand locks the field, so a later agent refresh keeps the user's choice.
+An upload is named by what it is: `upload://posters/<sha1 of the bytes>` (plexapi
+tests/test_mixins.py asserts the SHA-1 suffix) or the URL itself. Uploading what the item
+already holds adds no entry and, realistically, selects nothing: the held entry stays where it
+was and only `PUT /library/metadata/K/poster?url=<ratingKey>` (plexapi `setPoster()` /
+`Poster.select()`, mixins/resources.py and media.py) moves the selection. Uploads pile up: PMS
+has no call to delete one uploaded poster (agregarr-dev #36), so `posters()` lists every one.
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ def _select(item: Item, kind: str, rating_key: str, now: int) -> None:
     item.touch(now)
 
 
-def upload(item: Item, kind: str, url: str | None, body: bytes, now: int) -> Image:
-    """Add an image from a URL or from raw bytes and select it."""
+def upload(
+    item: Item, kind: str, url: str | None, body: bytes, now: int, *, reselect: bool = False
+) -> Image:
+    """Add an image from a URL or from raw bytes and select it; one already held is selected
+    again only when `reselect` (the lenient `reupload_reselects` knob) is on."""
     if kind not in IMAGE_KINDS:
         raise PlexError(404, f"unknown image kind {kind!r}")
     images = _images(item, kind)
@@ -43,6 +52,8 @@ def upload(item: Item, kind: str, url: str | None, body: bytes, now: int) -> Ima
         if not url.startswith(("http://", "https://")):
             raise PlexError(400, f"image url must be http(s), got {url!r}")
         image = next((i for i in images if i.rating_key == url), None)
+        if image is not None and not reselect:
+            return image
         if image is None:
             image = Image(rating_key=url, url=url)
             images.append(image)
@@ -52,6 +63,8 @@ def upload(item: Item, kind: str, url: str | None, body: bytes, now: int) -> Ima
         digest = hashlib.sha1(body).hexdigest()  # noqa: S324 - Plex names uploads by SHA-1
         rating_key = f"upload://{IMAGE_KINDS[kind][0]}/{digest}"
         image = next((i for i in images if i.rating_key == rating_key), None)
+        if image is not None and not reselect:
+            return image
         if image is None:
             image = Image(rating_key=rating_key, url=rating_key, sha1=digest, data=bytes(body))
             images.append(image)
@@ -62,14 +75,12 @@ def upload(item: Item, kind: str, url: str | None, body: bytes, now: int) -> Ima
 
 
 def choose(item: Item, kind: str, url: str | None, now: int) -> None:
-    """PUT .../poster?url= selects a known image (or records a new http one, as PMS fetches it)."""
+    """PUT .../poster?url= selects one of the images the item holds (as listed by GET
+    .../posters); anything else is refused, since plexapi only ever sends a listed ratingKey."""
     if not url:
         raise PlexError(400, "selecting an image needs ?url=")
-    images = _images(item, kind)
-    if not any(image.rating_key == url for image in images):
-        if not url.startswith(("http://", "https://")):
-            raise PlexError(404, f"no image {url!r} for item {item.rating_key}")
-        images.append(Image(rating_key=url, url=url))
+    if not any(image.rating_key == url for image in _images(item, kind)):
+        raise PlexError(404, f"item {item.rating_key} holds no image {url!r}")
     _select(item, kind, url, now)
 
 

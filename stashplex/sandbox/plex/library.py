@@ -1,35 +1,33 @@
-"""The library store: sections, items, the file index and cached listing orders.
+"""The library store: sections, items, the file index, tag rows and cached listing orders.
 
 One re-entrant lock guards everything; HTTP handlers and the Python API both take it, so tests
-can mutate state while a client is paging.
+can mutate state while a client is paging. Adding items lives in `adding.py`, moving and
+removing them in `files.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import posixpath
-import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from stashplex.sandbox.plex.model import (
     EPISODE,
     MOVIE,
     SEARCH_TYPES,
-    SEASON,
     SHOW,
     Image,
     Item,
-    Part,
     PlexError,
     Scan,
     Section,
-    Tag,
 )
+from stashplex.sandbox.plex.paths import PathRules
+from stashplex.sandbox.plex.realism import Realism
+from stashplex.sandbox.plex.tags import TagRegistry
 
-ActorSpec = str | tuple[str, ...] | Tag
 _SORT_KEYS: dict[str, Callable[[Item], object]] = {
     "titleSort": lambda item: (item.sort_title.casefold(), item.rating_key),
     "title": lambda item: (item.title.casefold(), item.rating_key),
@@ -41,62 +39,39 @@ _SORT_KEYS: dict[str, Callable[[Item], object]] = {
     ),
     "index": lambda item: (item.index or 0, item.rating_key),
 }
-_YEAR_IN_NAME = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
-
-
-def _tags(values: Iterable[str]) -> list[Tag]:
-    seen: set[str] = set()
-    result: list[Tag] = []
-    for value in values:
-        if value not in seen:
-            seen.add(value)
-            result.append(Tag(value))
-    return result
-
-
-def _actor(spec: ActorSpec) -> Tag:
-    if isinstance(spec, Tag):
-        return Tag(spec.tag, spec.role, spec.thumb, spec.tag_key)
-    if isinstance(spec, str):
-        return Tag(spec)
-    if not spec:
-        raise ValueError("an actor needs at least a name")
-    name, role, thumb = (*spec, None, None)[:3]
-    return Tag(name, role, thumb)
-
-
-def title_from_file(file: str) -> tuple[str, int | None]:
-    """What an agent would call a file: its basename without extension, year split off."""
-    stem = posixpath.splitext(posixpath.basename(file))[0]
-    match = _YEAR_IN_NAME.match(stem)
-    if match:
-        return match["title"], int(match["year"])
-    return stem, None
-
-
-def under(path: str, folder: str) -> bool:
-    folder = folder.rstrip("/")
-    return path == folder or path.startswith(folder + "/")
 
 
 class Library:
     """Every section and item of the emulated server."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, realism: Realism | None = None
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        self.realism = realism or Realism()
+        self.tags = TagRegistry(self.realism)
         self.sections: dict[int, Section] = {}
         self.items: dict[int, Item] = {}
-        self.by_file: dict[str, int] = {}
+        #: Path key (see `PathRules.key`) -> the items holding a Part of that file.
+        self.by_file: dict[str, list[int]] = {}
         self.children: dict[int, list[int]] = {}
         self.scans: dict[str, Scan] = {}
-        self._shows: dict[tuple[int, str], int] = {}
-        self._seasons: dict[tuple[int, int], int] = {}
-        self._tag_ids: dict[tuple[str, str], int] = {}
+        self.shows: dict[tuple[int, str], int] = {}
+        self.seasons: dict[tuple[int, int], int] = {}
         self._order_cache: dict[tuple[int, str, str, bool], list[int]] = {}
         self._next_rating_key = 1
         self._next_part_id = 1
+        self._paths = PathRules()
         self.machine_identifier = hashlib.sha1(str(id(self)).encode()).hexdigest()  # noqa: S324
+
+    @property
+    def paths(self) -> PathRules:
+        """The server OS's path rules (Linux unless the `windows` habit is on)."""
+        windows, prefix = self.realism.windows, self.realism.long_path_prefix
+        if (self._paths.windows, self._paths.long_prefix) != (windows, prefix):
+            self._paths = PathRules(windows, prefix)
+        return self._paths
 
     def now(self) -> int:
         return int(self.clock())
@@ -107,11 +82,7 @@ class Library:
 
     def tag_id(self, tag_type: str, name: str) -> int:
         """Tags are global rows keyed by name, as in PMS: one id per (type, name)."""
-        key = (tag_type, name)
-        found = self._tag_ids.get(key)
-        if found is None:
-            found = self._tag_ids[key] = len(self._tag_ids) + 1
-        return found
+        return self.tags.id(tag_type, name)
 
     # -- sections -----------------------------------------------------------------------------
 
@@ -120,8 +91,9 @@ class Library:
             raise ValueError(f"section type must be 'movie' or 'show', not {type!r}")
         if isinstance(locations, str) or not locations:
             raise ValueError("locations must be a non-empty list of absolute folders")
+        paths = self.paths
         for location in locations:
-            if not location.startswith("/"):
+            if not paths.is_absolute(location):
                 raise ValueError(f"section location must be absolute: {location!r}")
         with self.lock:
             key = max(self.sections, default=0) + 1
@@ -130,7 +102,7 @@ class Library:
                 key=key,
                 title=title,
                 type=type,
-                locations=[location.rstrip("/") or "/" for location in locations],
+                locations=[self._location(location, paths) for location in locations],
                 uuid=str(uuid.UUID(int=key)),
                 created_at=now,
                 updated_at=now,
@@ -138,25 +110,37 @@ class Library:
             )
             return key
 
+    @staticmethod
+    def _location(location: str, paths: PathRules) -> str:
+        if paths.windows:
+            return paths.stored(location)
+        return location.rstrip("/") or "/"
+
     def section(self, key: int) -> Section:
         found = self.sections.get(key)
         if found is None:
             raise PlexError(404, f"no library section {key}")
         return found
 
-    def section_for_file(self, file: str) -> Section | None:
-        """Longest Location prefix wins, as a client mapping file -> section would do."""
-        best: tuple[int, Section] | None = None
+    def location_of(self, file: str) -> tuple[Section, str] | None:
+        """The section and Location holding `file`; the longest Location prefix wins."""
+        paths = self.paths
+        best: tuple[int, Section, str] | None = None
         for section in self.sections.values():
             for location in section.locations:
-                if under(file, location) and (best is None or len(location) > best[0]):
-                    best = (len(location), section)
-        return best[1] if best else None
+                length = len(paths.key(location))
+                if paths.under(file, location) and (best is None or length > best[0]):
+                    best = (length, section, location)
+        return (best[1], best[2]) if best else None
+
+    def section_for_file(self, file: str) -> Section | None:
+        found = self.location_of(file)
+        return found[0] if found else None
 
     def refreshing(self, section_key: int) -> bool:
         return any(scan.section_key == section_key for scan in self.scans.values())
 
-    # -- items --------------------------------------------------------------------------------
+    # -- items and files ----------------------------------------------------------------------
 
     def item(self, rating_key: int) -> Item:
         found = self.items.get(rating_key)
@@ -164,7 +148,30 @@ class Library:
             raise PlexError(404, f"no item with ratingKey {rating_key}")
         return found
 
-    def _new_item(self, section_key: int, kind: str, fields: dict[str, str], added_at: int) -> Item:
+    def files_of(self, path: str) -> list[int]:
+        """The items holding a Part of `path` (several for a multi-episode file)."""
+        return list(self.by_file.get(self.paths.key(path), ()))
+
+    def index_file(self, path: str, rating_key: int) -> None:
+        holders = self.by_file.setdefault(self.paths.key(path), [])
+        if rating_key not in holders:
+            holders.append(rating_key)
+
+    def unindex_file(self, path: str, rating_key: int) -> None:
+        key = self.paths.key(path)
+        holders = [held for held in self.by_file.get(key, []) if held != rating_key]
+        if holders:
+            self.by_file[key] = holders
+        else:
+            self.by_file.pop(key, None)
+
+    def next_part_id(self) -> int:
+        part_id = self._next_part_id
+        self._next_part_id += 1
+        return part_id
+
+    def new_item(self, section_key: int, kind: str, fields: dict[str, str], added_at: int) -> Item:
+        """A fresh item with the agent's poster and art selected; ratingKeys are never reused."""
         rating_key = self._next_rating_key
         self._next_rating_key += 1
         clean = {name: value for name, value in fields.items() if value not in (None, "")}
@@ -192,157 +199,6 @@ class Library:
         self.items[rating_key] = item
         self.changed()
         return item
-
-    def _check_file(self, section: Section, file: str) -> None:
-        if not file.startswith("/"):
-            raise ValueError(f"file must be an absolute path: {file!r}")
-        if file in self.by_file:
-            raise ValueError(f"file already in the library: {file!r}")
-        if not any(under(file, location) for location in section.locations):
-            raise ValueError(f"file {file!r} is outside every location of section {section.key}")
-
-    def _add_part(self, item: Item, file: str, size: int, duration_ms: int) -> None:
-        part_id = self._next_part_id
-        self._next_part_id += 1
-        container = posixpath.splitext(file)[1].lstrip(".").lower() or "mkv"
-        item.parts.append(Part(part_id, part_id, file, size, duration_ms, container))
-        item.duration_ms = duration_ms
-        self.by_file[file] = item.rating_key
-
-    def add_movie(
-        self,
-        section_key: int,
-        file: str,
-        title: str | None = None,
-        *,
-        size: int = 1_000_000,
-        duration_ms: int = 5_400_000,
-        added_at: int | None = None,
-        genres: Iterable[str] = (),
-        actors: Iterable[ActorSpec] = (),
-        directors: Iterable[str] = (),
-        writers: Iterable[str] = (),
-        producers: Iterable[str] = (),
-        countries: Iterable[str] = (),
-        collections: Iterable[str] = (),
-        labels: Iterable[str] = (),
-        guids: Iterable[str] = (),
-        **fields: str | int | float | None,
-    ) -> int:
-        """Add a movie as an agent matched it; what is given becomes the agent's values."""
-        with self.lock:
-            section = self.section(section_key)
-            if section.type != MOVIE:
-                raise ValueError(f"section {section_key} is a {section.type} section")
-            self._check_file(section, file)
-            derived_title, derived_year = title_from_file(file)
-            values = {name: None if value is None else str(value) for name, value in fields.items()}
-            values["title"] = title if title is not None else derived_title
-            if derived_year is not None and title is None:
-                values.setdefault("year", str(derived_year))
-            item = self._new_item(
-                section_key, MOVIE, values, self.now() if added_at is None else int(added_at)
-            )
-            self._set_agent_tags(
-                item,
-                genre=genres,
-                director=directors,
-                writer=writers,
-                producer=producers,
-                country=countries,
-            )
-            item.tags["actor"] = [_actor(spec) for spec in actors]
-            item.agent_tags["actor"] = [_actor(spec) for spec in item.tags["actor"]]
-            item.tags["collection"] = _tags(collections)
-            item.tags["label"] = _tags(labels)
-            item.external_guids = list(guids)
-            self._add_part(item, file, size, duration_ms)
-            return item.rating_key
-
-    def _set_agent_tags(self, item: Item, **tag_lists: Iterable[str]) -> None:
-        for tag_type, values in tag_lists.items():
-            if not values:
-                continue
-            item.tags[tag_type] = _tags(values)
-            item.agent_tags[tag_type] = _tags(tag.tag for tag in item.tags[tag_type])
-
-    def _show(self, section: Section, show_title: str, file: str, added_at: int) -> Item:
-        key = (section.key, show_title)
-        rating_key = self._shows.get(key)
-        if rating_key is not None:
-            return self.items[rating_key]
-        show = self._new_item(section.key, SHOW, {"title": show_title}, added_at)
-        location = next(loc for loc in section.locations if under(file, loc))
-        first = file[len(location) :].lstrip("/").split("/", 1)[0]
-        nested = "/" in file[len(location) + 1 :]
-        show.folder = posixpath.join(location, first) if nested else location
-        self._shows[key] = show.rating_key
-        self.children[show.rating_key] = []
-        return show
-
-    def _season(self, show: Item, season: int, added_at: int) -> Item:
-        key = (show.rating_key, season)
-        rating_key = self._seasons.get(key)
-        if rating_key is not None:
-            return self.items[rating_key]
-        item = self._new_item(show.section_key, SEASON, {"title": f"Season {season}"}, added_at)
-        item.parent_key = show.rating_key
-        item.index = season
-        self._seasons[key] = item.rating_key
-        self.children[show.rating_key].append(item.rating_key)
-        self.children[item.rating_key] = []
-        self._adopt(item, show)
-        return item
-
-    @staticmethod
-    def _adopt(child: Item, *ancestors: Item) -> None:
-        """Tie a new child's row to its ancestors' rows, whose child/leaf counts just changed.
-
-        The child's row prints its ancestors' titles, so it becomes their dependent; the
-        ancestors' own cached rows still count the old children and must be re-rendered.
-        """
-        for ancestor in ancestors:
-            ancestor.dependents.append(child)
-            ancestor.listing_cache.clear()
-
-    def add_episode(
-        self,
-        section_key: int,
-        file: str,
-        *,
-        show_title: str,
-        season: int,
-        episode: int,
-        title: str | None = None,
-        size: int = 500_000,
-        duration_ms: int = 1_800_000,
-        added_at: int | None = None,
-        directors: Iterable[str] = (),
-        writers: Iterable[str] = (),
-        **fields: str | int | float | None,
-    ) -> int:
-        """Add an episode, creating its show and season the first time they are needed."""
-        with self.lock:
-            section = self.section(section_key)
-            if section.type != SHOW:
-                raise ValueError(f"section {section_key} is a {section.type} section")
-            self._check_file(section, file)
-            if season < 0 or episode < 0:
-                raise ValueError("season and episode numbers must not be negative")
-            stamp = self.now() if added_at is None else int(added_at)
-            show = self._show(section, show_title, file, stamp)
-            season_item = self._season(show, season, stamp)
-            values = {name: None if value is None else str(value) for name, value in fields.items()}
-            values["title"] = title if title is not None else title_from_file(file)[0]
-            item = self._new_item(section_key, EPISODE, values, stamp)
-            item.parent_key = season_item.rating_key
-            item.grandparent_key = show.rating_key
-            item.index = episode
-            self._set_agent_tags(item, director=directors, writer=writers)
-            self.children[season_item.rating_key].append(item.rating_key)
-            self._adopt(item, season_item, show)
-            self._add_part(item, file, size, duration_ms)
-            return item.rating_key
 
     def leaves(self, item: Item) -> list[Item]:
         """Episodes under a show or season (the `allLeaves` view)."""

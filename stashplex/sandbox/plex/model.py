@@ -78,7 +78,12 @@ class Image:
 
 @dataclass(slots=True)
 class Part:
-    """One media file of an item."""
+    """One media file of an item.
+
+    Parts with the same `media_id` are one Media (a stacked `-pt1`/`-pt2` movie); another
+    `media_id` is another version of the item (merged versions). Several episodes may each
+    hold a Part of the same file (a multi-episode file, `S01E01-E02`).
+    """
 
     id: int
     media_id: int
@@ -183,6 +188,10 @@ class DiskFile:
     season: int | None = None
     episode: int | None = None
     year: int | None = None
+    #: A multi-episode file (`S01E01-E03`) holds episodes `episode`..`last_episode`.
+    last_episode: int | None = None
+    #: The path this file had before `move_on_disk`, so the scan can tell a move from a new file.
+    moved_from: str | None = None
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""XML rendering in the shapes a real PMS answers with.
+"""XML rendering of items in the shapes a real PMS answers with (the rest: `render_server.py`).
 
 Listing rows are cached per item, because listing 50,000 items must cost string joins rather than
 re-rendering. `Item.touch` drops an edited item's rows and those of its dependents (the seasons and
@@ -15,14 +15,12 @@ from stashplex.sandbox.plex.library import Library
 from stashplex.sandbox.plex.model import (
     EPISODE,
     MOVIE,
-    SEARCH_TYPES,
     SEASON,
     SHOW,
     TAG_ELEMENTS,
     Image,
     Item,
-    Scan,
-    Section,
+    Part,
 )
 
 XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -70,83 +68,6 @@ def attrs(pairs: Iterable[tuple[str, object]]) -> str:
 
 def container(children: str = "", **attributes: object) -> str:
     return f"{XML_HEADER}<MediaContainer{attrs(attributes.items())}>{children}</MediaContainer>"
-
-
-def root(lib: Library, friendly_name: str) -> str:
-    return container(
-        size=0,
-        allowMediaDeletion=1,
-        allowSync=1,
-        friendlyName=friendly_name,
-        machineIdentifier=lib.machine_identifier,
-        multiuser=1,
-        myPlex=0,
-        myPlexSigninState="none",
-        platform="Linux",
-        platformVersion="6.1",
-        transcoderActiveVideoSessions=0,
-        updatedAt=lib.now(),
-        version=SERVER_VERSION,
-    )
-
-
-def identity(lib: Library) -> str:
-    return container(
-        size=0, claimed=0, machineIdentifier=lib.machine_identifier, version=SERVER_VERSION
-    )
-
-
-def library_root() -> str:
-    return container(
-        '<Directory key="sections" title="Library Sections"/>'
-        '<Directory key="recentlyAdded" title="Recently Added Content"/>',
-        size=2,
-        allowSync=0,
-        identifier="com.plexapp.plugins.library",
-        mediaTagPrefix="/system/bundle/media/flags/",
-        mediaTagVersion=MEDIA_TAG_VERSION,
-        title1="Plex Library",
-    )
-
-
-def section_directory(lib: Library, section: Section) -> str:
-    agent, scanner = (
-        ("tv.plex.agents.movie", "Plex Movie")
-        if section.type == MOVIE
-        else ("tv.plex.agents.series", "Plex TV Series")
-    )
-    locations = "".join(
-        f'<Location id="{section.key * 100 + i}" path="{esc(path)}"/>'
-        for i, path in enumerate(section.locations, 1)
-    )
-    head = attrs(
-        [
-            ("allowSync", 1),
-            ("art", f"/:/resources/{section.type}-fanart.jpg"),
-            ("filters", 1),
-            ("refreshing", int(lib.refreshing(section.key))),
-            ("thumb", f"/:/resources/{section.type}.png"),
-            ("key", section.key),
-            ("type", section.type),
-            ("title", section.title),
-            ("agent", agent),
-            ("scanner", scanner),
-            ("language", "en-US"),
-            ("uuid", section.uuid),
-            ("updatedAt", section.updated_at),
-            ("createdAt", section.created_at),
-            ("scannedAt", section.scanned_at),
-            ("content", 1),
-            ("directory", 1),
-            ("hidden", 0),
-        ]
-    )
-    return f"<Directory{head}>{locations}</Directory>"
-
-
-def sections(lib: Library) -> str:
-    body = "".join(section_directory(lib, section) for section in lib.sections.values())
-    return container(body, size=len(lib.sections), allowSync=0, title1="Plex Library")
 
 
 def _item_attributes(lib: Library, item: Item) -> list[tuple[str, object]]:
@@ -199,23 +120,37 @@ def _item_attributes(lib: Library, item: Item) -> list[tuple[str, object]]:
     return pairs
 
 
+def _part(item: Item, part: Part) -> str:
+    part_attrs = attrs(
+        [
+            ("id", part.id),
+            ("key", f"/library/parts/{part.id}/{item.added_at}/file.{part.container}"),
+            ("duration", part.duration_ms),
+            ("file", part.file),
+            ("size", part.size),
+            ("container", part.container),
+        ]
+    )
+    return f"<Part{part_attrs}/>"
+
+
 def _media(item: Item) -> str:
-    rows = []
+    """One <Media> per version; a stacked movie's parts share one Media, in part order.
+
+    plexapi reads `item.media[i].parts[j]` and `item.locations` (every Part@file), so a stacked
+    movie has one Media with several Parts and merged versions have several Media (plexapi
+    video.py `Movie.locations`, media.py `Media.parts`).
+    """
+    groups: dict[int, list[Part]] = {}
     for part in item.parts:
-        part_attrs = attrs(
-            [
-                ("id", part.id),
-                ("key", f"/library/parts/{part.id}/{item.added_at}/file.{part.container}"),
-                ("duration", part.duration_ms),
-                ("file", part.file),
-                ("size", part.size),
-                ("container", part.container),
-            ]
-        )
+        groups.setdefault(part.media_id, []).append(part)
+    rows = []
+    for media_id, parts in groups.items():
+        duration = sum(part.duration_ms for part in parts)
         rows.append(
-            f'<Media id="{part.media_id}" duration="{part.duration_ms}"'
-            f' container="{esc(part.container)}" videoResolution="1080" width="1920"'
-            f' height="1080"><Part{part_attrs}/></Media>'
+            f'<Media id="{media_id}" duration="{duration}"'
+            f' container="{esc(parts[0].container)}" videoResolution="1080" width="1920"'
+            f' height="1080">{"".join(_part(item, part) for part in parts)}</Media>'
         )
     return "".join(rows)
 
@@ -264,50 +199,11 @@ def detail_row(lib: Library, item: Item) -> str:
     body = _media(item) + _tags(lib, item, limit=False) + _guids(item)
     if item.type == SHOW and item.folder:
         body += f'<Location path="{esc(item.folder)}"/>'
-    body += "".join(f'<Field locked="1" name="{esc(name)}"/>' for name in sorted(item.locks))
+    cast = lib.realism.cast_lock_name  # the cast lock is kept as "actor", reported as the knob says
+    names = sorted(cast if name == "actor" else name for name in item.locks)
+    body += "".join(f'<Field locked="1" name="{esc(name)}"/>' for name in names)
     element = _element(item)
     return f"<{element}{attrs(_item_attributes(lib, item))}>{body}</{element}>"
-
-
-def section_container_attributes(section: Section, kind: str) -> dict[str, object]:
-    return {
-        "allowSync": 1,
-        "art": f"/:/resources/{section.type}-fanart.jpg",
-        "identifier": "com.plexapp.plugins.library",
-        "librarySectionID": section.key,
-        "librarySectionTitle": section.title,
-        "librarySectionUUID": section.uuid,
-        "mediaTagPrefix": "/system/bundle/media/flags/",
-        "mediaTagVersion": MEDIA_TAG_VERSION,
-        "thumb": f"/:/resources/{section.type}.png",
-        "title1": section.title,
-        "title2": "All " + section.title,
-        "viewGroup": kind,
-    }
-
-
-def meta(section: Section, sort_fields: Iterable[str]) -> str:
-    """Enough filter metadata for plexapi's search(sort=...) validation."""
-    kinds = [MOVIE] if section.type == MOVIE else [SHOW, SEASON, EPISODE]
-    sorts = "".join(
-        f'<Sort default="{"asc" if name == "titleSort" else ""}" defaultDirection='
-        f'"{"desc" if name in ("addedAt", "updatedAt") else "asc"}" descKey="{name}:desc"'
-        f' key="{name}" title="{name}"/>'
-        for name in sort_fields
-    )
-    types = "".join(
-        f'<Type key="/library/sections/{section.key}/all?type={SEARCH_TYPES[kind]}" type="{kind}"'
-        f' title="{kind.title()}s" active="{int(i == 0)}">'
-        f'<Filter filter="genre" filterType="string" key="/library/sections/{section.key}/genre"'
-        f' title="Genre" type="filter"/>{sorts}<Field key="title" title="Title" type="string"/>'
-        f'<Field key="addedAt" title="Date Added" type="date"/></Type>'
-        for i, kind in enumerate(kinds)
-    )
-    operators = '<Operator key="=" title="contains"/><Operator key="!=" title="does not contain"/>'
-    return (
-        f'<Meta>{types}<FieldType type="string">{operators}</FieldType>'
-        '<FieldType type="date"><Operator key="&gt;&gt;=" title="is after"/></FieldType></Meta>'
-    )
 
 
 def photos(item_key: int, images: list[Image], selected: str | None) -> str:
@@ -326,43 +222,3 @@ def photos(item_key: int, images: list[Image], selected: str | None) -> str:
         ]
         rows.append(f"<Photo{attrs(pairs)}/>")
     return container("".join(rows), size=len(images))
-
-
-def activities(lib: Library) -> str:
-    rows = []
-    for scan in lib.scans.values():
-        section = lib.sections.get(scan.section_key)
-        rows.append(_activity(scan, section.title if section else ""))
-    return container("".join(rows), size=len(rows))
-
-
-def _activity(scan: Scan, section_title: str) -> str:
-    pairs = [
-        ("uuid", scan.uuid),
-        ("type", "library.update.section"),
-        ("cancellable", 1),
-        ("userID", 1),
-        ("title", f"Scanning {section_title}"),
-        ("subtitle", scan.path or ""),
-        ("progress", 0),
-    ]
-    return f'<Activity{attrs(pairs)}><Context librarySectionID="{scan.section_key}"/></Activity>'
-
-
-def timeline(lib: Library, section: Section) -> str:
-    pending = sum(1 for scan in lib.scans.values() if scan.section_key == section.key)
-    return container(
-        size=0,
-        allowSync=0,
-        art=f"/:/resources/{section.type}-fanart.jpg",
-        content="secondary",
-        identifier="com.plexapp.plugins.library",
-        latestEntryTime=section.scanned_at,
-        mediaTagPrefix="/system/bundle/media/flags/",
-        mediaTagVersion=MEDIA_TAG_VERSION,
-        thumb=f"/:/resources/{section.type}.png",
-        title1=section.title,
-        updateQueueSize=pending,
-        viewGroup="secondary",
-        viewMode=65592,
-    )

@@ -10,34 +10,21 @@ import logging
 import re
 from collections.abc import Callable
 
-from stashplex.sandbox.plex import images, render
+from stashplex.sandbox.plex import images, render, render_server
 from stashplex.sandbox.plex.edits import apply_edit, parse_edit, refresh_from_agent
 from stashplex.sandbox.plex.library import Library
-from stashplex.sandbox.plex.model import MOVIE, SHOW, TYPE_NAMES, Item, PlexError
+from stashplex.sandbox.plex.listing import kind_of, listing, parse_int
+from stashplex.sandbox.plex.model import PlexError
 from stashplex.sandbox.plex.scans import Scanner
 from stashplex.sandbox.plex.wire import Request, Response, empty, error, unauthorized, xml
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request, re.Match[str]], Response]
-_LISTING_PARAMS = frozenset({"type", "title", "limit", "sort", "file"})
-_SECTION_KINDS = {MOVIE: ("movie",), SHOW: ("show", "season", "episode")}
 # Served for an item thumb/art that nobody uploaded: a 1x1 transparent PNG.
 _PLACEHOLDER_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d4944415478da636000010000050001e2259d2a0000000049454e44ae426082"
 )
-
-
-def _int(value: str | None, name: str, default: int | None = None) -> int | None:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise PlexError(400, f"{name} must be an integer, got {value!r}") from None
-    if number < 0:
-        raise PlexError(400, f"{name} must not be negative, got {value!r}")
-    return number
 
 
 class PlexApp:
@@ -109,83 +96,26 @@ class PlexApp:
     # -- server and sections ------------------------------------------------------------------
 
     def _root(self, _: Request, __: re.Match[str]) -> Response:
-        return xml(render.root(self.lib, self.friendly_name))
+        return xml(render_server.root(self.lib, self.friendly_name))
 
     def _identity(self, _: Request, __: re.Match[str]) -> Response:
-        return xml(render.identity(self.lib))
+        return xml(render_server.identity(self.lib))
 
     def _library(self, _: Request, __: re.Match[str]) -> Response:
-        return xml(render.library_root())
+        return xml(render_server.library_root())
 
     def _sections(self, _: Request, __: re.Match[str]) -> Response:
         with self.lib.lock:
-            return xml(render.sections(self.lib))
+            return xml(render_server.sections(self.lib))
 
     def _collections(self, request: Request, match: re.Match[str]) -> Response:
         with self.lib.lock:
             section = self.lib.section(int(match["section"]))
-            attributes = render.section_container_attributes(section, "collection")
+            attributes = render_server.section_container_attributes(section, "collection")
         return xml(render.container(size=0, totalSize=0, offset=0, **attributes))
 
     def _listing(self, request: Request, match: re.Match[str]) -> Response:
-        for key, _ in request.pairs:
-            known = key in _LISTING_PARAMS or key.startswith(("include", "X-Plex-", "check"))
-            if not known:
-                raise PlexError(400, f"unsupported listing filter {key!r}")
-        start = _int(request.param("X-Plex-Container-Start"), "X-Plex-Container-Start", 0) or 0
-        size = _int(request.param("X-Plex-Container-Size"), "X-Plex-Container-Size")
-        limit = _int(request.param("limit"), "limit")
-        sort_name, descending = self._sort(request.param("sort"))
-        with self.lib.lock:
-            section = self.lib.section(int(match["section"]))
-            kind = self._kind(section.type, request.param("type"))
-            keys = self.lib.ordered(section.key, kind, sort_name, descending) if kind else []
-            title = request.param("title")
-            file_part = request.param("file")
-            if title or file_part:
-                keys = [key for key in keys if self._matches(self.lib.items[key], title, file_part)]
-            total = len(keys) if limit is None else min(limit, len(keys))
-            end = total if size is None else min(total, start + size)
-            include_guids = request.param("includeGuids") == "1"
-            rows = "".join(
-                render.listing_row(self.lib, self.lib.items[key], include_guids)
-                for key in keys[start:end]
-            )
-            if request.param("includeMeta") == "1":
-                rows = render.meta(section, self.lib.sort_fields()) + rows
-            attributes = render.section_container_attributes(section, kind or section.type)
-        return xml(
-            render.container(
-                rows, size=max(0, end - start), totalSize=total, offset=start, **attributes
-            )
-        )
-
-    @staticmethod
-    def _kind(section_type: str, type_param: str | None) -> str | None:
-        if type_param is None or type_param == "":
-            return section_type
-        number = _int(type_param, "type")
-        if number not in TYPE_NAMES:
-            raise PlexError(400, f"unsupported type {type_param!r}")
-        kind = TYPE_NAMES[number]
-        return kind if kind in _SECTION_KINDS[section_type] else None
-
-    def _sort(self, sort: str | None) -> tuple[str, bool]:
-        if not sort:
-            return "titleSort", False
-        if "," in sort:
-            raise PlexError(400, "the emulator sorts by one field only")
-        name, _, direction = sort.partition(":")
-        name = name.rsplit(".", 1)[-1]
-        if name not in self.lib.sort_fields() or direction not in ("", "asc", "desc"):
-            raise PlexError(400, f"unsupported sort {sort!r}")
-        return name, direction == "desc"
-
-    @staticmethod
-    def _matches(item: Item, title: str | None, file_part: str | None) -> bool:
-        if title and title.casefold() not in item.title.casefold():
-            return False
-        return not file_part or any(file_part in part.file for part in item.parts)
+        return xml(listing(self.lib, request, int(match["section"])))
 
     # -- items --------------------------------------------------------------------------------
 
@@ -226,7 +156,7 @@ class PlexApp:
             section = self.lib.section(int(match["section"]))
             kind = None
             if request.param("type"):
-                kind = self._kind(section.type, request.param("type"))
+                kind = kind_of(section.type, request.param("type"))
                 if kind is None:
                     raise PlexError(400, f"type {request.param('type')} is not in this section")
             ids = request.param("id")
@@ -244,13 +174,13 @@ class PlexApp:
                 items = [self.lib.items[key] for key in ordered]
             else:
                 raise PlexError(400, "an edit needs id= or type=")
-            apply_edit(plan, items, self.lib.now())
+            apply_edit(plan, items, self.lib.now(), self.lib.tags)
             self.lib.changed()
         return empty()
 
     @staticmethod
     def _item_key(text: str) -> int:
-        key = _int(text.strip(), "id")
+        key = parse_int(text.strip(), "id")
         if key is None:
             raise PlexError(400, "empty id in id list")
         return key
@@ -260,7 +190,7 @@ class PlexApp:
         if plan.is_empty():
             raise PlexError(400, "the edit changes nothing")
         with self.lib.lock:
-            apply_edit(plan, [self.lib.item(int(match["item"]))], self.lib.now())
+            apply_edit(plan, [self.lib.item(int(match["item"]))], self.lib.now(), self.lib.tags)
             self.lib.changed()
         return empty()
 
@@ -274,7 +204,7 @@ class PlexApp:
             for leaf in self.lib.leaves(item):
                 targets[leaf.rating_key] = leaf
             for target in targets.values():
-                refresh_from_agent(target, now)
+                refresh_from_agent(target, now, self.lib.realism)
             self.lib.changed()
         return empty()
 
@@ -295,7 +225,15 @@ class PlexApp:
     def _upload(self, request: Request, match: re.Match[str]) -> Response:
         with self.lib.lock:
             item = self.lib.item(int(match["item"]))
-            images.upload(item, match["kind"], request.param("url"), request.body, self.lib.now())
+            reselect = self.lib.realism.reupload_reselects
+            images.upload(
+                item,
+                match["kind"],
+                request.param("url"),
+                request.body,
+                self.lib.now(),
+                reselect=reselect,
+            )
             self.lib.changed()
         return empty()
 
@@ -332,8 +270,8 @@ class PlexApp:
 
     def _timeline(self, _: Request, match: re.Match[str]) -> Response:
         with self.lib.lock:
-            return xml(render.timeline(self.lib, self.lib.section(int(match["section"]))))
+            return xml(render_server.timeline(self.lib, self.lib.section(int(match["section"]))))
 
     def _activities(self, _: Request, __: re.Match[str]) -> Response:
         with self.lib.lock:
-            return xml(render.activities(self.lib))
+            return xml(render_server.activities(self.lib))

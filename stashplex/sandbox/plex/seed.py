@@ -10,14 +10,33 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from stashplex.sandbox.plex.adding import add_episodes, add_movie
 from stashplex.sandbox.plex.library import Library
 from stashplex.sandbox.plex.model import MOVIE
 
 SEED_EPOCH = 1_600_000_000
 _WORDS = (
-    "Night", "River", "Glass", "Echo", "Silver", "Harbor", "Winter", "Signal", "Garden", "Orbit",
-    "Paper", "Storm", "Lantern", "Atlas", "Velvet", "Copper", "Meadow", "Cipher", "Drift", "Ember",
-)  # fmt: skip
+    "Night",
+    "River",
+    "Glass",
+    "Echo",
+    "Silver",
+    "Harbor",
+    "Winter",
+    "Signal",
+    "Garden",
+    "Orbit",
+    "Paper",
+    "Storm",
+    "Lantern",
+    "Atlas",
+    "Velvet",
+    "Copper",
+    "Meadow",
+    "Cipher",
+    "Drift",
+    "Ember",
+)
 _AWKWARD = (
     "Ame\u0301lie a\u0300 Montmartre",  # combining accents (NFD)
     "Caf\u00e9 \U0001f3ac Premi\u00e8re",  # precomposed plus emoji
@@ -62,9 +81,10 @@ def seed_library(
         if sections is None:
             sections = list(lib.sections)
             if not sections:
+                root = "D:\\Media" if lib.realism.windows else "/media"
                 sections = [
-                    lib.add_section("Movies", MOVIE, ["/media/movies"]),
-                    lib.add_section("TV Shows", "show", ["/media/shows"]),
+                    lib.add_section("Movies", MOVIE, [lib.paths.join(root, "movies")]),
+                    lib.add_section("TV Shows", "show", [lib.paths.join(root, "shows")]),
                 ]
         targets = [lib.section(key) for key in sections]
         if not targets:
@@ -81,10 +101,11 @@ def seed_library(
             if section.type == MOVIE:
                 folder = f"{title[:120]} ({1950 + index % 70})"
                 basename = "movie.mkv" if index % 97 == 0 else f"{title[:120]}.mkv"
-                file = f"{location}/{folder}/{basename}"
-                if file in lib.by_file:
-                    file = f"{location}/{folder} [{index}]/{basename}"
-                key = lib.add_movie(
+                file = lib.paths.join(location, folder, basename)
+                if lib.files_of(file):
+                    file = lib.paths.join(location, f"{folder} [{index}]", basename)
+                key = add_movie(
+                    lib,
                     section.key,
                     file,
                     title=title,
@@ -105,13 +126,14 @@ def seed_library(
                 show = f"Show {show_number} {_WORDS[show_number % len(_WORDS)]}"
                 season, episode = 1 + (number % 10) // 5, 1 + number % 5
                 name = f"S{season:02d}E{episode:02d} {title[:120]}.mkv"
-                file = f"{location}/Show {show_number}/Season {season:02d}/{name}"
-                key = lib.add_episode(
+                file = lib.paths.join(location, f"Show {show_number}", f"Season {season:02d}", name)
+                [key] = add_episodes(
+                    lib,
                     section.key,
                     file,
                     show_title=show,
                     season=season,
-                    episode=episode,
+                    episodes=[episode],
                     title=title,
                     size=rng.randrange(10**7, 10**9),
                     duration_ms=rng.randrange(20, 60) * 60_000,

@@ -2,11 +2,20 @@
 
 "Down" closes the listening socket and every open connection, so clients see connection refused
 (not a hang); "up" binds the same port again.
+
+It also stands in for the reverse proxy users put in front of PMS: a request line longer than
+`max_request_line` is answered `414 Request-URI Too Large` and a body larger than
+`max_body_bytes` `413 Request Entity Too Large`, as nginx does with its defaults
+(`large_client_header_buffers 4 8k`, `client_max_body_size`). Such requests never reach PMS: they
+are not dispatched, only reported to `on_reject`. The rest of the request is read and dropped
+before answering, as nginx's lingering close does, so the client reads the answer instead of a
+connection reset.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import socket
 import threading
@@ -14,11 +23,16 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
-from stashplex.sandbox.plex.wire import Request, Response, encode, error
+from stashplex.sandbox.plex.wire import Request, Response, encode, error, proxy_error
 
 log = logging.getLogger(__name__)
 # None means: close the connection without answering.
 Dispatch = Callable[[Request], Response | None]
+#: (max request line, max body bytes); None for no limit.
+Limits = Callable[[], tuple[int | None, int | None]]
+#: Told about every request the "proxy" refused: (status, method, first 200 bytes of target).
+OnReject = Callable[[int, str, str], None]
+_DRAIN_LIMIT = 64 * 1024 * 1024
 _current = threading.local()
 
 
@@ -27,8 +41,12 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
+    def __init__(
+        self, address: tuple[str, int], dispatch: Dispatch, limits: Limits, on_reject: OnReject
+    ) -> None:
         self.dispatch = dispatch
+        self.limits = limits
+        self.on_reject = on_reject
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         self.closing = False
@@ -66,6 +84,35 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         """Silence per-request stderr lines; the request log is the record."""
 
+    def parse_request(self) -> bool:
+        """Refuse an over-long request line before PMS would see it (414, like nginx)."""
+        max_line, _ = self.server.limits()
+        line = self.raw_requestline.rstrip(b"\r\n")
+        if max_line is None or len(line) <= max_line:
+            return super().parse_request()
+        method, _, target = line.decode("latin-1").partition(" ")
+        # Headers as broken as the line: answer and close all the same.
+        with contextlib.suppress(http.client.HTTPException):
+            self._drain(http.client.parse_headers(self.rfile).get("Content-Length"))
+        self._refuse(414, method, target)
+        return False
+
+    def _drain(self, length_header: str | None) -> None:
+        try:
+            remaining = min(int(length_header or 0), _DRAIN_LIMIT)
+        except ValueError:
+            return
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+
+    def _refuse(self, status: int, method: str, target: str) -> None:
+        self.close_connection = True
+        self.server.on_reject(status, method, target[:200])
+        self.wfile.write(encode(proxy_error(status), keep_alive=False))
+
     def do_GET(self) -> None:
         self._serve()
 
@@ -88,6 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.wfile.write(encode(error(400, "bad Content-Length"), keep_alive=False))
             return
+        _, max_body = self.server.limits()
+        if max_body is not None and length > max_body:
+            self._drain(str(length))
+            self._refuse(413, self.command, self.path)
+            return
         body = self.rfile.read(length) if length else b""
         request = Request(
             method=self.command,
@@ -108,10 +160,19 @@ class _Handler(BaseHTTPRequestHandler):
 class HttpListener:
     """One listening socket served by a background thread; restartable on the same port."""
 
-    def __init__(self, host: str, port: int, dispatch: Dispatch) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        dispatch: Dispatch,
+        limits: Limits = lambda: (None, None),
+        on_reject: OnReject = lambda status, method, target: None,
+    ) -> None:
         self.host = host
         self.port = port
         self._dispatch = dispatch
+        self._limits = limits
+        self._on_reject = on_reject
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -124,7 +185,7 @@ class HttpListener:
         with self._lock:
             if self._server is not None:
                 return
-            server = _Server((self.host, self.port), self._dispatch)
+            server = _Server((self.host, self.port), self._dispatch, self._limits, self._on_reject)
             self.port = server.server_address[1]
             thread = threading.Thread(
                 target=server.serve_forever,

@@ -35,7 +35,14 @@ def item_snapshot(lib: Library, item: Item) -> dict[str, object]:
         "thumb": f"/library/metadata/{item.rating_key}/thumb/{item.thumb_epoch}",
         "art": f"/library/metadata/{item.rating_key}/art/{item.art_epoch}",
         "parts": [
-            {"file": p.file, "size": p.size, "duration": p.duration_ms, "container": p.container}
+            {
+                "id": p.id,
+                "mediaId": p.media_id,
+                "file": p.file,
+                "size": p.size,
+                "duration": p.duration_ms,
+                "container": p.container,
+            }
             for p in item.parts
         ],
         "addedAt": item.added_at,

@@ -45,6 +45,9 @@ class Response:
     body: bytes = b""
     content_type: str | None = XML_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    #: The status line's reason phrase when it is not Python's (nginx says "Request-URI Too
+    #: Large" where Python says "Request-URI Too Long").
+    reason: str | None = None
 
 
 def xml(text: str, status: int = 200) -> Response:
@@ -70,6 +73,21 @@ def unauthorized() -> Response:
     return Response(401, UNAUTHORIZED_BODY, HTML_TYPE)
 
 
+#: What an nginx in front of PMS answers for these (ngx_http_special_response.c pages).
+PROXY_REASONS = {413: "Request Entity Too Large", 414: "Request-URI Too Large"}
+
+
+def proxy_error(status: int) -> Response:
+    """A reverse proxy's refusal: its own reason phrase and HTML page, no X-Plex headers."""
+    reason = PROXY_REASONS[status]
+    body = (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return Response(status, body.encode("ascii"), HTML_TYPE, reason=reason)
+
+
 def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -87,13 +105,14 @@ def _http_date() -> str:
 
 def encode(response: Response, keep_alive: bool, head_only: bool = False) -> bytes:
     """The whole HTTP/1.1 response in one buffer."""
-    phrase = http.HTTPStatus(response.status).phrase
+    phrase = response.reason or http.HTTPStatus(response.status).phrase
     lines = [f"HTTP/1.1 {response.status} {phrase}"]
     if response.content_type:
         lines.append(f"Content-Type: {response.content_type}")
+    lines.append(f"Content-Length: {len(response.body)}")
+    if response.reason is None:  # a proxy's own answer never reached PMS
+        lines.append("X-Plex-Protocol: 1.0")
     lines += [
-        f"Content-Length: {len(response.body)}",
-        "X-Plex-Protocol: 1.0",
         "Cache-Control: no-cache",
         f"Date: {_http_date()}",
         "Connection: " + ("Keep-Alive" if keep_alive else "close"),
