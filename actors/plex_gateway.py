@@ -51,6 +51,7 @@ from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, folders_due_for_scan, newest_jobs
 from stashplex.sync.matching import PlexCandidate
 from stashplex.sync.pathmap import PathMap, path_basename
+from stashplex.sync.request_size import split_edit
 from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,11 @@ class PlexGateway(MailboxActor):
         scene = StashScene.model_validate(job.scene)
         index = self._ensure_index()
         candidates = self._lookup(scene)
+        known = [] if candidates else self.state.keys_of_scene(scene.id)
+        if known:  # written before: its file may have moved under the same item
+            assert self._builder is not None
+            self._call(self._builder.reindex_items, index, known)
+            candidates = self._lookup(scene)
         fresh_enough = time.time() - index.refreshed_at < self.settings.index_refresh_seconds
         if not candidates and not fresh_enough:
             assert self._builder is not None
@@ -304,36 +310,22 @@ class PlexGateway(MailboxActor):
                 self.toggles,
                 prior,
                 preserve_plex_edits=self.settings.preserve_plex_edits,
+                max_request_bytes=self.settings.plex_max_request_bytes,
             )
             if plan.journal_preserved:
                 self.state.journal(batch, key, scene.id, "preserved", plan.journal_preserved)
             if dry_run:
                 self.state.journal(batch, key, scene.id, "dry_run", plan.journal_writes)
                 changes += len(plan.journal_writes)
-                diff += [
-                    {"rating_key": key, "field": f, "old": old, "new": new}
-                    for f, old, new in plan.journal_writes
-                ]
+                diff += plan.diff_rows()
                 continue
             if plan.params:
-                self._call(item.edit, **plan.params)
+                for part in split_edit(plan.params, self.settings.plex_max_request_bytes):
+                    self._call(item.edit, **part)
                 self.state.journal(batch, key, scene.id, "write", plan.journal_writes)
                 changes += len(plan.journal_writes)
-            poster_sha1, background_sha1 = self._sync_images(item, plan, prior, job, batch)
-            self.state.record(
-                key,
-                Written(
-                    scene.id,
-                    job.revision,
-                    plan.written_fields,
-                    plan.poster_source if poster_sha1 else (prior.poster_source if prior else None),
-                    poster_sha1,
-                    plan.background_source
-                    if background_sha1
-                    else (prior.background_source if prior else None),
-                    background_sha1,
-                ),
-            )
+            covers = self._sync_images(item, plan, prior, job, batch)
+            self.state.record(key, plan.written(scene.id, job.revision, prior, covers))
         status = "dry_run" if dry_run else ("written" if changes else "unchanged")
         done = SyncDone(
             scene_id=scene.id,

@@ -35,6 +35,8 @@ class Settings(BaseModel):
     plex_libraries: tuple[str, ...] = ()
     plex_connect_timeout_seconds: float = Field(5.0, ge=0.1, le=120)
     plex_read_timeout_seconds: float = Field(30.0, ge=0.1, le=600)
+    #: Longest query string of one Plex request; proxies in front of Plex cap the request line.
+    plex_max_request_bytes: int = Field(7 * 1024, ge=2048, le=65536)
     stash_url: str = "http://127.0.0.1:9999"
     stash_api_key: SecretStr = SecretStr("")
     path_map: tuple[str, ...] = ()

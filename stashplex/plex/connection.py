@@ -53,6 +53,13 @@ def classify(exc: BaseException) -> PlexFailure:  # noqa: PLR0911 - one return p
         status = int(match.group(1)) if match else 400
         if status >= 500 or status == 429:
             return PlexFailure(ErrorClass.TRANSIENT, f"Plex answered {status}: {text}")
+        if status in (413, 414):
+            # A proxy in front of Plex refused the request's size; not the item's fault.
+            return PlexFailure(
+                ErrorClass.TRANSIENT,
+                f"the request was too large for Plex or a proxy in front of it ({status}); "
+                "lower plex_max_request_bytes",
+            )
         return PlexFailure(ErrorClass.PERMANENT, f"Plex refused the request ({status}): {text}")
     if isinstance(exc, requests.Timeout):
         return PlexFailure(ErrorClass.TRANSIENT, f"Plex timed out: {type(exc).__name__}")

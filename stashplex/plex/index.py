@@ -9,6 +9,7 @@ re-listing the library for every scene. Listings are read as raw XML through ple
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -190,6 +191,37 @@ class IndexBuilder:
         fresh.built_at = fresh.refreshed_at = time.time()
         log.info("path index built: %d items in %d sections", len(fresh), len(fresh.sections))
         return fresh
+
+    def reindex_items(self, index: PathIndex, rating_keys: Sequence[int]) -> int:
+        """Read these items again and index the files they have now; returns how many exist.
+
+        Plex keeps an item when its file is moved or renamed (same ratingKey, same addedAt:
+        it tracks files by hash), so no "newest first" refresh ever shows the new path. The
+        items a scene was written to are where its file went, one request each. An item that
+        answers 404 is forgotten.
+        """
+        from plexapi.exceptions import NotFound
+
+        found = 0
+        for rating_key in rating_keys:
+            try:
+                container = self._query(f"/library/metadata/{rating_key}")
+            except NotFound:
+                index.remove_item(rating_key)
+                continue
+            section_key = _int(container.get("librarySectionID")) or 0
+            rows = list(candidates_from_listing(container, section_key))
+            index.remove_item(rating_key)
+            for _, candidate in rows:
+                section = candidate.section_key or self._section_of(index, candidate.file)
+                index.add(dataclasses.replace(candidate, section_key=section))
+            found += bool(rows)
+        return found
+
+    @staticmethod
+    def _section_of(index: PathIndex, file: str) -> int:
+        section = index.section_for(file)
+        return section.key if section else 0
 
     def refresh(self, index: PathIndex) -> int:
         """Add items newer than the newest seen per section; returns how many were added."""

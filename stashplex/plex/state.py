@@ -84,6 +84,11 @@ class GatewayState:
             "SELECT MAX(revision) FROM written WHERE scene_id = ?", (scene_id,)
         )
 
+    def keys_of_scene(self, scene_id: str) -> list[int]:
+        """The Plex items we last wrote this scene to (where to look when its file moved)."""
+        rows = self.store.query("SELECT rating_key FROM written WHERE scene_id = ?", (scene_id,))
+        return [int(row["rating_key"]) for row in rows]
+
     def record(self, rating_key: int, state: Written) -> None:
         with self.store.transaction() as conn:
             conn.execute(

@@ -7,6 +7,7 @@ decisions are whether to send the plan (dry run, breaker) and where failures go.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,10 @@ from stashplex.plex.state import Written
 from stashplex.sync.fieldmap import FieldDiff, FieldToggles, desired_fields, diff_fields
 from stashplex.sync.fingerprint import poster_source
 from stashplex.sync.plexedit import edit_params
+from stashplex.sync.request_size import DEFAULT_MAX_QUERY_BYTES, fit_fields
 from stashplex.sync.scene import StashScene
 
+log = logging.getLogger(__name__)
 
 @dataclass
 class ItemPlan:
@@ -28,10 +31,36 @@ class ItemPlan:
     written_fields: dict[str, Any] = field(default_factory=dict)
     poster_source: str | None = None
     background_source: str | None = None
+    #: Values cut to fit one request: (field, length before, length after).
+    cuts: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def journal_writes(self) -> list[tuple[str, Any, Any]]:
         return [(c.field, c.old, c.new) for c in self.diff.changes if not c.lock_only]
+
+    def diff_rows(self) -> list[dict[str, Any]]:
+        """What a dry run reports for this item: one row per field that would change."""
+        return [
+            {"rating_key": self.rating_key, "field": name, "old": old, "new": new}
+            for name, old, new in self.journal_writes
+        ]
+
+    def written(
+        self, scene_id: str, revision: int, prior: Written | None, covers: tuple[Any, Any]
+    ) -> Written:
+        """What we now hold written on the item; an image not uploaded keeps its last record."""
+        poster_sha1, background_sha1 = covers
+        return Written(
+            scene_id,
+            revision,
+            self.written_fields,
+            self.poster_source if poster_sha1 else (prior.poster_source if prior else None),
+            poster_sha1,
+            self.background_source
+            if background_sha1
+            else (prior.background_source if prior else None),
+            background_sha1,
+        )
 
     @property
     def journal_preserved(self) -> list[tuple[str, Any, Any]]:
@@ -45,9 +74,16 @@ def plan_item(
     prior: Written | None,
     *,
     preserve_plex_edits: bool,
+    max_request_bytes: int = DEFAULT_MAX_QUERY_BYTES,
 ) -> ItemPlan:
     allowed = supported(item)
-    desired = {k: v for k, v in desired_fields(scene, toggles).items() if k in allowed}
+    wanted = {k: v for k, v in desired_fields(scene, toggles).items() if k in allowed}
+    desired, cuts = fit_fields(wanted, max_request_bytes)
+    for name, before, after in cuts:
+        log.warning(
+            "scene %s: Plex %s cut from %d to %d to fit one request (plex_max_request_bytes %d)",
+            scene.id, name, before, after, max_request_bytes,
+        )  # fmt: skip
     current = current_fields(item)
     diff = diff_fields(
         current,
@@ -70,6 +106,7 @@ def plan_item(
         written_fields,
         cover if toggles.poster else None,
         cover if toggles.background else None,
+        cuts,
     )
 
 

@@ -1,0 +1,86 @@
+"""The product converges on a real Plex library's habits (real plexapi, realistic emulator)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.support.world import SyncWorld
+
+LONG_CJK = "日本語の長い説明文です。" * 834  # ~10,000 characters, ~90 KB percent-encoded
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = SyncWorld(tmp_path)
+    yield w
+    w.close()
+
+
+def one_movie(world, path="/media/videos/a/scene.mp4"):
+    section = world.plex.add_section("Movies", "movie", ["/media/"])
+    return section, world.plex.add_movie(
+        section, path, title="scene", size=1_234_567, duration_ms=61_500
+    )
+
+
+def edits_of(world, rating_key):
+    return [
+        r for r in world.plex.requests.entries
+        if r.method == "PUT" and r.query.get("id") == str(rating_key)
+    ]  # fmt: skip
+
+
+def test_a_10000_character_cjk_summary_behind_an_8_kib_proxy_lands_with_every_other_field(
+    world,
+):
+    # Given a scene with a summary far longer than one request line may carry, and Plex
+    # behind a proxy that refuses request lines over 8 KiB (the emulator's default)
+    tag = world.stash.add_tag("Keep")
+    scene_id = world.stash.add_scene(
+        files=[{"path": "/data/videos/a/scene.mp4", "size": 1_234_567, "duration": 61.5}],
+        title="長い説明のシーン",
+        details=LONG_CJK,
+        tag_ids=[tag],
+        date="2020-05-06",
+    )
+    _, rating_key = one_movie(world)
+    world.start()
+    # When it is synced
+    job = world.sync("scenes", scene_ids=[scene_id])
+    # Then it is written, not dead-lettered: every other field in full, the summary cut to fit
+    fields = world.plex.item(rating_key)["fields"]
+    assert job["done"] == 1 and job["failed"] == 0
+    assert fields["title"] == "長い説明のシーン"
+    assert fields["originallyAvailableAt"] == "2020-05-06"
+    assert world.plex.item(rating_key)["tags"]["genre"] == ["Keep"]
+    assert fields["summary"].endswith("…") and LONG_CJK.startswith(fields["summary"][:-1])
+    assert world.plex.rejections == []
+    # And a second sync finds nothing to write: the cut value is what we compare against
+    before = len(edits_of(world, rating_key))
+    world.sync("scenes", scene_ids=[scene_id], force=True)
+    assert len(edits_of(world, rating_key)) == before
+
+
+def test_a_file_renamed_on_disk_is_found_again_under_its_item_without_a_restart(world):
+    # Given a scene synced to its Plex item
+    scene_id = world.stash.add_scene(
+        files=[{"path": "/data/videos/a/scene.mp4", "size": 1_234_567, "duration": 61.5}],
+        title="Before the rename",
+    )
+    section, rating_key = one_movie(world)
+    world.start()
+    world.sync("scenes", scene_ids=[scene_id])
+    # When a renamer moves the file, Plex's scan keeps the item under the new path, Stash follows
+    world.plex.move_on_disk("/media/videos/a/scene.mp4", "/media/videos/renamed/new name.mp4")
+    world.plex.scan_now(section)
+    record = world.stash.store.require_scene(int(scene_id))
+    record.files[0] = dataclasses.replace(
+        record.files[0], path="/data/videos/renamed/new name.mp4", basename="new name.mp4"
+    )
+    world.stash.update_scene(scene_id, title="After the rename")
+    job = world.sync("scenes", scene_ids=[scene_id])
+    # Then the same item gets the edit at once: no retry chain, no dead letter, same ratingKey
+    assert job["done"] == 1 and job["failed"] == 0
+    assert world.plex.item(rating_key)["fields"]["title"] == "After the rename"
