@@ -365,6 +365,9 @@ class PlexGateway(MailboxActor):
             download=download,
             call=self._call,
             journal=journal,
+            uploaded_before=lambda name, digest: self.state.uploaded_before(
+                plan.rating_key, name, digest
+            ),
         )
 
     # -- undo ------------------------------------------------------------------------------

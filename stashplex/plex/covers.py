@@ -29,11 +29,15 @@ def sync_covers(
     download: Callable[[], bytes],
     call: Callable[..., Any],
     journal: Journal,
+    uploaded_before: Callable[[str, str], bool] = lambda _name, _digest: False,
 ) -> tuple[str | None, str | None]:
     """Upload what changed; return the (poster, background) SHA-1 now in Plex.
 
     ``download`` raises :class:`CoverUnavailableError` when Stash cannot hand the cover over:
     the images it should have refreshed are then recorded as unknown, so the next sync tries.
+    ``uploaded_before(field, sha1)`` says whether we ever uploaded these bytes to this item:
+    Plex keeps every upload and does not select one it already holds, so a cover going
+    A -> B -> A must be selected explicitly (one extra listing, only in that case).
     """
     kept = (prior.poster_sha1 if prior else None, prior.background_sha1 if prior else None)
     wanted = (needs_poster(plan, prior, has_cover), needs_background(plan, prior, has_cover))
@@ -44,14 +48,29 @@ def sync_covers(
     except CoverUnavailableError:
         return (None if wanted[0] else kept[0], None if wanted[1] else kept[1])
     digest = sha1(image)
-    uploads = (("poster", item.uploadPoster), ("background", item.uploadArt))
+    uploads = (
+        ("poster", item.uploadPoster, item.posters),
+        ("background", item.uploadArt, item.arts),
+    )
     result: list[str | None] = []
-    for (name, upload), want, previous in zip(uploads, wanted, kept, strict=True):
+    for (name, upload, listing), want, previous in zip(uploads, wanted, kept, strict=True):
         if not want:
             result.append(previous)
             continue
         if digest != previous:
+            held = uploaded_before(name, digest)
             call(upload, filepath=image)
+            if held:
+                _select(call, listing, digest)
             journal([(name, previous, digest)])
         result.append(digest)
     return result[0], result[1]
+
+
+def _select(call: Callable[..., Any], listing: Callable[[], list[Any]], digest: str) -> None:
+    """Select the upload named by ``digest`` (Plex names uploads ``upload://.../<sha1>``)."""
+    for image in call(listing):
+        if str(getattr(image, "ratingKey", "")).endswith("/" + digest):
+            if not getattr(image, "selected", False):
+                call(image.select)
+            return

@@ -84,6 +84,15 @@ class GatewayState:
             "SELECT MAX(revision) FROM written WHERE scene_id = ?", (scene_id,)
         )
 
+    def uploaded_before(self, rating_key: int, field: str, digest: str) -> bool:
+        """Whether the journal shows these image bytes uploaded to this item before."""
+        return bool(
+            self.store.scalar(
+                "SELECT 1 FROM journal WHERE rating_key = ? AND field = ? AND new = ? LIMIT 1",
+                (rating_key, field, dumps(digest)),
+            )
+        )
+
     def keys_of_scene(self, scene_id: str) -> list[int]:
         """The Plex items we last wrote this scene to (where to look when its file moved)."""
         rows = self.store.query("SELECT rating_key FROM written WHERE scene_id = ?", (scene_id,))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 
 import pytest
 
@@ -84,3 +86,31 @@ def test_a_file_renamed_on_disk_is_found_again_under_its_item_without_a_restart(
     # Then the same item gets the edit at once: no retry chain, no dead letter, same ratingKey
     assert job["done"] == 1 and job["failed"] == 0
     assert world.plex.item(rating_key)["fields"]["title"] == "After the rename"
+
+
+def selected_poster(world, rating_key):
+    return [p["sha1"] for p in world.plex.item(rating_key)["posters"] if p["selected"]]
+
+
+def test_a_cover_changed_a_then_b_then_back_to_a_shows_a_in_plex(world):
+    # Given a scene whose cover A reached Plex, then cover B
+    cover_a = b"\x89PNG\r\n\x1a\n" + b"cover A" * 40
+    cover_b = b"\x89PNG\r\n\x1a\n" + b"cover B" * 40
+    scene_id = world.stash.add_scene(
+        files=[{"path": "/data/videos/a/scene.mp4", "size": 1_234_567, "duration": 61.5}],
+        title="Covers",
+        cover=cover_a,
+    )
+    _, rating_key = one_movie(world)
+    world.start()
+    world.sync("scenes", scene_ids=[scene_id])
+    world.stash.clock.advance(5)  # Stash names a cover by its scene's updated_at second
+    world.stash.update_scene(scene_id, cover_image=base64.b64encode(cover_b).decode())
+    world.sync("scenes", scene_ids=[scene_id])
+    assert selected_poster(world, rating_key) == [hashlib.sha1(cover_b).hexdigest()]
+    # When the cover goes back to A, bytes Plex already holds and will not select by itself
+    world.stash.clock.advance(5)
+    world.stash.update_scene(scene_id, cover_image=base64.b64encode(cover_a).decode())
+    world.sync("scenes", scene_ids=[scene_id])
+    # Then Plex shows A
+    assert selected_poster(world, rating_key) == [hashlib.sha1(cover_a).hexdigest()]
