@@ -58,6 +58,8 @@ class Settings(BaseModel):
     strict_matching: bool = True
     allow_medium_confidence: bool = False
     preserve_plex_edits: bool = False
+    #: Write only scenes marked organized in Stash; a scene is synced when it becomes organized.
+    organized_only: bool = False
     dry_run: bool = False
     scan_on_miss: bool = True
 
