@@ -16,13 +16,19 @@ from stashplex.cli.common import (
     ask,
     data_dir_of,
 )
+from stashplex.runtime.datadir import DataDir
 
 POLL_S = 0.5
 BAR_WIDTH = 30
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sync = sub.add_parser("sync", help="sync scenes to Plex and follow the progress")
+    sync = sub.add_parser(
+        "sync",
+        help="sync scenes to Plex and follow the progress",
+        description="Sync scenes to Plex and follow the progress. Fields stashplex owns follow "
+        "Stash, fields it does not own are only filled, never cleared (README: Ownership).",
+    )
     add_data_dir(sync)
     which = sync.add_mutually_exclusive_group()
     which.add_argument(
@@ -34,12 +40,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--scene", action="append", default=[], metavar="ID", help="only this scene (repeatable)"
     )
     sync.add_argument(
-        "--dry-run", action="store_true", help="compute and show the field changes, write nothing"
+        "--dry-run",
+        action="store_true",
+        help="write nothing; show every field of every item as owned, filled, left alone or "
+        "preserved, and what would change",
     )
     sync.add_argument(
         "--force",
         action="store_true",
-        help="send scenes to Plex even if unchanged since their last sync",
+        help="send scenes to Plex even if unchanged since their last sync: overrides only that "
+        "skip, so fields stashplex owns are rewritten and relocked (a Plex edit to one is "
+        "overwritten) and its collections put back; it does not override preserve_plex_edits "
+        "(see `stashplex release`), organized_only, or fields stashplex does not own",
     )
     sync.add_argument("--no-wait", action="store_true", help="start the sync and return")
     sync.set_defaults(func=cmd_sync)
@@ -62,17 +74,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.no_wait:
         print(f"sync started: job {job_id}")
         return EXIT_OK
+    return follow(data, job_id, diffs=args.dry_run)
+
+
+def follow(data: DataDir, job_id: str, *, diffs: bool = False) -> int:
+    """Draw a job's progress until it is done, then print its summary; the exit code says
+    whether every scene made it."""
     started = time.monotonic()
     while True:
-        job = ask(data, {"type": "job", "job": job_id, "diffs": args.dry_run})
+        job = ask(data, {"type": "job", "job": job_id, "diffs": diffs})
         _draw(job, time.monotonic() - started)
         if job.get("done"):
             break
         time.sleep(POLL_S)
     print(file=sys.stderr)
-    if args.dry_run:
+    if diffs:
         _print_diffs(job)
-    print(job.get("summary", ""))
+    print(f"job {job_id}: {job.get('summary', '')}")
     if job.get("error"):
         print(f"error: {job['error']}", file=sys.stderr)
     return EXIT_FAILED if job.get("failed") or job.get("error") else EXIT_OK
@@ -92,13 +110,23 @@ def _draw(job: dict, elapsed: float) -> None:
 
 
 def _print_diffs(job: dict) -> None:
-    for entry in job.get("diffs", []):
+    """Per scene, every field's verdict: owned, filled, left alone, or preserved."""
+    for entry in sorted(job.get("diffs", []), key=lambda e: str(e["scene_id"])):
         print(f"scene {entry['scene_id']}:")
         for change in entry["changes"]:
-            print(
-                f"  item {change['rating_key']} {change['field']}: "
-                f"{change['old']!r} -> {change['new']!r}"
-            )
+            verdict = change.get("verdict", "owned")
+            if change.get("changed", True):
+                what = f"{_value(change['old'])} -> {_value(change['new'])}"
+            elif change.get("locks"):
+                what = f"{_value(change['old'])} (lock only)"
+            else:
+                what = f"{_value(change['old'])} (unchanged)"
+            print(f"  item {change['rating_key']} {change['field']}: {verdict:<10} {what}")
+
+
+def _value(value: object) -> str:
+    text = repr(tuple(value) if isinstance(value, list) else value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _check_since(value: str) -> None:
