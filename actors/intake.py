@@ -90,7 +90,14 @@ class Intake(MailboxActor):
         self.related_relevant = related_relevant_fields(self.settings)
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
-        self.jobs = JobEmitter(self.state, self.stash, self.toggles, self.send, self.send_many)
+        self.jobs = JobEmitter(
+            self.state,
+            self.stash,
+            self.toggles,
+            self.send,
+            self.send_many,
+            organized_only=self.settings.organized_only,
+        )
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         lost = self.ctx.services.pop("mailboxes_lost", None)
         if self.state.store.set_aside_to is not None or lost:

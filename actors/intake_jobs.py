@@ -36,10 +36,13 @@ class JobEmitter:
         toggles: FieldToggles,
         send: Callable[[str, Envelope], None],
         send_many: Callable[[str, Sequence[Envelope]], None],
+        *,
+        organized_only: bool = False,
     ) -> None:
         self.state = state
         self.stash = stash
         self.toggles = toggles
+        self.organized_only = organized_only
         self._send = send
         self._send_many = send_many
 
@@ -60,7 +63,12 @@ class JobEmitter:
         """
         ids = [str(s.get("id")) for s in raw_scenes]
         selection = select_changed(
-            raw_scenes, self.state.synced(ids), self.toggles, force=force, catching_up=catching_up
+            raw_scenes,
+            self.state.synced(ids),
+            self.toggles,
+            force=force,
+            catching_up=catching_up,
+            organized_only=self.organized_only,
         )
         for level, note in selection.notes:
             log.log(level, "%s", note)

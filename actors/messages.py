@@ -45,7 +45,8 @@ DEAD_LETTER_JOB = "dead_letter.job"  # -> dead_letter: a job that could not be d
 DEAD_LETTER_RETRY = "dead_letter.retry"  # -> dead_letter: operator asks to retry some
 DEAD_LETTER_PURGE = "dead_letter.purge"  # -> dead_letter: operator asks to delete old ones
 DEAD_LETTER_CLEANUP = "dead_letter.cleanup"  # -> dead_letter: scheduled retention clean-up
-JOURNAL_UNDO = "journal.undo"  # -> plex_gateway: put back what the last write replaced
+JOURNAL_UNDO = "journal.undo"  # -> plex_gateway: put back what journaled writes replaced
+FIELDS_RELEASE = "fields.release"  # -> plex_gateway: forget that we own some fields
 INDEX_REBUILD = "index.rebuild"  # -> plex_gateway: list the libraries again from scratch
 
 ReasonClass = Literal[
@@ -151,7 +152,34 @@ class DeadLetterJob(_Payload):
 
 
 class JournalUndo(_Payload):
-    rating_key: int
+    """Undo one item's last change, every write of one sync job, or every change since a time
+    (epoch seconds): exactly one of the three."""
+
+    rating_key: int | None = None
+    job_id: str | None = None
+    since: float | None = None
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> JournalUndo:
+        chosen = [v for v in (self.rating_key, self.job_id, self.since) if v is not None]
+        if len(chosen) != 1:
+            raise ValueError("name exactly one of rating_key, job_id, since")
+        return self
+
+
+class FieldsRelease(_Payload):
+    """Hand fields back to Stash on one item, one scene's items, or every item (neither named).
+    No ``fields``: the fields each item preserves for a person's edit."""
+
+    fields: list[str] = Field(default_factory=list)
+    rating_key: int | None = None
+    scene_id: str | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one_selection(self) -> FieldsRelease:
+        if self.rating_key is not None and self.scene_id is not None:
+            raise ValueError("name a Plex item or a scene, not both")
+        return self
 
 
 class DeadLetterRetry(_Payload):

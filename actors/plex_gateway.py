@@ -4,9 +4,12 @@ Contract (consumes, in batches so detail reads are amortised):
   ``sync.locate`` (:class:`~actors.messages.SyncJob`): look up Plex candidates for the scene's
       files in the path index (refreshing it, at most once per interval, on a miss; optionally
       asking Plex to scan the file's folder) -> ``match.score`` to Matcher.
-  ``sync.write`` (SyncJob with ``targets``): reload the items in one request, diff, send one
-      locked edit per item, upload the poster if its bytes changed -> ``sync.done`` to Intake.
-  ``journal.undo`` (:class:`~actors.messages.JournalUndo`), ``index.rebuild``.
+  ``sync.write`` (SyncJob with ``targets``): reload the items in one request, plan each by the
+      ownership rules, send one edit per item, upload the poster if its bytes changed ->
+      ``sync.done`` to Intake.
+  ``journal.undo`` (:class:`~actors.messages.JournalUndo`): put back what journaled writes
+      replaced (values, locks, ownership); ``fields.release``
+      (:class:`~actors.messages.FieldsRelease`): forget owned fields; ``index.rebuild``.
 Failures become messages: transient -> ``retry.schedule`` (transient); breaker open ->
 ``retry.schedule`` (breaker_open, due at the trial time, no retry spent); item gone ->
 ``retry.schedule`` (not_found, re-locate); 401 / 400 -> ``dead_letter.job``.
@@ -19,17 +22,20 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.messages import (
+    FIELDS_RELEASE,
     INDEX_REBUILD,
     JOURNAL_UNDO,
     MATCH_SCORE,
     SYNC_DONE,
     SYNC_LOCATE,
     SYNC_WRITE,
+    FieldsRelease,
     JobRef,
     JournalUndo,
     SyncDone,
@@ -41,8 +47,9 @@ from actors.messages import (
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
 from stashplex.plex.covers import CoverUnavailableError, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
+from stashplex.plex.handback import apply_undo, release, select_undo
 from stashplex.plex.index import IndexBuilder, PathIndex
-from stashplex.plex.state import GatewayState, Written, last_write, undo_params
+from stashplex.plex.state import GatewayState, Written
 from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashError
@@ -50,6 +57,7 @@ from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, folders_due_for_scan, newest_jobs
 from stashplex.sync.matching import PlexCandidate
+from stashplex.sync.ownership import OwnershipPolicy
 from stashplex.sync.pathmap import PathMap, path_basename
 from stashplex.sync.request_size import split_edit
 from stashplex.sync.scene import StashScene
@@ -69,6 +77,7 @@ class PlexGateway(MailboxActor):
     def setup(self) -> None:
         self.settings = self.ctx.service("settings")
         self.toggles = FieldToggles.from_settings(self.settings)
+        self.policy = OwnershipPolicy.from_settings(self.settings)
         self.pathmap = PathMap.parse(
             self.settings.path_map, case_insensitive=self.settings.case_insensitive_paths
         )
@@ -128,6 +137,8 @@ class PlexGateway(MailboxActor):
         for envelope in envelopes:
             if envelope.kind == JOURNAL_UNDO:
                 self._guarded(envelope, lambda e=envelope: self._undo(e))
+            elif envelope.kind == FIELDS_RELEASE:
+                self._release(FieldsRelease.model_validate(envelope.payload))
             elif envelope.kind == INDEX_REBUILD:
                 self._index = PathIndex(case_insensitive=self._index.case_insensitive)
                 self._guarded(envelope, self._ensure_index)
@@ -147,20 +158,10 @@ class PlexGateway(MailboxActor):
             self._route_failure(envelope, exc.failure)
 
     def _defer(
-        self,
-        envelope: Envelope,
-        reason: Any,
-        error: str,
-        due_at: float | None = None,
-        *,
+        self, envelope: Envelope, reason: Any, error: str, due_at: float | None = None, *,
         kind: str | None = None,
-    ) -> None:
-        job = JobRef(
-            to=PLEX_GATEWAY,
-            kind=kind or envelope.kind,
-            scene_id=envelope.scene_id,
-            payload=envelope.payload,
-        )
+    ) -> None:  # fmt: skip
+        job = _job_ref(envelope, kind or envelope.kind)
         self.send(SCHEDULER, retry_envelope(reason, error, job, due_at=due_at))
 
     def _route_failure(self, envelope: Envelope, failure: PlexFailure) -> None:
@@ -169,16 +170,9 @@ class PlexGateway(MailboxActor):
         elif failure.error_class is ErrorClass.NOT_FOUND:
             self._defer(envelope, "not_found", failure.message, kind=SYNC_LOCATE)
         else:
-            self._dead_letter(envelope, failure.error_class.value, failure.message)
-
-    def _dead_letter(self, envelope: Envelope, reason: Any, error: str) -> None:
-        job = JobRef(
-            to=PLEX_GATEWAY,
-            kind=envelope.kind,
-            scene_id=envelope.scene_id,
-            payload=envelope.payload,
-        )
-        self.send(DEAD_LETTER, dead_letter_envelope(reason, error, job))
+            job = _job_ref(envelope, envelope.kind)
+            reason: Any = failure.error_class.value
+            self.send(DEAD_LETTER, dead_letter_envelope(reason, failure.message, job))
 
     # -- locate ----------------------------------------------------------------------------
 
@@ -279,13 +273,19 @@ class PlexGateway(MailboxActor):
         if ended is not None:
             self.send(INTAKE, ended)
 
-    def _fetch_items(self, keys: list[int]) -> dict[int, Any]:
+    def _fetch_items(self, keys: list[int], *, missing_ok: bool = False) -> dict[int, Any]:
+        """Detail reads in chunks; ``missing_ok``: a chunk Plex has none of is just absent."""
         plex = self._server()
         items: dict[int, Any] = {}
         for start in range(0, len(keys), DETAIL_CHUNK):
             chunk = keys[start : start + DETAIL_CHUNK]
-            for item in self._call(plex.fetchItems, chunk):
-                items[int(item.ratingKey)] = item
+            try:
+                found = self._call(plex.fetchItems, chunk)
+            except PlexCallError as exc:
+                if not (missing_ok and exc.failure.error_class is ErrorClass.NOT_FOUND):
+                    raise
+                found = []
+            items.update({int(item.ratingKey): item for item in found})
         return items
 
     def _write(
@@ -309,23 +309,23 @@ class PlexGateway(MailboxActor):
                 item,
                 self.toggles,
                 prior,
-                preserve_plex_edits=self.settings.preserve_plex_edits,
+                policy=self.policy,
                 max_request_bytes=self.settings.plex_max_request_bytes,
             )
+            journal = partial(self.state.journal, batch, key, scene.id, job_id=job.job_id)
             if plan.journal_preserved:
-                self.state.journal(batch, key, scene.id, "preserved", plan.journal_preserved)
+                journal("preserved", plan.journal_preserved)
+            changes += plan.value_changes
             if dry_run:
-                self.state.journal(batch, key, scene.id, "dry_run", plan.journal_writes)
-                changes += len(plan.journal_writes)
-                diff += plan.diff_rows()
+                journal("dry_run", plan.journal_writes)
+                diff += plan.dry_run_diff()
                 continue
             if plan.params:
                 for part in split_edit(plan.params, self.settings.plex_max_request_bytes):
                     self._call(item.edit, **part)
-                self.state.journal(batch, key, scene.id, "write", plan.journal_writes)
-                changes += len(plan.journal_writes)
-            covers = self._sync_images(item, plan, prior, job, batch)
-            self.state.record(key, plan.written(scene.id, job.revision, prior, covers))
+                journal("write", plan.journal_writes)
+            images = self._sync_images(item, plan, prior, job, batch)
+            self.state.record(key, plan.written_state(scene.id, job.revision, prior, *images))
         status = "dry_run" if dry_run else ("written" if changes else "unchanged")
         done = SyncDone(
             scene_id=scene.id,
@@ -355,7 +355,7 @@ class PlexGateway(MailboxActor):
                 raise CoverUnavailableError(str(exc)) from exc
 
         def journal(rows: list[tuple[str, Any, Any]]) -> None:
-            self.state.journal(batch, plan.rating_key, scene.id, "write", rows)
+            self.state.journal(batch, plan.rating_key, scene.id, "write", rows, job_id=job.job_id)
 
         return sync_covers(
             item,
@@ -370,19 +370,27 @@ class PlexGateway(MailboxActor):
             ),
         )
 
-    # -- undo ------------------------------------------------------------------------------
+    # -- handing fields back -----------------------------------------------------------------
 
     def _undo(self, envelope: Envelope) -> None:
         request = JournalUndo.model_validate(envelope.payload)
-        entries = last_write(self.state.store, request.rating_key)
-        params = undo_params(entries)
-        if not params:
-            log.info("journal undo: nothing to undo for item %d", request.rating_key)
-            return
-        (item,) = self._call(self._server().fetchItems, [request.rating_key])
-        self._call(item.edit, **params)
-        reverted = [(e["field"], e["new"], e["old"]) for e in entries if e["field"] != "poster"]
-        self.state.journal(
-            uuid.uuid4().hex, request.rating_key, entries[0]["scene_id"], "undo", reverted
+        restores, skipped = select_undo(self.state.store, **request.model_dump())
+        items = self._fetch_items(sorted({r.rating_key for r in restores}), missing_ok=True)
+        report = apply_undo(restores, items, self.state, self._call)
+        log.info(
+            "journal undo: restored %d fields of %d items, %d skipped",
+            report.fields,
+            report.items,
+            len(report.skipped) + len(skipped),
         )
-        log.info("journal undo: restored %d fields of item %d", len(reverted), request.rating_key)
+
+    def _release(self, request: FieldsRelease) -> None:
+        where = {"rating_key": request.rating_key, "scene_id": request.scene_id}
+        targets = release(self.state, request.fields, **where)
+        released = sum(len(names) for _scene, names in targets.values())
+        log.info("released %d fields of %d items to Stash", released, len(targets))
+
+
+def _job_ref(envelope: Envelope, kind: str) -> JobRef:
+    """The job to run again (or keep as a dead letter): this gateway, this payload."""
+    return JobRef(to=PLEX_GATEWAY, kind=kind, scene_id=envelope.scene_id, payload=envelope.payload)

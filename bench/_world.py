@@ -26,6 +26,7 @@ from _common import REPO
 
 from stashplex.runtime.datadir import DataDir
 from stashplex.link.ipc import send_request
+from stashplex.plex.state import GatewayState
 from stashplex.plugin import install_plugin
 from stashplex.sandbox.plex import PlexEmulator
 from stashplex.sandbox.seed import World, seed_world
@@ -238,18 +239,24 @@ class BenchWorld:
         return self.plex.requests.count(method="PUT") + self.plex.requests.count(method="POST")
 
     def scenes_not_in_plex(self, scene_ids: list[str] | None = None) -> list[str]:
-        """Scenes some of whose Plex items lack the synced, locked title (a lost update)."""
+        """Scenes some of whose Plex items lack the synced, locked title, or were never written
+        (a lost update). An untitled scene's title is left alone (its file-name fallback counts
+        as empty), so for it the gateway's record of the write is the proof."""
         lost = []
-        for scene_id in scene_ids or self.world.scene_ids:
-            wanted = self.stash.scene(scene_id)["title"]
-            for file in self.world.files_of(scene_id):
-                if file.rating_key is None:
-                    continue
-                item = self.plex.item(file.rating_key)
-                # An untitled scene gets a fallback title; its lock still proves the write.
-                if "title" not in item["locks"] or (wanted and item["fields"]["title"] != wanted):
-                    lost.append(scene_id)
-                    break
+        state = GatewayState(DataDir(self.data_dir))
+        try:
+            for scene_id in scene_ids or self.world.scene_ids:
+                wanted = self.stash.scene(scene_id)["title"]
+                keys = [f.rating_key for f in self.world.files_of(scene_id) if f.rating_key]
+                written = state.written(keys)
+                for key in keys:
+                    item = self.plex.item(key)
+                    titled = "title" in item["locks"] and item["fields"]["title"] == wanted
+                    if key not in written or (wanted and not titled):
+                        lost.append(scene_id)
+                        break
+        finally:
+            state.store.close()
         return lost
 
     def close(self, *, keep: bool = False) -> None:

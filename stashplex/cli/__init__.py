@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from stashplex.cli import daemon, demo, inspect, plugin, repair, sync
+from stashplex.cli import daemon, demo, handback, inspect, plugin, repair, sync
 from stashplex.cli.common import EXIT_FAILED, EXIT_USAGE, CommandError
 
-COMMANDS = (daemon, inspect, sync, repair, plugin, demo)
+COMMANDS = (daemon, inspect, sync, repair, handback, plugin, demo)
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 

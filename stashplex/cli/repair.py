@@ -1,4 +1,4 @@
-"""``dlq`` and ``journal``: see and repair what a sync could not do, or did."""
+"""``dlq``: see and repair what a sync could not do."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from typing import get_args
 
 from actors.messages import ReasonClass
-from stashplex.cli.common import EXIT_OK, CommandError, add_data_dir, ask, data_dir_of
+from stashplex.cli.common import EXIT_OK, add_data_dir, ask, data_dir_of
 
 DEAD_LETTER_REASONS = list(get_args(ReasonClass))
 
@@ -32,16 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     for parser in (listing, show, retry, purge):
         add_data_dir(parser)
     dlq.set_defaults(func=cmd_dlq)
-
-    journal = sub.add_parser("journal", help="what syncs wrote to a Plex item, and undo")
-    journal_sub = journal.add_subparsers(dest="action", metavar="ACTION", required=True)
-    jshow = journal_sub.add_parser("show", help="the field changes written to an item")
-    jshow.add_argument("rating_key", type=int)
-    undo = journal_sub.add_parser("undo", help="put back what the last write replaced")
-    undo.add_argument("rating_key", type=int)
-    for parser in (jshow, undo):
-        add_data_dir(parser)
-    journal.set_defaults(func=cmd_journal)
 
 
 def _when(stamp: float) -> str:
@@ -86,23 +76,4 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     else:
         ask(data, {"type": "dlq", "action": "purge", "older_than_days": args.older_than_days})
         print(f"purge of dead letters older than {args.older_than_days:g} days requested")
-    return EXIT_OK
-
-
-def cmd_journal(args: argparse.Namespace) -> int:
-    data = data_dir_of(args)
-    if args.action == "show":
-        entries = ask(data, {"type": "journal", "action": "show", "rating_key": args.rating_key})[
-            "entries"
-        ]
-        if not entries:
-            raise CommandError(f"the journal has nothing for Plex item {args.rating_key}")
-        for e in entries:
-            print(
-                f"{_when(e['at'])}  {e['action']:<9} scene {e['scene_id']}  {e['field']}: "
-                f"{e['old']!r} -> {e['new']!r}"
-            )
-    else:
-        ask(data, {"type": "journal", "action": "undo", "rating_key": args.rating_key})
-        print(f"undo of the last write to Plex item {args.rating_key} requested")
     return EXIT_OK

@@ -33,7 +33,12 @@ def scene_id(text: str) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sync = sub.add_parser("sync", help="sync scenes to Plex and follow the progress")
+    sync = sub.add_parser(
+        "sync",
+        help="sync scenes to Plex and follow the progress",
+        description="Sync scenes to Plex and follow the progress. Fields stashplex owns follow "
+        "Stash, fields it does not own are only filled, never cleared (README: Ownership).",
+    )
     add_data_dir(sync)
     which = sync.add_mutually_exclusive_group()
     which.add_argument(
@@ -53,12 +58,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--follow", metavar="JOB", help="follow a sync started earlier (e.g. with --no-wait)"
     )
     sync.add_argument(
-        "--dry-run", action="store_true", help="compute and show the field changes, write nothing"
+        "--dry-run",
+        action="store_true",
+        help="write nothing; show every field of every item as owned, filled, left alone or "
+        "preserved, and what would change",
     )
     sync.add_argument(
         "--force",
         action="store_true",
-        help="send scenes to Plex even if unchanged since their last sync",
+        help="send scenes to Plex even if unchanged since their last sync: overrides only that "
+        "skip, so fields stashplex owns are rewritten and relocked (a Plex edit to one is "
+        "overwritten) and its collections put back; it does not override preserve_plex_edits "
+        "(see `stashplex release`), organized_only, or fields stashplex does not own",
     )
     sync.add_argument(
         "--no-wait", action="store_true", help="start the sync, print its job id and return"
@@ -69,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_sync(args: argparse.Namespace) -> int:
     data = data_dir_of(args)
     if args.follow:
-        return _follow(data, args.follow, dry_run=args.dry_run)
+        return follow(data, args.follow, diffs=args.dry_run)
     if args.since is not None:
         _check_since(args.since)
     mode = "scenes" if args.scene else ("since" if args.since else "all")
@@ -85,15 +96,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.no_wait:
         print(f"sync started: job {job_id}; follow it with `stashplex sync --follow {job_id}`")
         return EXIT_OK
-    return _follow(data, job_id, dry_run=args.dry_run)
+    return follow(data, job_id, diffs=args.dry_run)
 
 
-def _follow(data: DataDir, job_id: str, *, dry_run: bool) -> int:
-    """Poll the job until it is over; Ctrl-C leaves it running in the supervisor."""
+def follow(data: DataDir, job_id: str, *, diffs: bool = False) -> int:
+    """Show a job's progress until it is done, then its summary; the exit code says whether
+    every scene made it. Ctrl-C stops following and leaves the job running in the supervisor."""
     view = progress_view()
     try:
         while True:
-            job = ask(data, {"type": "job", "job": job_id, "diffs": dry_run})
+            job = ask(data, {"type": "job", "job": job_id, "diffs": diffs})
             view.update(job)
             if job.get("done"):
                 break
@@ -107,22 +119,32 @@ def _follow(data: DataDir, job_id: str, *, dry_run: bool) -> int:
         )
         return EXIT_OK
     view.close()
-    if dry_run:
+    if diffs:
         _print_diffs(job)
-    print(job.get("summary", ""))
+    print(f"job {job_id}: {job.get('summary', '')}")
     if job.get("error"):
         print(f"error: {job['error']}", file=sys.stderr)
     return EXIT_FAILED if job.get("failed") or job.get("error") else EXIT_OK
 
 
 def _print_diffs(job: dict) -> None:
-    for entry in job.get("diffs", []):
+    """Per scene, every field's verdict: owned, filled, left alone, or preserved."""
+    for entry in sorted(job.get("diffs", []), key=lambda e: str(e["scene_id"])):
         print(f"scene {entry['scene_id']}:")
         for change in entry["changes"]:
-            print(
-                f"  item {change['rating_key']} {change['field']}: "
-                f"{change['old']!r} -> {change['new']!r}"
-            )
+            verdict = change.get("verdict", "owned")
+            if change.get("changed", True):
+                what = f"{_value(change['old'])} -> {_value(change['new'])}"
+            elif change.get("locks"):
+                what = f"{_value(change['old'])} (lock only)"
+            else:
+                what = f"{_value(change['old'])} (unchanged)"
+            print(f"  item {change['rating_key']} {change['field']}: {verdict:<10} {what}")
+
+
+def _value(value: object) -> str:
+    text = repr(tuple(value) if isinstance(value, list) else value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _check_since(value: str) -> None:

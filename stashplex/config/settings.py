@@ -60,6 +60,11 @@ class Settings(BaseModel):
     strict_matching: bool = True
     allow_medium_confidence: bool = False
     preserve_plex_edits: bool = False
+    #: Off: an empty Stash value only clears a field stashplex wrote (see the README's
+    #: "Ownership"). On: Stash is authoritative for every mapped field, empty included.
+    stash_authoritative: bool = False
+    #: Write only scenes marked organized in Stash; a scene is synced when it becomes organized.
+    organized_only: bool = False
     dry_run: bool = False
     scan_on_miss: bool = True
 

@@ -69,6 +69,7 @@ class ControlHandler:
             "job": self._job,
             "dlq": lambda r: {"ok": True, **self.ops.dead_letters(_fields(r))},
             "journal": lambda r: {"ok": True, **self.ops.journal(_fields(r))},
+            "release": lambda r: {"ok": True, **self.ops.release(_fields(r))},
             "task": self._task,
             "stop": self._stop,
         }

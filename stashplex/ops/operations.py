@@ -21,17 +21,23 @@ from actors.intake_state import SyncState, counters, job_progress, last_sync_at
 from actors.messages import (
     DEAD_LETTER_PURGE,
     DEAD_LETTER_RETRY,
+    FIELDS_RELEASE,
     JOURNAL_UNDO,
     SYNC_REQUEST,
     DeadLetterPurge,
     DeadLetterRetry,
+    FieldsRelease,
+    JournalUndo,
     SyncRequest,
 )
 from actors.scheduler import open_store as open_timers
 from actors.scheduler import timer_summary
-from stashplex.plex.state import GatewayState, journal_entries
+from stashplex.plex.handback import release_targets, select_undo
+from stashplex.plex.journal import journal_entries
+from stashplex.plex.state import GatewayState
 from stashplex.runtime.envelope import Envelope
 from stashplex.runtime.store import KeyValue, Store
+from stashplex.sync.ownership import plex_field_names
 
 if TYPE_CHECKING:
     from stashplex.ops.host_view import HostView
@@ -47,6 +53,7 @@ class Operations:
     def __init__(self, host: HostView) -> None:
         self.host = host
         self._stores: dict[str, Store] = {}
+        self._gateway: GatewayState | None = None
 
     def _store(self, name: str) -> Store:
         if name not in self._stores:
@@ -54,10 +61,16 @@ class Operations:
             self._stores[name] = {
                 "dead_letters": lambda: open_dead_letters(data),
                 "timers": lambda: open_timers(data),
-                "gateway": lambda: GatewayState(data).store,
+                "gateway": lambda: self._gateway_state().store,
                 "intake": lambda: SyncState(data).store,
             }[name]()
         return self._stores[name]
+
+    def _gateway_state(self) -> GatewayState:
+        """A reader of the gateway's state (the gateway stays its only writer)."""
+        if self._gateway is None:
+            self._gateway = GatewayState(self.host.data)
+        return self._gateway
 
     def _send(self, to: str, kind: str, payload: dict[str, Any]) -> None:
         assert self.host.post is not None
@@ -151,18 +164,82 @@ class Operations:
             return {"requested": True}
         raise ValueError(f"unknown dead-letter action {action!r} (list, show, retry, purge)")
 
-    # -- journal ----------------------------------------------------------------------------
+    # -- journal and handing fields back --------------------------------------------------
 
     def journal(self, request: dict[str, Any]) -> dict[str, Any]:
         action = request.get("action", "show")
-        rating_key = int(request["rating_key"])
         if action == "show":
-            return {
-                "entries": journal_entries(
-                    self._store("gateway"), rating_key, int(request.get("limit", 200))
-                )
-            }
+            return self._journal_show(request)
         if action == "undo":
-            self._send(PLEX_GATEWAY, JOURNAL_UNDO, {"rating_key": rating_key})
-            return {"requested": True}
+            return self._journal_undo(request)
         raise ValueError(f"unknown journal action {action!r} (show, undo)")
+
+    def _journal_show(self, request: dict[str, Any]) -> dict[str, Any]:
+        key, scene = request.get("rating_key"), request.get("scene_id")
+        limit = int(request.get("limit", 200))
+        store = self._store("gateway")
+        if scene is not None:
+            entries = journal_entries(store, scene_id=str(scene), limit=limit)
+            what = f"Stash scene {scene}"
+        else:
+            entries = journal_entries(store, int(key), limit)
+            what = f"Plex item {key}"
+        if not entries:
+            raise LookupError(f"the journal has nothing for {what}")
+        return {"entries": entries}
+
+    def _journal_undo(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Undo one item's last change, a sync job, or everything since a time; refused when
+        the journal holds nothing of the kind, only planned with ``dry_run``."""
+        undo = JournalUndo.model_validate(request)
+        restores, skipped = select_undo(
+            self._store("gateway"),
+            rating_key=undo.rating_key,
+            job_id=undo.job_id,
+            since=undo.since,
+        )
+        if not restores and not skipped:
+            if undo.rating_key is not None:
+                raise LookupError(f"the journal has no write to Plex item {undo.rating_key}")
+            if undo.job_id is not None:
+                raise LookupError(f"the journal has no write of sync job {undo.job_id}")
+            raise LookupError("the journal has no write since that time")
+        reply: dict[str, Any] = {
+            "restores": [r._asdict() for r in restores],
+            "skipped": [s._asdict() for s in skipped],
+        }
+        if not request.get("dry_run") and restores:
+            self._send(PLEX_GATEWAY, JOURNAL_UNDO, undo.model_dump(mode="json"))
+            reply["requested"] = True
+        return reply
+
+    def release(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Hand fields back to Stash: forget them as ours (the gateway does), then re-sync the
+        scenes forced, so Stash's values are filled in again. Refused for an unknown item or
+        scene; with nothing to release, says so and does nothing."""
+        release = FieldsRelease.model_validate(
+            {**request, "fields": plex_field_names(request.get("fields") or ())}
+        )
+        if not (release.rating_key is not None or release.scene_id or request.get("all")):
+            raise ValueError("say where to release: a Plex item, a scene, or all")
+        state = self._gateway_state()
+        if release.rating_key is not None and not state.written([release.rating_key]):
+            raise LookupError(f"stashplex has written nothing to Plex item {release.rating_key}")
+        if release.scene_id and not state.written_where(scene_id=release.scene_id):
+            raise LookupError(f"stashplex has written nothing for Stash scene {release.scene_id}")
+        targets = release_targets(
+            state, release.fields, rating_key=release.rating_key, scene_id=release.scene_id
+        )
+        fields = sum(len(names) for _scene, names in targets.values())
+        if not targets:
+            return {"summary": "nothing to release: no such field is stashplex's there"}
+        self._send(PLEX_GATEWAY, FIELDS_RELEASE, release.model_dump(mode="json"))
+        scenes = sorted({scene for scene, _names in targets.values()})
+        job = self.start_sync({"mode": "scenes", "scene_ids": scenes, "force": True})
+        return {
+            **job,
+            "items": len(targets),
+            "fields": fields,
+            "summary": f"released {fields} field(s) of {len(targets)} item(s); "
+            f"re-syncing {len(scenes)} scene(s)",
+        }

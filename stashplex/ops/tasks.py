@@ -16,7 +16,16 @@ if TYPE_CHECKING:
 #: "Sync recent changes" looks this far back.
 RECENT = timedelta(hours=24)
 
-TASKS = ("sync_all", "sync_recent", "status", "doctor", "dlq_retry", "dlq_purge", "stop")
+TASKS = (
+    "sync_all",
+    "sync_recent",
+    "status",
+    "doctor",
+    "dlq_retry",
+    "dlq_purge",
+    "release",
+    "stop",
+)
 
 
 def recent_since(cursor: str | None, now: datetime | None = None) -> str:
@@ -27,6 +36,24 @@ def recent_since(cursor: str | None, now: datetime | None = None) -> str:
         return shift_stash_time(cursor, -RECENT.total_seconds())
     moment = (now or datetime.now(UTC)) - RECENT
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def release_request(args: dict[str, Any]) -> dict[str, Any]:
+    """The release task's arguments, as Stash's ``runPluginTask`` passes them (all text):
+    ``fields`` (comma-separated; none: every preserved field), ``scene`` or ``item`` (neither:
+    every item). Run from Stash's task list, it hands back every preserved field."""
+    fields = [f.strip() for f in str(args.get("fields") or "").split(",") if f.strip()]
+    item, scene = args.get("item"), args.get("scene")
+    if item and scene:
+        raise ValueError("release: give a scene or an item, not both")
+    if item and not str(item).isdigit():
+        raise ValueError(f"release: item must be a Plex rating key, got {item!r}")
+    return {
+        "fields": fields,
+        "rating_key": int(item) if item else None,
+        "scene_id": str(scene) if scene else None,
+        "all": not (item or scene),
+    }
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,8 @@ def run_task(  # noqa: PLR0911 - one return per task
         days = float(args.get("days") or settings.dead_letter_retention_days)
         ops.dead_letters({"action": "purge", "older_than_days": days})
         return {"summary": f"purging dead letters older than {days:g} days"}
+    if name == "release":
+        return ops.release(release_request(args))
     if name == "stop":
         return context.stop()
     raise ValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}")

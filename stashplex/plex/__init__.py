@@ -21,7 +21,7 @@ _EXPORTS = {
     "Section": "index",
     "GatewayState": "state",
     "Written": "state",
-    "journal_entries": "state",
+    "journal_entries": "journal",
     "ItemPlan": "writer",
     "plan_item": "writer",
 }

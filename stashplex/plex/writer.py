@@ -1,7 +1,8 @@
-"""Planning one item's write: what Stash says, what Plex shows, what we last wrote.
+"""Planning one item's write: what Stash says, what Plex shows, what we own there.
 
 The plan is computed without I/O from a detail-fetched plexapi item, so the gateway's only
-decisions are whether to send the plan (dry run, breaker) and where failures go.
+decisions are whether to send the plan (dry run, breaker) and where failures go. Which fields
+are written, cleared or left alone is :mod:`stashplex.sync.ownership`'s decision.
 """
 
 from __future__ import annotations
@@ -12,59 +13,100 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stashplex.plex.items import current_fields, locked_fields, supported
+from stashplex.plex.journal import JournalRow
 from stashplex.plex.state import Written
-from stashplex.sync.fieldmap import FieldDiff, FieldToggles, desired_fields, diff_fields
+from stashplex.sync.fieldmap import FieldToggles, desired_fields
 from stashplex.sync.fingerprint import poster_source
+from stashplex.sync.ownership import OwnershipPlan, OwnershipPolicy, empty_fields, plan_ownership
 from stashplex.sync.plexedit import edit_params
 from stashplex.sync.request_size import DEFAULT_MAX_QUERY_BYTES, fit_fields
 from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class ItemPlan:
     rating_key: int
-    diff: FieldDiff
+    ownership: OwnershipPlan
     params: dict[str, str]
     current: dict[str, Any]
-    desired: dict[str, Any]
-    written_fields: dict[str, Any] = field(default_factory=dict)
+    locked: frozenset[str]
+    #: What we owned before this write (field -> the value we had written).
+    owned_before: dict[str, Any] = field(default_factory=dict)
     poster_source: str | None = None
     background_source: str | None = None
     #: Values cut to fit one request: (field, length before, length after).
     cuts: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
-    def journal_writes(self) -> list[tuple[str, Any, Any]]:
-        return [(c.field, c.old, c.new) for c in self.diff.changes if not c.lock_only]
+    def written_fields(self) -> dict[str, Any]:
+        """What we own after this write, for the gateway's state."""
+        return self.ownership.owned
 
-    def diff_rows(self) -> list[dict[str, Any]]:
-        """What a dry run reports for this item: one row per field that would change."""
+    @property
+    def value_changes(self) -> int:
+        return sum(1 for c in self.ownership.changes if not c.lock_only)
+
+    @property
+    def journal_writes(self) -> list[JournalRow]:
+        """Every field this write sends, lock-only ones included (an undo unlocks them)."""
         return [
-            {"rating_key": self.rating_key, "field": name, "old": old, "new": new}
-            for name, old, new in self.journal_writes
+            JournalRow(
+                c.field, c.old, c.new, c.field in self.locked, self.owned_before.get(c.field)
+            )
+            for c in self.ownership.changes
         ]
 
-    def written(
-        self, scene_id: str, revision: int, prior: Written | None, covers: tuple[Any, Any]
+    @property
+    def journal_preserved(self) -> list[JournalRow]:
+        return [
+            JournalRow(d.field, d.plex_value, d.stash_value)
+            for d in self.ownership.decisions
+            if d.field in self.ownership.preserved
+        ]
+
+    def written_state(
+        self,
+        scene_id: str,
+        revision: int,
+        prior: Written | None,
+        poster_sha1: str | None,
+        background_sha1: str | None,
     ) -> Written:
-        """What we now hold written on the item; an image not uploaded keeps its last record."""
-        poster_sha1, background_sha1 = covers
+        """What the gateway remembers after this write; an image not uploaded keeps the source
+        of the last one that was."""
         return Written(
             scene_id,
             revision,
             self.written_fields,
             self.poster_source if poster_sha1 else (prior.poster_source if prior else None),
             poster_sha1,
-            self.background_source
-            if background_sha1
-            else (prior.background_source if prior else None),
+            self.background_source if background_sha1 else (
+                prior.background_source if prior else None
+            ),
             background_sha1,
+            self.ownership.preserved,
         )
 
-    @property
-    def journal_preserved(self) -> list[tuple[str, Any, Any]]:
-        return [(p.field, p.plex_value, p.desired) for p in self.diff.preserved]
+    def dry_run_diff(self) -> list[dict[str, Any]]:
+        """Every field's verdict (owned, filled, left alone, preserved) and its change, if any."""
+        changes = {c.field: c for c in self.ownership.changes}
+        rows = []
+        for decision in self.ownership.decisions:
+            change = changes.get(decision.field)
+            rows.append(
+                {
+                    "rating_key": self.rating_key,
+                    "field": decision.field,
+                    "verdict": str(decision.verdict),
+                    "old": decision.plex_value,
+                    "new": change.new if change else decision.plex_value,
+                    "changed": bool(change and not change.lock_only),
+                    "locks": bool(change and change.lock),
+                }
+            )
+        return rows
 
 
 def plan_item(
@@ -73,7 +115,7 @@ def plan_item(
     toggles: FieldToggles,
     prior: Written | None,
     *,
-    preserve_plex_edits: bool,
+    policy: OwnershipPolicy,
     max_request_bytes: int = DEFAULT_MAX_QUERY_BYTES,
 ) -> ItemPlan:
     allowed = supported(item)
@@ -85,25 +127,25 @@ def plan_item(
             scene.id, name, before, after, max_request_bytes,
         )  # fmt: skip
     current = current_fields(item)
-    diff = diff_fields(
+    locked = locked_fields(item)
+    owned = dict(prior.fields) if prior else {}
+    ownership = plan_ownership(
         current,
-        locked_fields(item),
+        locked,
         desired,
-        last_written=prior.fields if prior else None,
-        preserve_plex_edits=preserve_plex_edits,
+        empty=empty_fields(desired, titled=bool(scene.title)),
+        owned=owned,
+        policy=policy,
     )
-    params = edit_params(diff.changes, current) if diff.changes else {}
-    kept = {p.field for p in diff.preserved}
-    written_fields = dict(prior.fields) if prior else {}
-    written_fields.update({k: v for k, v in desired.items() if k not in kept})
+    params = edit_params(ownership.changes, current) if ownership.changes else {}
     cover = poster_source(scene.screenshot_url)
     return ItemPlan(
         int(item.ratingKey),
-        diff,
+        ownership,
         params,
         current,
-        desired,
-        written_fields,
+        locked,
+        owned,
         cover if toggles.poster else None,
         cover if toggles.background else None,
         cuts,

@@ -60,6 +60,9 @@ TASKS = (
     ("doctor", "Health check", "Check the connections to Stash and Plex and the data folder."),
     ("dlq_retry", "Process dead letters (retry)", "Send failed syncs through the pipeline again."),
     ("dlq_purge", "Purge old dead letters", "Delete dead letters older than the retention."),
+    ("release", "Release preserved fields",
+     "Hand every field kept for an edit made in Plex back to Stash, and re-sync those scenes."
+     " Through the API, args fields, scene or item narrow it."),
     ("start", "Start supervisor", "Start the background sync process if it is not running."),
     ("stop", "Stop supervisor", "Stop the background sync process after its current work."),
 )
@@ -97,6 +100,11 @@ SETTINGS = (
      "Also accept medium-confidence matches (file name and size) when paths differ."),
     ("preserve_plex_edits", "BOOLEAN", "Preserve Plex edits",
      "Leave a field alone if it was edited in Plex since stashplex last wrote it."),
+    ("stash_authoritative", "BOOLEAN", "Stash is authoritative",
+     "Write every mapped field, clearing Plex where Stash is empty. Off: an empty Stash value"
+     " only clears what stashplex itself wrote."),
+    ("organized_only", "BOOLEAN", "Organized scenes only",
+     "Sync only scenes marked organized in Stash; a scene is synced once it is organized."),
     ("dry_run", "BOOLEAN", "Dry run", "Log what would change in Plex without changing it."),
     ("transient_retries", "NUMBER", "Retries after transient errors",
      "How often a sync is retried after a timeout or server error."),

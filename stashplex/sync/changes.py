@@ -31,6 +31,8 @@ SYNCED_INPUT_FIELDS: dict[str, frozenset[str]] = {
 }
 #: Changing which file is primary can change the match and the fallback title.
 ALWAYS_RELEVANT = frozenset({"primary_file_id"})
+#: With ``organized_only``, marking a scene organized is what lets it reach Plex.
+ORGANIZED = "organized"
 #: Bookkeeping keys of an update input: present in ``inputFields``, never a change themselves.
 NOT_A_CHANGE = frozenset({"id", "ids", "clientMutationId"})
 #: ``inputFields`` of a performer/studio/tag/group update that can change what its scenes show
@@ -57,6 +59,8 @@ def relevant_fields(settings: Any) -> frozenset[str]:
             fields |= names
     if toggles.studio_as_collection:
         fields.add("studio_id")
+    if getattr(settings, "organized_only", False):
+        fields.add(ORGANIZED)
     return frozenset(fields)
 
 
@@ -143,13 +147,16 @@ def select_changed(
     *,
     force: bool = False,
     catching_up: bool = False,
+    organized_only: bool = False,
 ) -> Selection:
     """Sanitize and fingerprint scenes; keep those whose Plex fields may have changed.
 
     A scene is skipped when its fingerprint equals that of its last successful sync, or of a
     job for it still in flight (so a burst of events makes one job). The catch-up pass also
     skips what last failed, so a failed scene is not re-failed on every pass; a new edit or
-    ``sync`` retries it. ``force`` skips nothing that has files.
+    ``sync`` retries it. ``force`` skips nothing that has files. With ``organized_only`` a
+    scene not marked organized is skipped, forced or not; it leaves no fingerprint behind, so
+    the edit that marks it organized finds it changed (whatever Plex got before stays there).
     """
     selection = Selection()
     for raw in raw_scenes:
@@ -159,7 +166,13 @@ def select_changed(
             selection.notes.append((logging.ERROR, str(exc)))
             selection.failed += 1
             continue
-        selection.notes += [(logging.INFO, f"scene {scene.id}: {p}") for p in scene.problems]
+        selection.notes += [(logging.WARNING, f"scene {scene.id}: {p}") for p in scene.problems]
+        if organized_only and not scene.organized:
+            selection.notes.append(
+                (logging.DEBUG, f"scene {scene.id} is not organized; organized_only skips it")
+            )
+            selection.skipped += 1
+            continue
         if not scene.files:
             selection.notes.append(
                 (logging.INFO, f"scene {scene.id} has no files; nothing in Plex to match")

@@ -6,17 +6,23 @@ Keys are Plex's own edit field names, so a desired value goes straight into the 
 Rules that are not one-to-one copies:
 
 * **Rating.** Stash rates 1..100, Plex 0..10 with one decimal: ``userRating = rating100 / 10``
-  (85 → ``"8.5"``, 100 → ``"10.0"``, 1 → ``"0.1"``). No rating in Stash clears the Plex rating
-  (``""``). Plex may report ``8`` for ``8.0``; both compare equal.
+  (85 → ``"8.5"``, 100 → ``"10.0"``, 1 → ``"0.1"``). No rating in Stash is the empty value
+  ``""``. Plex may report ``8`` for ``8.0``; both compare equal.
 * **Partial dates.** Stash may hold only a year (``2021``) or a year and month (``2021-03``);
   Plex stores whole days, so the missing parts become the first: ``2021`` → ``2021-01-01``,
-  ``2021-03`` → ``2021-03-01``. No or an invalid Stash date clears ``originallyAvailableAt``.
+  ``2021-03`` → ``2021-03-01``. No or an invalid Stash date is the empty value.
 * **Title.** A scene without a title gets the primary file's name without its extension, which
-  is what Stash itself shows; a scene with neither leaves the Plex title alone.
-* **Director.** Stash keeps one free-text field; it is split on ``,`` and ``;`` into people.
+  is what Stash itself shows; that fallback is the title's *empty* value, so it only reaches a
+  title stashplex owns (see :mod:`stashplex.sync.ownership`). A scene with neither leaves the
+  Plex title alone.
+* **Director.** Stash keeps one free-text field; one person per line or per ``;``. A comma
+  stays inside a name ("Kubrick, Stanley" is one person).
 * **Collections.** Stash groups, ordered by the scene's index in each group; with
-  ``studio_as_collection`` the studio name is added after them.
-* Every field we write is also locked, so a Plex agent refresh cannot overwrite it.
+  ``studio_as_collection`` the studio name is added after them. These are the names stashplex
+  adds and removes; other collections on the item are never touched.
+
+What is written, cleared or left alone is decided by :mod:`stashplex.sync.ownership`; this
+module only says what Stash's values are, in Plex's vocabulary.
 """
 
 from __future__ import annotations
@@ -49,7 +55,6 @@ PLEX_FIELDS: tuple[str, ...] = SCALAR_FIELDS + TAG_FIELDS
 #: Tag lists whose order means nothing to Plex; the cast keeps its billing order.
 UNORDERED_TAG_FIELDS = frozenset({"genre", "collection", "director"})
 
-_DIRECTOR_SEPARATORS = re.compile(r"[,;]")
 _DAY_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -93,23 +98,26 @@ class MappingRow(NamedTuple):
 
 MAPPING_TABLE: tuple[MappingRow, ...] = (
     MappingRow(
-        "title", "title", "the title, else the primary file name without extension", "title"
+        "title",
+        "title",
+        "the title; without one the primary file name without extension, which counts as empty",
+        "title",
     ),
-    MappingRow("details", "summary", "multi-line text, up to 10,000 characters", "summary"),
-    MappingRow("studio.name", "studio", "studio name; no studio clears it", "studio"),
+    MappingRow(
+        "details",
+        "summary",
+        "text as typed, line breaks and blank lines kept; cut at 10,000 characters (a warning)",
+        "summary",
+    ),
+    MappingRow("studio.name", "studio", "studio name", "studio"),
     MappingRow(
         "date",
         "originallyAvailableAt",
         "YYYY-MM-DD; a year or year-month gets day/month 01 (`2024-05` → `2024-05-01`); "
-        "none or invalid clears it",
+        "an invalid date counts as empty (a warning)",
         "date",
     ),
-    MappingRow(
-        "rating100",
-        "userRating",
-        "rating100 / 10, one decimal (85 → 8.5); unrated clears it",
-        "rating",
-    ),
+    MappingRow("rating100", "userRating", "rating100 / 10, one decimal (85 → 8.5)", "rating"),
     MappingRow(
         "performers",
         "actor",
@@ -117,9 +125,22 @@ MAPPING_TABLE: tuple[MappingRow, ...] = (
         "performers",
     ),
     MappingRow("tags", "genre", "tag names, duplicates (any case) dropped", "tags"),
-    MappingRow("groups", "collection", "group names ordered by scene index", "groups"),
-    MappingRow("studio.name", "collection", "added to the collections", "studio_as_collection"),
-    MappingRow("director", "director", "split on `,` and `;`", "director"),
+    MappingRow(
+        "groups",
+        "collection",
+        "group names, added to the item's collections; only names stashplex added are removed, "
+        "and the list is never locked",
+        "groups",
+    ),
+    MappingRow(
+        "studio.name", "collection", "added to the collections, same rule", "studio_as_collection"
+    ),
+    MappingRow(
+        "director",
+        "director",
+        "one person per line or per `;`; a comma stays in the name (`Kubrick, Stanley`)",
+        "director",
+    ),
     MappingRow(
         "paths.screenshot",
         "poster",
@@ -162,10 +183,6 @@ def plex_user_rating(rating100: int | None) -> str:
     return f"{rating100 / 10:.1f}"
 
 
-def split_directors(director: str) -> tuple[str, ...]:
-    return clean_names(_DIRECTOR_SEPARATORS.split(director))
-
-
 def desired_fields(scene: StashScene, toggles: FieldToggles) -> dict[str, FieldValue]:
     """The Plex fields this scene should produce, only for the fields switched on."""
     fields: dict[str, FieldValue] = {}
@@ -188,13 +205,15 @@ def desired_fields(scene: StashScene, toggles: FieldToggles) -> dict[str, FieldV
         studio = (scene.studio,) if toggles.studio_as_collection and scene.studio else ()
         fields["collection"] = clean_names(groups + studio)
     if toggles.director:
-        fields["director"] = split_directors(scene.director)
+        fields["director"] = scene.directors
     return fields
 
 
 class FieldChange(BaseModel):
     """One field to write. ``lock_only``: the value is already right but unlocked, so only the
-    lock is sent (an unlocked field is overwritten by the next agent refresh)."""
+    lock is sent (an unlocked field is overwritten by the next agent refresh). ``lock``: the
+    lock to send with it; None sends none, leaving the field's lock as it is (collections, whose
+    one lock covers other tools' names too)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -202,24 +221,13 @@ class FieldChange(BaseModel):
     old: FieldValue
     new: FieldValue
     lock_only: bool = False
-
-
-class PreservedField(BaseModel):
-    """A field someone edited in Plex after our last write, left alone by request."""
-
-    model_config = ConfigDict(frozen=True)
-
-    field: str
-    plex_value: FieldValue
-    last_written: FieldValue
-    desired: FieldValue
+    lock: bool | None = True
 
 
 class FieldDiff(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     changes: tuple[FieldChange, ...] = ()
-    preserved: tuple[PreservedField, ...] = ()
 
     @property
     def needs_write(self) -> bool:
@@ -283,19 +291,15 @@ def diff_fields(
     current: Mapping[str, Any],
     locked: frozenset[str],
     desired: Mapping[str, FieldValue],
-    *,
-    last_written: Mapping[str, FieldValue] | None = None,
-    preserve_plex_edits: bool = False,
 ) -> FieldDiff:
     """The writes that bring the Plex item to ``desired``; nothing when it is already there and
-    locked, so re-syncing an unchanged scene costs no request."""
+    locked, so re-syncing an unchanged scene costs no request. Which fields are desired at all
+    is the ownership rules' decision (:mod:`stashplex.sync.ownership`)."""
     unknown = sorted(set(desired) - set(PLEX_FIELDS))
     if unknown:
         msg = f"unknown Plex field(s) {unknown}; known: {', '.join(PLEX_FIELDS)}"
         raise ValueError(msg)
-    previous = last_written or {}
     changes: list[FieldChange] = []
-    preserved: list[PreservedField] = []
     for field in PLEX_FIELDS:
         if field not in desired:
             continue
@@ -305,19 +309,5 @@ def diff_fields(
             if field not in locked:
                 changes.append(FieldChange(field=field, old=old, new=new, lock_only=True))
             continue
-        if (
-            preserve_plex_edits
-            and field in previous
-            and not same_value(field, plex_value, previous[field])
-        ):
-            preserved.append(
-                PreservedField(
-                    field=field,
-                    plex_value=old,
-                    last_written=field_form(field, previous[field]),
-                    desired=new,
-                )
-            )
-            continue
         changes.append(FieldChange(field=field, old=old, new=new))
-    return FieldDiff(changes=tuple(changes), preserved=tuple(preserved))
+    return FieldDiff(changes=tuple(changes))

@@ -3,8 +3,10 @@
 When a scene's fingerprint equals the one stored after its last successful sync, nothing Plex
 would show has changed, so the sync can skip reading Plex at all. The fingerprint therefore covers
 exactly what is written: the desired fields (which already reflect the toggles), the poster's
-source and the file paths used to find the Plex item. Anything else Stash changes (``organized``,
-URLs, play counts, ``updated_at``) leaves it alone.
+source and the file paths used to find the Plex item. Anything else Stash changes (URLs, play
+counts, ``updated_at``) leaves it alone. ``organized`` is not in it either: with
+``organized_only`` a scene that is not organized is never synced and so leaves no fingerprint,
+which is what makes marking it organized a change (:func:`stashplex.sync.changes.select_changed`).
 
 The poster source is the screenshot URL *without scheme and host*, so moving Stash to another
 host or port changes nothing. Its ``?t=`` is the scene's ``updated_at``, so any scene edit moves
@@ -24,7 +26,9 @@ from stashplex.sync.fieldmap import FieldToggles, desired_fields
 from stashplex.sync.scene import StashScene
 
 #: Bump when the mapping rules change meaning, so every scene is re-synced once.
-FINGERPRINT_VERSION = 1
+#: 2: directors split on ``;`` and lines only, summaries keep their line breaks, no caps on
+#: titles and list lengths.
+FINGERPRINT_VERSION = 2
 
 
 def poster_source(screenshot_url: str | None) -> str | None:

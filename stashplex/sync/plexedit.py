@@ -7,10 +7,13 @@ plexapi adds ``id`` and ``type`` itself and percent-encodes every key and value 
 * scalar: ``title.value=…`` and ``title.locked=1``; an already-right value sends only the lock;
 * tag list: ``genre[0].tag.tag=…``, ``genre[1].tag.tag=…`` replaces the item's whole list, so the
   complete desired list is always sent (never an "add");
-* emptying a tag list: ``genre[].tag.tag-=<names>``, each name percent-encoded once *before*
-  joining with ``,`` (Plex splits on ``,`` and then decodes each name, so a name containing a
-  comma survives);
-* every written field is locked (``<field>.locked=1``), or the next agent refresh undoes it.
+* a tag list that only loses names (emptied, or a collection of ours removed):
+  ``genre[].tag.tag-=<names>``, each name percent-encoded once *before* joining with ``,`` (Plex
+  splits on ``,`` and then decodes each name, so a name containing a comma survives). Unlike a
+  whole list, a removal cannot drop a name another tool added a moment before;
+* a written field is locked (``<field>.locked=1``), or the next agent refresh undoes it, unless
+  its change says otherwise: ``lock=None`` sends no lock (collections), ``lock=False`` unlocks
+  (an undo putting back an unlocked field).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from urllib.parse import quote, unquote
 from stashplex.sync.fieldmap import SCALAR_FIELDS, TAG_FIELDS, FieldChange, field_form
 
 LOCKED = "1"
+UNLOCKED = "0"
 _DESCRIBE_MAX_CHARS = 60
 _PARAM = re.compile(r"(?P<field>\w+)(?:\[(?P<index>\d*)\])?\.(?P<part>.+)")
 
@@ -40,7 +44,8 @@ def edit_params(changes: Sequence[FieldChange], current: Mapping[str, Any]) -> d
         seen.add(field)
         if not change.lock_only:
             params.update(_value_params(change, current))
-        params[f"{field}.locked"] = LOCKED
+        if change.lock is not None:
+            params[f"{field}.locked"] = LOCKED if change.lock else UNLOCKED
     return params
 
 
@@ -57,12 +62,14 @@ def _value_params(change: FieldChange, current: Mapping[str, Any]) -> dict[str, 
     if isinstance(new, str) or any(not isinstance(name, str) or not name for name in new):
         msg = f"Plex tag field {field!r} takes a list of non-empty names, got {new!r}"
         raise TypeError(msg)
-    if new:
-        return {f"{field}[{index}].tag.tag": name for index, name in enumerate(new)}
     present = field_form(field, current.get(field, change.old))
-    if not present:
+    kept = set(new)
+    if list(new) != [name for name in present if name in kept]:
+        return {f"{field}[{index}].tag.tag": name for index, name in enumerate(new)}
+    gone = [name for name in present if name not in kept]
+    if not gone:
         return {}
-    return {f"{field}[].tag.tag-": ",".join(quote(name, safe="") for name in present)}
+    return {f"{field}[].tag.tag-": ",".join(quote(name, safe="") for name in gone)}
 
 
 def _shorten(text: str) -> str:
@@ -82,7 +89,7 @@ def describe_params(params: Mapping[str, str]) -> str:
         entry = fields.setdefault(match["field"], {})
         part, index = match["part"], match["index"]
         if part == "locked":
-            entry["locked"] = value == LOCKED
+            entry["lock"] = "locked" if value == LOCKED else "unlocked"
         elif part == "value":
             entry["value"] = value
         elif part == "tag.tag" and index:
@@ -103,7 +110,7 @@ def describe_params(params: Mapping[str, str]) -> str:
         if "removed" in entry:
             words.append(f"cleared (removing {len(entry['removed'])})")
         words.extend(entry.get("other", []))
-        if entry.get("locked"):
-            words.append("(locked)" if len(words) > 1 else "locked")
+        if "lock" in entry:
+            words.append(f"({entry['lock']})" if len(words) > 1 else entry["lock"])
         parts.append(" ".join(words))
     return "; ".join(parts) if parts else "no changes"

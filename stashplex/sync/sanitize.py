@@ -9,14 +9,19 @@ any string.
 Choices worth knowing:
 
 * Control characters (C0, DEL, C1) go. Vertical tab, form feed, NEL and the Unicode line and
-  paragraph separators count as line breaks; a single-line value turns every line break and tab
-  into a space, a multi-line value keeps ``\\n`` and ``\\t``.
+  paragraph separators count as line breaks; a single-line value turns every run of whitespace
+  into one space, a multi-line value keeps every ``\\n`` and ``\\t``, blank lines and the spaces
+  before a line break (Markdown's hard line break) included: a summary is shown as it was typed.
+  Only the whitespace around the whole value is trimmed.
 * Zero-width space, word joiner, BOM and the bidi embedding/override/isolate controls go: they are
   invisible, and an unbalanced override scrambles how the rest of a Plex row is displayed. The
   left-to-right/right-to-left *marks* stay (they are harmless and needed in mixed-direction text),
   and so does the zero-width non-joiner, which Persian and Indic spellings rely on.
 * The zero-width joiner stays only between two emoji parts (``👩‍💻``, ``❤️‍🔥``), where it builds one
   pictograph; anywhere else it is invisible noise.
+* Only two values have a length limit, and the sanitizer only cuts where one is given:
+  :data:`MAX_SUMMARY_LEN` and :data:`MAX_NAME_LEN`. :func:`clean_text_cut` says when it cut, so
+  the caller can warn. Titles and lists of names have no limit, as in Plex.
 * Truncation counts code points (what Plex and Python count), cuts at a word boundary when one is
   near, never splits a grapheme (base letter + combining marks, emoji sequence, flag), and ends with
   ``…`` without ever exceeding the limit.
@@ -32,17 +37,13 @@ from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-#: Longest title we write. Plex has no documented limit, but every edit travels in a URL query
-#: string, and a "title" longer than this is a pasted description, not a title.
-MAX_TITLE_LEN = 500
-#: Longest summary (Stash ``details``). Non-ASCII text triples in size once percent-encoded, and a
-#: summary this long already fills several screens in Plex.
+#: Longest summary (Stash ``details``). Plex documents no limit, but every edit travels in the
+#: URL's query string, where non-ASCII text triples in size; past this a summary risks an edit
+#: the server refuses. Cutting is logged as a warning (see ``stashplex.sync.scene``).
 MAX_SUMMARY_LEN = 10_000
-#: Longest single name: tag, performer, studio, group, director, studio code.
+#: Longest single name: tag, performer, studio, group, director, studio code. A longer "name" is
+#: pasted text; cutting one is logged as a warning.
 MAX_NAME_LEN = 255
-#: Most entries we write into one tag list (genres, actors, collections, directors). Plex resends
-#: every entry on each edit, so one runaway list must not make every edit of the item huge.
-MAX_TAGS_PER_LIST = 500
 
 ELLIPSIS = "…"
 
@@ -60,8 +61,6 @@ _UNWANTED = re.compile(
     "]+"
 )
 _JOINERS = re.compile(_ZWJ + "+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_TRAILING_SPACE = re.compile(r"[^\S\n]+\n")
 _ANY_WHITESPACE = re.compile(r"\s+")
 _DATE_SHAPE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 
@@ -166,21 +165,30 @@ def truncate(text: str, max_len: int) -> str:
     return prefix.rstrip() + ELLIPSIS
 
 
-def clean_text(value: str | None, *, max_len: int, multiline: bool = False) -> str:
-    """The form of a Stash text value that is safe to write to Plex (see the module notes)."""
+def clean_text(value: str | None, *, max_len: int | None, multiline: bool = False) -> str:
+    """The form of a Stash text value that is safe to write to Plex (see the module notes);
+    ``max_len`` None means no limit."""
+    return clean_text_cut(value, max_len=max_len, multiline=multiline)[0]
+
+
+def clean_text_cut(
+    value: str | None, *, max_len: int | None, multiline: bool = False
+) -> tuple[str, bool]:
+    """:func:`clean_text`, and whether the limit cut the value (so the caller can warn)."""
     if value is None:
-        return ""
+        return "", False
     if not isinstance(value, str):
         msg = f"expected text, got {type(value).__name__}"
         raise TypeError(msg)
     # A single-line value's line breaks and tabs become spaces in the whitespace collapse below.
     text = _LINE_BREAKS.sub("\n", value)
     text = unicodedata.normalize("NFC", _drop_invisible(text))
-    if multiline:
-        text = _BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("\n", text))
-    else:
+    if not multiline:
         text = _ANY_WHITESPACE.sub(" ", text)
-    return truncate(text.strip(), max_len)
+    text = text.strip()
+    if max_len is None or len(text) <= max_len:
+        return text, False
+    return truncate(text, max_len), True
 
 
 def name_key(name: str) -> str:
@@ -188,9 +196,9 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
-def clean_names(names: Iterable[str | None], *, limit: int = MAX_TAGS_PER_LIST) -> tuple[str, ...]:
+def clean_names(names: Iterable[str | None]) -> tuple[str, ...]:
     """Cleaned, non-empty names, deduplicated case-insensitively keeping the first spelling and
-    the original order, at most ``limit`` of them."""
+    the original order; each at most :data:`MAX_NAME_LEN` long."""
     seen: set[str] = set()
     result: list[str] = []
     for raw in names:
@@ -200,9 +208,22 @@ def clean_names(names: Iterable[str | None], *, limit: int = MAX_TAGS_PER_LIST) 
             continue
         seen.add(key)
         result.append(name)
-        if len(result) == limit:
-            break
     return tuple(result)
+
+
+def names_cut(names: Iterable[str | None]) -> list[str]:
+    """The names :func:`clean_names` would cut to :data:`MAX_NAME_LEN`, shortened for a log line.
+
+    Cleaning shortens text (NFC lengthens only a few rare characters, ignored here), so only raw
+    names past the limit are cleaned twice: ordinary names cost one length check each.
+    """
+    cut: list[str] = []
+    for raw in names:
+        if isinstance(raw, str) and len(raw) > MAX_NAME_LEN:
+            name, was_cut = clean_text_cut(raw, max_len=MAX_NAME_LEN)
+            if was_cut:
+                cut.append(name[:40] + ELLIPSIS)
+    return cut
 
 
 class PartialDate(BaseModel):

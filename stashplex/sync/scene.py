@@ -11,6 +11,7 @@ file without a path) raises :class:`SceneDataError` naming the scene and the fie
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,18 +21,19 @@ from stashplex.sync.pathmap import path_basename
 from stashplex.sync.sanitize import (
     MAX_NAME_LEN,
     MAX_SUMMARY_LEN,
-    MAX_TAGS_PER_LIST,
-    MAX_TITLE_LEN,
     PartialDate,
     clean_names,
     clean_text,
+    clean_text_cut,
     date_problem,
+    names_cut,
     parse_partial_date,
 )
 
-#: Stash's director field is free text that may list several people, so it may be longer than
-#: one name; :mod:`stashplex.sync.fieldmap` splits it and limits each name to ``MAX_NAME_LEN``.
-MAX_DIRECTOR_TEXT_LEN = MAX_TITLE_LEN
+#: What separates people in Stash's free-text director field. Not the comma: "Kubrick, Stanley"
+#: is one person written surname first, and Stash's own scrapers join several with ", " only
+#: rarely, so a comma split would do more harm than good.
+DIRECTOR_SEPARATORS = re.compile(r"[;\n]")
 
 
 class SceneDataError(ValueError):
@@ -71,8 +73,8 @@ class StashScene(BaseModel):
     files: tuple[SceneFile, ...] = ()
     screenshot_url: str | None = None
     updated_at: str = ""
-    #: Values dropped while cleaning (invalid date, out-of-range rating, capped lists), so the
-    #: caller can log them; they never reach Plex.
+    #: Values dropped or cut while cleaning (invalid date, out-of-range rating, a summary or a name
+    #: past its limit), so the caller can warn; what was dropped never reaches Plex.
     problems: tuple[str, ...] = ()
 
     @property
@@ -83,7 +85,12 @@ class StashScene(BaseModel):
             return self.title
         basename = self.files[0].basename
         stem, dot, _extension = basename.rpartition(".")
-        return clean_text(stem if dot and stem else basename, max_len=MAX_TITLE_LEN)
+        return clean_text(stem if dot and stem else basename, max_len=None)
+
+    @property
+    def directors(self) -> tuple[str, ...]:
+        """The people in the director field: one per line or per ``;`` (never per comma)."""
+        return clean_names(DIRECTOR_SEPARATORS.split(self.director))
 
     @classmethod
     def from_graphql(cls, data: Mapping[str, Any]) -> StashScene:
@@ -120,14 +127,17 @@ class _SceneReader:
         source: Mapping[str, Any],
         field: str,
         *,
-        max_len: int,
+        max_len: int | None,
         multiline: bool = False,
         label: str | None = None,
     ) -> str:
         raw = source.get(field)
         if raw is not None and not isinstance(raw, str):
             raise self.fail(label or field, f"must be text or null, got {type(raw).__name__}")
-        return clean_text(raw, max_len=max_len, multiline=multiline)
+        text, cut = clean_text_cut(raw, max_len=max_len, multiline=multiline)
+        if cut:
+            self.problems.append(f"{label or field}: cut to {max_len} characters")
+        return text
 
     def objects(self, field: str) -> list[Mapping[str, Any]]:
         raw = self.data.get(field)
@@ -143,11 +153,16 @@ class _SceneReader:
         return raw
 
     def names(self, field: str, raw_names: Sequence[str | None]) -> tuple[str, ...]:
-        names = clean_names(raw_names, limit=MAX_TAGS_PER_LIST + 1)
-        if len(names) > MAX_TAGS_PER_LIST:
-            self.problems.append(f"{field}: kept the first {MAX_TAGS_PER_LIST} entries")
-            names = names[:MAX_TAGS_PER_LIST]
-        return names
+        self.report_cut(field, raw_names)
+        return clean_names(raw_names)
+
+    def report_cut(self, field: str, raw_names: Sequence[str | None]) -> None:
+        cut = names_cut(raw_names)
+        if cut:
+            shown = ", ".join(repr(name) for name in cut[:3])
+            self.problems.append(
+                f"{field}: {len(cut)} name(s) cut to {MAX_NAME_LEN} characters ({shown})"
+            )
 
     def scene(self) -> StashScene:
         data = self.data
@@ -156,10 +171,10 @@ class _SceneReader:
         screenshot = paths.get("screenshot") if isinstance(paths, Mapping) else None
         return StashScene(
             id=self.scene_id,
-            title=self.text(data, "title", max_len=MAX_TITLE_LEN),
+            title=self.text(data, "title", max_len=None),
             code=self.text(data, "code", max_len=MAX_NAME_LEN),
             details=self.text(data, "details", max_len=MAX_SUMMARY_LEN, multiline=True),
-            director=self.text(data, "director", max_len=MAX_DIRECTOR_TEXT_LEN),
+            director=self.director(),
             date=self.date(),
             rating100=self.rating(),
             organized=self.organized(),
@@ -173,6 +188,12 @@ class _SceneReader:
             updated_at=self.text(data, "updated_at", max_len=MAX_NAME_LEN),
             problems=tuple(self.problems),
         )
+
+    def director(self) -> str:
+        """The free text as typed, lines kept (a line break separates two people)."""
+        text = self.text(self.data, "director", max_len=None, multiline=True)
+        self.report_cut("director", DIRECTOR_SEPARATORS.split(text))
+        return text
 
     def date(self) -> PartialDate | None:
         raw = self.data.get("date")
@@ -230,12 +251,10 @@ class _SceneReader:
         """``Name (Disambiguation)``, as Stash itself tells two performers of one name apart."""
         names: list[str | None] = []
         for performer in self.objects("performers"):
-            name = clean_text(self.entry_name("performers", performer), max_len=MAX_NAME_LEN)
+            # Uncut here: :meth:`names` cuts the whole "Name (Disambiguation)" and reports it.
+            name = clean_text(self.entry_name("performers", performer), max_len=None)
             disambiguation = self.text(
-                performer,
-                "disambiguation",
-                max_len=MAX_NAME_LEN,
-                label="performers.disambiguation",
+                performer, "disambiguation", max_len=None, label="performers.disambiguation"
             )
             names.append(f"{name} ({disambiguation})" if name and disambiguation else name)
         return names
@@ -251,7 +270,7 @@ class _SceneReader:
             scene_index = membership.get("scene_index")
             if isinstance(scene_index, bool) or not isinstance(scene_index, int | None):
                 raise self.fail(f"groups[{index}].scene_index", "must be an integer or null")
-            name = clean_text(self.entry_name("groups", group), max_len=MAX_NAME_LEN)
+            name = clean_text(self.entry_name("groups", group), max_len=None)
             entries.append((scene_index, name))
         entries.sort(key=lambda entry: (entry[0] is None, entry[0] or 0, entry[1].casefold()))
         return [name for _index, name in entries]

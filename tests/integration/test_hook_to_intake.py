@@ -163,11 +163,7 @@ def test_a_burst_of_500_hook_processes_is_acknowledged_whole_and_coalesced(world
         )
         # And they became at most one job per scene
         wait_until(
-            lambda: all(
-                "title" in item["locks"]
-                for sid in world.world.scene_ids
-                for item in world.plex_items_of(sid)
-            ),
+            lambda: not world.scenes_not_written(data=DataDir(data)),
             timeout=60,
             message="every scene written to Plex",
         )

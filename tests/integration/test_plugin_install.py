@@ -29,6 +29,7 @@ EXPECTED_TASKS = {
     "doctor": "Health check",
     "dlq_retry": "Process dead letters (retry)",
     "dlq_purge": "Purge old dead letters",
+    "release": "Release preserved fields",
     "start": "Start supervisor",
     "stop": "Stop supervisor",
 }
@@ -41,6 +42,7 @@ EXPECTED_SETTINGS = {
     "sync_poster": "BOOLEAN", "sync_background": "BOOLEAN",
     "studio_as_collection": "BOOLEAN", "strict_matching": "BOOLEAN",
     "allow_medium_confidence": "BOOLEAN", "preserve_plex_edits": "BOOLEAN", "dry_run": "BOOLEAN",
+    "stash_authoritative": "BOOLEAN", "organized_only": "BOOLEAN",
     "transient_retries": "NUMBER", "transient_base_seconds": "NUMBER",
     "transient_cap_seconds": "NUMBER", "not_found_retries": "NUMBER",
     "not_found_base_seconds": "NUMBER", "not_found_cap_seconds": "NUMBER",

@@ -19,6 +19,7 @@ from actors.intake_state import SyncState, job_progress
 from actors.messages import SYNC_REQUEST
 from stashplex.config.settings import Settings
 from stashplex.host.actor_host import Host
+from stashplex.plex.state import GatewayState
 from stashplex.runtime.datadir import DataDir
 from stashplex.runtime.envelope import Envelope
 from stashplex.sandbox.plex import PlexEmulator
@@ -95,6 +96,10 @@ class SyncWorld:
             "job_id": job_id,
         }
         self.host.post.send(INTAKE, Envelope(kind=SYNC_REQUEST, payload=payload))
+        return self.wait_job(job_id, timeout=timeout)
+
+    def wait_job(self, job_id: str, *, timeout: float = 60) -> dict[str, Any]:
+        """The sync job's progress, once it finished (with its dry-run diffs)."""
         state = SyncState(self.data)
         try:
             return wait_until(
@@ -108,6 +113,11 @@ class SyncWorld:
             )
         finally:
             state.store.close()
+
+    def ask(self, **request: Any) -> dict[str, Any]:
+        """What the CLI or a Stash task would get back from the supervisor for this request."""
+        assert self.host is not None
+        return self.host.control.handle({"v": 1, **request})
 
     def wait_idle(self, timeout: float = 60, *, include_scheduler: bool = False) -> None:
         """Until no mailbox (but the Scheduler's timers) holds work, twice in a row."""
@@ -133,6 +143,30 @@ class SyncWorld:
             return list_dead_letters(store)
         finally:
             store.close()
+
+    def scenes_not_written(
+        self, scene_ids: list[str] | None = None, data: DataDir | None = None
+    ) -> list[str]:
+        """Scenes some Plex item of which has not been written: the gateway has no record of it,
+        or it lacks the scene's title, locked. An untitled scene's title is left alone (the
+        file-name fallback counts as empty), so for it the gateway's record is the proof."""
+        assert self.world is not None
+        state = GatewayState(data or self.data)
+        try:
+            missing = []
+            for scene_id in scene_ids or self.world.scene_ids:
+                keys = [f.rating_key for f in self.world.files_of(scene_id) if f.rating_key]
+                written = state.written(keys)
+                title = self.stash.scene(scene_id)["title"]
+                items = [self.plex.item(key) for key in keys]
+                if len(written) < len(keys) or any(
+                    title and (item["fields"]["title"] != title or "title" not in item["locks"])
+                    for item in items
+                ):
+                    missing.append(scene_id)
+            return missing
+        finally:
+            state.store.close()
 
     def plex_items_of(self, scene_id: str) -> list[dict[str, Any]]:
         assert self.world is not None

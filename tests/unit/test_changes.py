@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from stashplex.config.settings import Settings
@@ -198,3 +200,43 @@ def test_a_scene_without_files_is_skipped_and_unreadable_data_fails_with_a_note(
     result = select_changed([_raw("1", files=False), []], {}, FieldToggles())
     assert (result.jobs, result.skipped, result.failed) == ([], 1, 1)
     assert any("has no files" in note for _, note in result.notes)
+
+
+def test_marking_a_scene_organized_is_relevant_only_with_organized_only():
+    # Given the update fields Stash sends when a scene is marked organized
+    # Then they matter when only organized scenes are synced, and not otherwise
+    assert "organized" in relevant_fields(Settings(organized_only=True))
+    assert "organized" not in relevant_fields(Settings())
+
+
+@pytest.mark.parametrize(
+    ("organized", "organized_only", "force", "selected"),
+    [
+        (False, True, False, False),
+        (False, True, True, False),
+        (True, True, False, True),
+        (False, False, False, True),
+    ],
+    ids=[
+        "not organized, organized only: skipped",
+        "not organized, organized only, forced: still skipped",
+        "organized, organized only: sent",
+        "not organized, every scene synced: sent",
+    ],
+)
+def test_organized_only_leaves_out_scenes_not_marked_organized(
+    organized, organized_only, force, selected
+):
+    raw = {**_raw("1"), "organized": organized}
+    result = select_changed([raw], {}, FieldToggles(), force=force, organized_only=organized_only)
+    assert [scene.id for scene, _ in result.jobs] == (["1"] if selected else [])
+    assert result.skipped == (0 if selected else 1)
+
+
+def test_what_cleaning_cut_or_dropped_is_logged_as_a_warning():
+    raw = {**_raw("1"), "date": "2021-02-30"}
+    result = select_changed([raw], {}, FieldToggles())
+    assert [(level, note) for level, note in result.notes if "date" in note] == [
+        (logging.WARNING, "scene 1: date: ignored, '2021-02-30': day 30 does not exist in "
+         "2021-02 (last day 28)")
+    ]  # fmt: skip

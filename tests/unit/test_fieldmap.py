@@ -9,7 +9,6 @@ from stashplex.sync.fieldmap import (
     PLEX_FIELDS,
     FieldChange,
     FieldToggles,
-    PreservedField,
     desired_fields,
     diff_fields,
     mapping_table_markdown,
@@ -23,7 +22,7 @@ SCENE = StashScene(
     id="12",
     title="A Title",
     details="Line one\nLine two",
-    director="Jane Doe; John Roe, jane doe",
+    director="Jane Doe; John Roe\njane doe",
     date=PartialDate(year=2021, month=3, day=4),
     rating100=85,
     studio="Studio",
@@ -84,7 +83,7 @@ def test_toggles_refuse_unknown_names():
         pytest.param(80, "8.0", id="80 is 8.0"),
         pytest.param(100, "10.0", id="100 is 10.0"),
         pytest.param(1, "0.1", id="1 is 0.1"),
-        pytest.param(None, "", id="no rating clears the Plex rating"),
+        pytest.param(None, "", id="no rating is the empty rating"),
     ],
 )
 def test_a_stash_rating_becomes_a_plex_rating_out_of_ten(rating100, expected):
@@ -97,7 +96,7 @@ def test_a_stash_rating_becomes_a_plex_rating_out_of_ten(rating100, expected):
         pytest.param(PartialDate(year=2021, month=3, day=4), "2021-03-04", id="a full date"),
         pytest.param(PartialDate(year=2021, month=3), "2021-03-01", id="a month gets day 01"),
         pytest.param(PartialDate(year=2021), "2021-01-01", id="a year gets January 1st"),
-        pytest.param(None, "", id="no date clears the Plex date"),
+        pytest.param(None, "", id="no date is the empty date"),
     ],
 )
 def test_dates_are_whole_days_in_plex(stash_date, expected):
@@ -105,12 +104,12 @@ def test_dates_are_whole_days_in_plex(stash_date, expected):
     assert desired_fields(scene, ALL_ON)["originallyAvailableAt"] == expected
 
 
-def test_a_scene_without_studio_clears_the_plex_studio():
+def test_a_scene_without_studio_has_the_empty_studio():
     scene = SCENE.model_copy(update={"studio": None})
     assert desired_fields(scene, ALL_ON)["studio"] == ""
 
 
-def test_an_untitled_scene_is_titled_by_its_file_name():
+def test_an_untitled_scene_is_titled_by_its_file_name_its_empty_title():
     scene = SCENE.model_copy(update={"title": ""})
     assert desired_fields(scene, ALL_ON)["title"] == "clip"
 
@@ -124,9 +123,11 @@ def test_a_scene_with_no_title_and_no_file_leaves_the_plex_title_alone():
     ("director", "expected"),
     [
         pytest.param("Jane Doe", ("Jane Doe",), id="one director"),
-        pytest.param("A, B;C ; D", ("A", "B", "C", "D"), id="commas and semicolons separate"),
-        pytest.param("A,,;", ("A",), id="empty pieces are dropped"),
-        pytest.param("", (), id="no director clears the Plex directors"),
+        pytest.param("Kubrick, Stanley", ("Kubrick, Stanley",), id="a comma stays in the name"),
+        pytest.param("A;B ; C", ("A", "B", "C"), id="semicolons separate"),
+        pytest.param("A\nB\n\nC", ("A", "B", "C"), id="lines separate"),
+        pytest.param("A;;\n;", ("A",), id="empty pieces are dropped"),
+        pytest.param("", (), id="no director is the empty list"),
     ],
 )
 def test_the_free_text_director_is_split_into_people(director, expected):
@@ -280,7 +281,6 @@ def test_diff_writes_only_what_differs_or_is_unlocked(current, locked, desired, 
     diff = diff_fields(current, frozenset(locked), desired)
     assert list(diff.changes) == expected
     assert diff.needs_write == bool(expected)
-    assert diff.preserved == ()
 
 
 def test_resyncing_an_unchanged_scene_writes_nothing():
@@ -297,82 +297,6 @@ def test_a_fresh_item_gets_every_field_written_and_locked():
     diff = diff_fields({}, frozenset(), desired)
     assert [c.field for c in diff.changes] == list(PLEX_FIELDS)
     assert not [c for c in diff.changes if c.lock_only and c.new]
-
-
-@pytest.mark.parametrize(
-    ("current", "last_written", "preserve", "changes", "preserved"),
-    [
-        pytest.param(
-            "Edited in Plex",
-            "Ours",
-            True,
-            [],
-            [
-                PreservedField(
-                    field="title", plex_value="Edited in Plex", last_written="Ours", desired="New"
-                )
-            ],
-            id="a Plex edit since our last write is preserved",
-        ),
-        pytest.param(
-            "Edited in Plex",
-            "Ours",
-            False,
-            [change("title", "Edited in Plex", "New")],
-            [],
-            id="without preserving, a Plex edit is overwritten",
-        ),
-        pytest.param(
-            "Ours",
-            "Ours",
-            True,
-            [change("title", "Ours", "New")],
-            [],
-            id="our own last value is updated normally",
-        ),
-        pytest.param(
-            "Edited in Plex",
-            None,
-            True,
-            [change("title", "Edited in Plex", "New")],
-            [],
-            id="a field we never wrote is written",
-        ),
-        pytest.param(
-            "New",
-            "Ours",
-            True,
-            [],
-            [],
-            id="a Plex edit that matches the wish needs nothing",
-        ),
-    ],
-)
-def test_plex_edits_can_be_preserved(current, last_written, preserve, changes, preserved):
-    last = {} if last_written is None else {"title": last_written}
-
-    diff = diff_fields(
-        {"title": current},
-        frozenset({"title"}),
-        {"title": "New"},
-        last_written=last,
-        preserve_plex_edits=preserve,
-    )
-
-    assert list(diff.changes) == changes
-    assert list(diff.preserved) == preserved
-
-
-def test_preserving_compares_tag_lists_as_sets():
-    diff = diff_fields(
-        {"genre": ["B", "A"]},
-        frozenset({"genre"}),
-        {"genre": ("A", "B", "C")},
-        last_written={"genre": ("A", "B")},
-        preserve_plex_edits=True,
-    )
-    assert diff.preserved == ()
-    assert [c.field for c in diff.changes] == ["genre"]
 
 
 def test_an_unknown_desired_field_is_refused():

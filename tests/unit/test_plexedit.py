@@ -206,20 +206,3 @@ def test_long_tag_lists_are_shortened_in_descriptions():
 
     assert "+25 more" in text
     assert "Person 29" not in text
-
-
-def test_undo_params_put_back_the_old_values_locked_and_leave_the_poster_alone():
-    from stashplex.plex.state import undo_params
-
-    entries = [
-        {"field": "title", "old": "Before", "new": "After", "scene_id": "1"},
-        {"field": "genre", "old": [], "new": ["A", "B,C"], "scene_id": "1"},
-        {"field": "poster", "old": None, "new": "abc", "scene_id": "1"},
-    ]
-    assert undo_params(entries) == {
-        "title.value": "Before",
-        "title.locked": "1",
-        "genre[].tag.tag-": "A,B%2CC",
-        "genre.locked": "1",
-    }
-    assert undo_params([entries[2]]) == {}

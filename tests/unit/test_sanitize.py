@@ -10,8 +10,10 @@ from stashplex.sync.sanitize import (
     PartialDate,
     clean_names,
     clean_text,
+    clean_text_cut,
     date_problem,
     graphemes,
+    names_cut,
     parse_partial_date,
     truncate,
 )
@@ -58,8 +60,8 @@ def test_a_single_line_value_is_cleaned(raw, expected):
         pytest.param("one\r\ntwo\rthree", "one\ntwo\nthree", id="CRLF and CR become LF"),
         pytest.param("col1\tcol2", "col1\tcol2", id="tabs are kept"),
         pytest.param("a\u2028b\x0bc", "a\nb\nc", id="unicode line separators become LF"),
-        pytest.param("para\n\n\n\n\nnext", "para\n\nnext", id="long runs of blank lines shrink"),
-        pytest.param("line   \nnext", "line\nnext", id="trailing spaces on a line are dropped"),
+        pytest.param("para\n\n\n\nnext", "para\n\n\n\nnext", id="blank lines are kept"),
+        pytest.param("line  \nnext", "line  \nnext", id="a Markdown hard line break is kept"),
         pytest.param("a  b", "a  b", id="inner spaces are left alone"),
         pytest.param("\n\n  text \n\n", "text", id="the whole value is stripped"),
         pytest.param("a\x00\nb", "a\nb", id="other controls are still removed"),
@@ -121,8 +123,15 @@ def test_names_are_deduplicated_case_insensitively(raw, expected):
     assert clean_names(raw) == expected
 
 
-def test_name_lists_are_capped_at_the_limit():
-    assert clean_names([f"tag {i}" for i in range(10)], limit=3) == ("tag 0", "tag 1", "tag 2")
+def test_name_lists_have_no_length_limit():
+    assert len(clean_names([f"tag {i}" for i in range(2_000)])) == 2_000
+
+
+def test_a_cut_is_reported_so_the_caller_can_warn():
+    assert clean_text_cut("x" * 20, max_len=10) == ("x" * 9 + ELLIPSIS, True)
+    assert clean_text_cut("x" * 10, max_len=10) == ("x" * 10, False)
+    assert clean_text_cut("x" * 10_000, max_len=None) == ("x" * 10_000, False)
+    assert names_cut(["short", "y" * 300]) == ["y" * 40 + ELLIPSIS]
 
 
 def test_a_long_name_is_truncated_to_the_name_limit():

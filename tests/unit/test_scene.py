@@ -5,7 +5,7 @@ import unicodedata
 import pytest
 from pydantic import ValidationError
 
-from stashplex.sync.sanitize import MAX_SUMMARY_LEN, MAX_TAGS_PER_LIST, MAX_TITLE_LEN, PartialDate
+from stashplex.sync.sanitize import MAX_NAME_LEN, MAX_SUMMARY_LEN, PartialDate
 from stashplex.sync.scene import SceneDataError, SceneFile, StashScene
 
 FULL_SCENE = {
@@ -115,8 +115,11 @@ def test_a_missing_basename_is_taken_from_the_path():
     ("field", "raw", "expected"),
     [
         pytest.param("title", "Cafe\u0301\x00", "Café", id="title is NFC without controls"),
-        pytest.param("title", "x" * 2000, None, id="title is cut to the title limit"),
-        pytest.param("details", "a\n\n\n\nb", "a\n\nb", id="details keep lines"),
+        pytest.param("title", "x" * 2000, "x" * 2000, id="a long title is kept whole"),
+        pytest.param("details", "a\n\n\n\nb", "a\n\n\n\nb", id="details keep blank lines"),
+        pytest.param(
+            "details", "a  \nb\t\n c", "a  \nb\t\n c", id="details keep Markdown line breaks"
+        ),
         pytest.param("details", "y" * 20_000, None, id="details are cut to the summary limit"),
         pytest.param("code", "  C-1\t", "C-1", id="code is stripped"),
     ],
@@ -128,7 +131,8 @@ def test_text_fields_are_cleaned(field, raw, expected):
         assert value == expected
     else:
         assert value.endswith("…")
-        assert len(value) == {"title": MAX_TITLE_LEN, "details": MAX_SUMMARY_LEN}[field]
+        assert len(value) == MAX_SUMMARY_LEN
+        assert scene.problems == (f"{field}: cut to {MAX_SUMMARY_LEN} characters",)
 
 
 @pytest.mark.parametrize(
@@ -208,14 +212,35 @@ def test_groups_are_ordered_by_scene_index_then_name():
     assert scene_with(groups=groups).groups == ("Gamma", "Beta", "Delta", "alpha", "zeta")
 
 
-def test_a_huge_tag_list_is_capped_and_reported():
-    tags = [{"id": str(i), "name": f"tag {i}"} for i in range(MAX_TAGS_PER_LIST + 20)]
+def test_a_huge_tag_list_is_kept_whole_as_plex_has_no_limit():
+    tags = [{"id": str(i), "name": f"tag {i}"} for i in range(1_000)]
 
     scene = scene_with(tags=tags)
 
-    assert len(scene.tags) == MAX_TAGS_PER_LIST
-    assert scene.tags[-1] == f"tag {MAX_TAGS_PER_LIST - 1}"
-    assert scene.problems == (f"tags: kept the first {MAX_TAGS_PER_LIST} entries",)
+    assert len(scene.tags) == 1_000
+    assert scene.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("tags", [{"id": "1", "name": "t" * 300}], id="a tag"),
+        pytest.param("performers", [{"id": "1", "name": "p" * 300}], id="a performer"),
+        pytest.param("groups", [{"group": {"id": "1", "name": "g" * 300}}], id="a group"),
+        pytest.param("director", "Jane; " + "d" * 300, id="a director"),
+    ],
+)
+def test_a_name_past_the_name_limit_is_cut_and_reported(field, value):
+    scene = scene_with(**{field: value})
+
+    (problem,) = scene.problems
+    assert problem.startswith(f"{field}: 1 name(s) cut to {MAX_NAME_LEN} characters")
+
+
+def test_the_director_text_keeps_its_lines_so_each_line_is_one_person():
+    scene = scene_with(director="Kubrick, Stanley\r\nJane Doe; Ann")
+    assert scene.director == "Kubrick, Stanley\nJane Doe; Ann"
+    assert scene.directors == ("Kubrick, Stanley", "Jane Doe", "Ann")
 
 
 def test_a_numeric_id_is_accepted_as_text():
