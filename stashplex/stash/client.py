@@ -234,18 +234,33 @@ class StashClient:
         return self.execute(queries.VERSION)["version"]["version"]
 
     def fetch_image(self, url: str) -> bytes:
-        """Download a cover from Stash (same auth as GraphQL)."""
+        """Download a cover from Stash (same auth as GraphQL).
+
+        Only an image is a cover. Without a valid session Stash redirects image routes to
+        ``/login``, which answers 200 with an HTML page (internal/api/authentication.go); a
+        plugin's session cookie expires after an hour. Following that redirect would upload a
+        login page as the poster, so a redirect or a non-image answer is an error, never bytes.
+        """
         self.requests_sent += 1
         try:
-            response = self._session.get(url, headers=self._headers(), timeout=self._timeout)
+            response = self._session.get(
+                url, headers=self._headers(), timeout=self._timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             raise StashUnavailableError(
                 f"Stash image download failed: {type(exc).__name__}"
             ) from None
-        if response.status_code == 401:
-            raise StashAuthError("Stash answered 401 for an image: check stash_api_key")
+        if response.status_code == 401 or response.is_redirect:
+            raise StashAuthError(
+                "Stash wants a login for the cover (the plugin session expired); set "
+                "stash_api_key, or the next hook's fresh session is used"
+            )
         if response.status_code != 200:
             raise StashUnavailableError(f"Stash image answered HTTP {response.status_code}")
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if not kind.startswith("image/") or kind == "image/svg+xml":
+            # svg is Stash's built-in placeholder for a scene without a cover of its own.
+            raise StashQueryError(f"Stash answered {kind or 'no content type'} for a cover")
         return response.content
 
 

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from stashplex.sync.sanitize import clean_names
+from stashplex.sync.sanitize import clean_names, name_key
 from stashplex.sync.scene import StashScene
 
 FieldValue = str | tuple[str, ...]
@@ -280,8 +280,17 @@ def field_form(field: str, value: Any) -> FieldValue:
 
 def same_value(field: str, left: Any, right: Any) -> bool:
     """Equality as Plex means it: genres, collections and directors are sets, the cast is a
-    list, scalars compare after canonical spelling."""
+    list, scalars compare after canonical spelling.
+
+    Tag names compare without case: a tag is a server-wide row, and Plex answers with the
+    spelling it already holds (Kometa #201, #2676), so ``action`` written where ``Action``
+    exists comes back ``Action``. Comparing case-sensitively would rewrite it on every sync and
+    take the server's spelling for a person's edit.
+    """
     left_form, right_form = field_form(field, left), field_form(field, right)
+    if field in TAG_FIELDS:
+        left_form = tuple(name_key(name) for name in left_form)
+        right_form = tuple(name_key(name) for name in right_form)
     if field in UNORDERED_TAG_FIELDS:
         return set(left_form) == set(right_form)
     return left_form == right_form

@@ -114,3 +114,43 @@ def test_a_cover_changed_a_then_b_then_back_to_a_shows_a_in_plex(world):
     world.sync("scenes", scene_ids=[scene_id])
     # Then Plex shows A
     assert selected_poster(world, rating_key) == [hashlib.sha1(cover_a).hexdigest()]
+
+
+def spelled_scene(world):
+    """Plex already holds the genre "Action" (on another item); the Stash tag is "action"."""
+    section, rating_key = one_movie(world)
+    world.plex.add_movie(section, "/media/other/film.mp4", genres=["Action"])
+    tag = world.stash.add_tag("action")
+    scene_id = world.stash.add_scene(
+        files=[{"path": "/data/videos/a/scene.mp4", "size": 1_234_567, "duration": 61.5}],
+        title="Spelling",
+        tag_ids=[tag],
+    )
+    return scene_id, rating_key, tag
+
+
+def test_a_tag_plex_spells_its_own_way_is_written_once_and_never_again(world):
+    # Given a Stash tag whose name Plex already holds in another spelling
+    scene_id, rating_key, _ = spelled_scene(world)
+    world.start()
+    # When it is synced, Plex keeps its own spelling
+    world.sync("scenes", scene_ids=[scene_id])
+    assert world.plex.item(rating_key)["tags"]["genre"] == ["Action"]
+    writes = len(edits_of(world, rating_key))
+    # Then forced re-syncs write nothing: a case-only difference is no change
+    for _ in range(2):
+        assert world.sync("scenes", scene_ids=[scene_id], force=True)["failed"] == 0
+    assert len(edits_of(world, rating_key)) == writes
+
+
+def test_the_servers_spelling_is_not_taken_for_a_persons_edit(world):
+    # Given preserve_plex_edits, and a genre Plex spelled its own way on our first write
+    scene_id, rating_key, tag = spelled_scene(world)
+    world.start(preserve_plex_edits=True)
+    world.sync("scenes", scene_ids=[scene_id])
+    # When a tag is added in Stash
+    world.stash.clock.advance(2)
+    world.stash.update_scene(scene_id, tag_ids=[str(tag), str(world.stash.add_tag("Drama"))])
+    world.sync("scenes", scene_ids=[scene_id])
+    # Then it reaches Plex: the genre list was never frozen as "edited in Plex"
+    assert sorted(world.plex.item(rating_key)["tags"]["genre"]) == ["Action", "Drama"]

@@ -3,7 +3,7 @@
 import pytest
 
 from stashplex.sandbox.stash import StashEmulator
-from stashplex.stash import StashClient
+from stashplex.stash import StashAuthError, StashClient, StashQueryError
 
 DESTROY = "mutation ($input: SceneDestroyInput!) { sceneDestroy(input: $input) }"
 
@@ -31,3 +31,50 @@ def test_a_walk_misses_no_scene_when_others_are_edited_or_deleted_during_it(stas
     assert total == 25
     assert seen == ids
     assert len(seen) == len(set(seen)) == 25
+
+
+COVER = b"\x89PNG\r\n\x1a\n" + b"a real cover" * 20
+
+
+@pytest.fixture
+def stash_with_login():
+    emulator = StashEmulator(username="admin", password="secret").start()
+    yield emulator
+    emulator.stop()
+
+
+def cover_url(stash, scene_id):
+    data = stash.graphql("query($id: ID) { findScene(id: $id) { paths { screenshot } } }",
+                         {"id": scene_id})  # fmt: skip
+    return data["data"]["findScene"]["paths"]["screenshot"]
+
+
+def test_a_cover_read_with_a_live_plugin_session_is_the_image(stash_with_login):
+    # Given Stash with a login and a scene with a cover, and the session a hook handed over
+    scene_id = stash_with_login.add_scene(files=[{"path": "/data/a.mp4"}], cover=COVER)
+    client = StashClient(stash_with_login.url)
+    client.use_session_cookie(stash_with_login.session_cookie)
+    # When the cover is fetched, Then it is the image byte for byte
+    assert client.fetch_image(cover_url(stash_with_login, scene_id)) == COVER
+
+
+def test_an_expired_session_never_turns_the_login_page_into_a_cover(stash_with_login):
+    # Given a plugin session that has expired (Stash then redirects image routes to /login,
+    # which answers 200 with HTML)
+    scene_id = stash_with_login.add_scene(files=[{"path": "/data/a.mp4"}], cover=COVER)
+    client = StashClient(stash_with_login.url)
+    client.use_session_cookie(stash_with_login.session_cookie)
+    stash_with_login.expire_sessions()
+    # When the cover is fetched
+    with pytest.raises(StashAuthError, match="wants a login"):
+        client.fetch_image(cover_url(stash_with_login, scene_id))
+    # Then no bytes came back to upload: the caller sees an authentication problem
+
+
+def test_the_placeholder_stash_serves_for_a_coverless_scene_is_not_a_cover(stash):
+    # Given a scene without a cover (Stash serves its built-in svg for it)
+    scene_id = stash.add_scene(files=[{"path": "/data/a.mp4"}])
+    client = StashClient(stash.url)
+    # When it is fetched, Then it is refused rather than uploaded as a poster
+    with pytest.raises(StashQueryError, match="image/svg"):
+        client.fetch_image(cover_url(stash, scene_id))
