@@ -44,6 +44,7 @@ def current_fields(item: Any) -> dict[str, FieldValue]:
         "summary": _text(getattr(item, "summary", None)),
         "studio": _text(getattr(item, "studio", None)),
         "originallyAvailableAt": _text(getattr(item, "originallyAvailableAt", None)),
+        "year": _text(getattr(item, "year", None)),
         "userRating": _text(getattr(item, "userRating", None)),
     }
     for field, attribute in _TAG_ATTRIBUTES.items():

@@ -47,6 +47,7 @@ SCALAR_FIELDS: tuple[str, ...] = (
     "summary",
     "studio",
     "originallyAvailableAt",
+    "year",
     "userRating",
 )
 TAG_FIELDS: tuple[str, ...] = ("genre", "actor", "collection", "director")
@@ -117,7 +118,13 @@ MAPPING_TABLE: tuple[MappingRow, ...] = (
         "an invalid date counts as empty (a warning)",
         "date",
     ),
-    MappingRow("rating100", "userRating", "rating100 / 10, one decimal (85 → 8.5)", "rating"),
+    MappingRow("date", "year", "the date's year (Plex keeps it apart from the date)", "date"),
+    MappingRow(
+        "rating100",
+        "userRating",
+        "rating100 / 10, one decimal (85 → 8.5); 0 means unrated and counts as empty",
+        "rating",
+    ),
     MappingRow(
         "performers",
         "actor",
@@ -178,7 +185,7 @@ def mapping_table_markdown() -> str:
 
 def plex_user_rating(rating100: int | None) -> str:
     """Stash's 1..100 as Plex's 0..10 with one decimal; ``""`` clears the Plex rating."""
-    if rating100 is None:
+    if not rating100:  # Stash's UI never sets 0: it is "no rating", not "zero stars"
         return ""
     return f"{rating100 / 10:.1f}"
 
@@ -194,6 +201,8 @@ def desired_fields(scene: StashScene, toggles: FieldToggles) -> dict[str, FieldV
         fields["studio"] = scene.studio or ""
     if toggles.date:
         fields["originallyAvailableAt"] = scene.date.plex_date() if scene.date else ""
+        # Plex shows and sorts by ``year``, a field of its own that a date edit leaves alone.
+        fields["year"] = str(scene.date.year) if scene.date else ""
     if toggles.rating:
         fields["userRating"] = plex_user_rating(scene.rating100)
     if toggles.tags:

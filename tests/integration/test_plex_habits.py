@@ -154,3 +154,26 @@ def test_the_servers_spelling_is_not_taken_for_a_persons_edit(world):
     world.sync("scenes", scene_ids=[scene_id])
     # Then it reaches Plex: the genre list was never frozen as "edited in Plex"
     assert sorted(world.plex.item(rating_key)["tags"]["genre"]) == ["Action", "Drama"]
+
+
+def test_a_year_month_date_moves_the_plex_year_with_it_and_a_zero_rating_is_no_rating(world):
+    # Given an agent-filled item from another year, with a rating, and a Stash scene of 2019-07
+    section = world.plex.add_section("Movies", "movie", ["/media/"])
+    rating_key = world.plex.add_movie(
+        section, "/media/videos/a/scene.mp4", title="scene", year=2001,
+        originallyAvailableAt="2001-01-01", userRating=7.0,
+    )  # fmt: skip
+    scene_id = world.stash.add_scene(
+        files=[{"path": "/data/videos/a/scene.mp4", "size": 1_000_000, "duration": 5400.0}],
+        title="Dated",
+        date="2019-07",
+        rating100=0,
+    )
+    world.start()
+    # When it is synced
+    world.sync("scenes", scene_ids=[scene_id])
+    # Then Plex shows the Stash date and its year, and a rating of 0 is "unrated": left alone
+    fields = world.plex.item(rating_key)["fields"]
+    assert fields["originallyAvailableAt"] == "2019-07-01"
+    assert str(fields["year"]) == "2019"
+    assert float(fields["userRating"]) == 7.0

@@ -163,6 +163,7 @@ def test_stash_values_fill_an_agent_item_and_are_locked_the_rest_is_left_alone()
         "summary": Verdict.LEFT_ALONE,
         "studio": Verdict.LEFT_ALONE,
         "originallyAvailableAt": Verdict.LEFT_ALONE,
+        "year": Verdict.LEFT_ALONE,
         "userRating": Verdict.LEFT_ALONE,
         "genre": Verdict.FILLED,
         "actor": Verdict.LEFT_ALONE,
@@ -227,7 +228,7 @@ def test_stash_authoritative_clears_and_locks_every_empty_field():
     }
     assert all(c.lock for c in result.changes)
     # And an empty field that is already empty gets the lock
-    assert [c.field for c in result.changes if c.lock_only] == ["userRating"]
+    assert [c.field for c in result.changes if c.lock_only] == ["year", "userRating"]
     # Collections stay name by name even then: another tool's name is not Stash's to clear
     assert verdicts(result)["collection"] is Verdict.LEFT_ALONE
 
