@@ -55,6 +55,7 @@ ReasonClass = Literal[
     "breaker_open",
     "permanent",
     "unauthorized",
+    "shared_item",
     "ambiguous",
     "low_confidence",
     "invalid_scene",

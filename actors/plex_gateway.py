@@ -49,6 +49,7 @@ from stashplex.plex.covers import CoverUnavailableError, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.handback import apply_undo, release, select_undo
 from stashplex.plex.index import IndexBuilder, PathIndex
+from stashplex.plex.items import target_problem
 from stashplex.plex.state import GatewayState, Written
 from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
@@ -296,13 +297,14 @@ class PlexGateway(MailboxActor):
         batch = uuid.uuid4().hex
         changes = 0
         diff: list[dict[str, Any]] = []
+        paths = {self._index.key(self.pathmap.map(file.path)) for file in scene.files}
         for key in job.targets:
             item = items.get(key)
-            if item is None:
-                self._index.remove_item(key)
-                raise PlexCallError(
-                    PlexFailure(ErrorClass.NOT_FOUND, f"Plex item {key} no longer exists")
-                )
+            problem = target_problem(key, item, paths, self._index.key)
+            if problem is not None:
+                if item is None:
+                    self._index.remove_item(key)
+                raise PlexCallError(problem)
             prior = written.get(key)
             plan = plan_item(
                 scene,

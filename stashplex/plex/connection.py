@@ -29,6 +29,7 @@ class ErrorClass(StrEnum):
     NOT_FOUND = "not_found"  # 404: the item is gone or not scanned yet
     UNAUTHORIZED = "unauthorized"  # 401: the token is wrong or revoked; retrying cannot help
     PERMANENT = "permanent"  # 400 and other rejections of what we sent
+    SHARED_ITEM = "shared_item"  # one Plex item holds another scene's file first
 
 
 @dataclass(frozen=True)

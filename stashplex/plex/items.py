@@ -6,9 +6,11 @@ edit computed from a truncated list would silently delete the rest of the cast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from stashplex.plex.connection import ErrorClass, PlexFailure
 from stashplex.sync.fieldmap import PLEX_FIELDS, FieldValue
 
 #: Fields Plex accepts per item type (plexapi's mixins: episodes have no studio or genres).
@@ -59,3 +61,31 @@ def locked_fields(item: Any) -> frozenset[str]:
 
 def supported(item: Any) -> frozenset[str]:
     return SUPPORTED_FIELDS.get(getattr(item, "type", "movie"), SUPPORTED_FIELDS["episode"])
+
+
+def target_problem(
+    rating_key: int, item: Any, scene_paths: set[str], path_key: Callable[[str], str]
+) -> PlexFailure | None:
+    """Why this item must not get this scene's write, or None.
+
+    Gone: the item answered nothing (deleted, or re-added under a new ratingKey). Shared: Plex
+    made one item of several files (stacked ``-pt1``/``-cd1`` parts, merged versions), so
+    several scenes match it exactly; the scene whose file is the item's first part owns it,
+    any other would overwrite it back and forth on every sync. ``scene_paths`` are the
+    scene's files as Plex spells them, passed through ``path_key``.
+    """
+    if item is None:
+        return PlexFailure(ErrorClass.NOT_FOUND, f"Plex item {rating_key} no longer exists")
+    files = [
+        part.file
+        for media in getattr(item, "media", None) or []
+        for part in getattr(media, "parts", None) or []
+        if getattr(part, "file", None)
+    ]
+    if len(files) < 2 or path_key(files[0]) in scene_paths:
+        return None
+    return PlexFailure(
+        ErrorClass.SHARED_ITEM,
+        f"Plex item {rating_key} is one item for {len(files)} files; its first part "
+        f"{files[0]} is another scene's, and that scene is the one written to it",
+    )

@@ -177,3 +177,29 @@ def test_a_year_month_date_moves_the_plex_year_with_it_and_a_zero_rating_is_no_r
     assert fields["originallyAvailableAt"] == "2019-07-01"
     assert str(fields["year"]) == "2019"
     assert float(fields["userRating"]) == 7.0
+
+
+def test_two_scenes_on_one_stacked_item_make_one_write_pattern_and_one_shared_item_letter(world):
+    # Given a movie Plex stacked from two part files, and a Stash scene for each part
+    _, rating_key = one_movie(world, "/media/videos/a/film-pt1.mp4")
+    world.plex.add_file(rating_key, "/media/videos/a/film-pt2.mp4", size=2_000, duration_ms=1_000)
+    first = world.stash.add_scene(
+        files=[{"path": "/data/videos/a/film-pt1.mp4", "size": 1_234_567, "duration": 61.5}],
+        title="Part one",
+    )
+    second = world.stash.add_scene(
+        files=[{"path": "/data/videos/a/film-pt2.mp4", "size": 2_000, "duration": 1.0}],
+        title="Part two",
+    )
+    world.start()
+    # When both are synced, twice
+    world.sync("scenes", scene_ids=[first, second])
+    writes = len(edits_of(world, rating_key))
+    world.sync("scenes", scene_ids=[first, second], force=True)
+    # Then the scene holding the first part owns the item, the other is one clear dead letter,
+    # and the second sync writes nothing back and forth
+    assert world.plex.item(rating_key)["fields"]["title"] == "Part one"
+    letters = [d for d in world.dead_letters() if d["reason"] == "shared_item"]
+    assert [d["scene_id"] for d in letters] == [second]
+    assert "film-pt1.mp4" in letters[0]["error"]
+    assert len(edits_of(world, rating_key)) == writes
