@@ -59,7 +59,7 @@ from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, folders_due_for_scan, newest_jobs
 from stashplex.sync.matching import PlexCandidate
 from stashplex.sync.ownership import OwnershipPolicy
-from stashplex.sync.pathmap import PathMap, path_basename
+from stashplex.sync.pathmap import PathMap, in_server_spelling, path_basename
 from stashplex.sync.request_size import split_edit
 from stashplex.sync.scene import StashScene
 
@@ -229,7 +229,8 @@ class PlexGateway(MailboxActor):
                 continue
             self._scans[folder] = now
             section_obj = self._call(self._library_section, section.key)
-            self._call(section_obj.update, path=folder)
+            spelled = in_server_spelling(folder, section.locations[0] if section.locations else "")
+            self._call(section_obj.update, path=spelled)
             log.info("asked Plex to scan %s for scene %s", folder, scene.id)
 
     def _library_section(self, key: int) -> Any:

@@ -191,3 +191,12 @@ def _parse_rule(number: int, spec: str) -> PathRule:
     except PathMapError as error:
         msg = f"{where}: {error}"
         raise PathMapError(msg) from error
+
+
+def in_server_spelling(path: str, like: str) -> str:
+    """``path`` with the separators of ``like`` (a section location as the server reports it).
+
+    Mapped paths use ``/`` throughout; a Windows server reports and expects ``D:\\Media\\...``,
+    so what we send back to it (a folder to scan) is spelled its way.
+    """
+    return path.replace("/", "\\") if "\\" in like and "/" not in like else path

@@ -6,6 +6,7 @@ from stashplex.sync.pathmap import (
     PathMap,
     PathMapError,
     PathRule,
+    in_server_spelling,
     is_windows_path,
     normalize_path,
     path_basename,
@@ -244,3 +245,16 @@ def test_path_map_errors_are_value_errors_for_generic_handlers() -> None:
 def test_a_rule_built_directly_is_validated_too() -> None:
     with pytest.raises(PathMapError, match="not an absolute path"):
         PathRule("relative", "/media")
+
+
+@pytest.mark.parametrize(
+    ("path", "like", "spelled"),
+    [
+        pytest.param("D:/Media/New", "D:\\Media", "D:\\Media\\New", id="windows location"),
+        pytest.param("/media/new", "/media", "/media/new", id="posix location"),
+        pytest.param("//nas/share/x", "\\\\nas\\share", "\\\\nas\\share\\x", id="unc share"),
+        pytest.param("D:/Media/New", "", "D:/Media/New", id="no location known"),
+    ],
+)
+def test_a_folder_sent_back_to_plex_is_spelled_with_the_servers_separators(path, like, spelled):
+    assert in_server_spelling(path, like) == spelled
