@@ -50,16 +50,17 @@ from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.handback import apply_undo, release, select_undo
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.items import target_problem
+from stashplex.plex.scanning import FolderScans
 from stashplex.plex.state import GatewayState, Written
 from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashError
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
-from stashplex.sync.gateway_rules import JobKey, folders_due_for_scan, newest_jobs
+from stashplex.sync.gateway_rules import JobKey, newest_jobs
 from stashplex.sync.matching import PlexCandidate
 from stashplex.sync.ownership import OwnershipPolicy
-from stashplex.sync.pathmap import PathMap, in_server_spelling, path_basename
+from stashplex.sync.pathmap import PathMap, path_basename
 from stashplex.sync.request_size import split_edit
 from stashplex.sync.scene import StashScene
 
@@ -92,7 +93,9 @@ class PlexGateway(MailboxActor):
         self._plex: Any = None
         self._builder: IndexBuilder | None = None
         self._index = PathIndex(case_insensitive=self.settings.case_insensitive_paths)
-        self._scans: dict[str, float] = {}
+        self._scans = FolderScans(
+            self._call, self._library_section, self.settings.index_refresh_seconds
+        )
         self._publish_status()
 
     def teardown(self) -> None:
@@ -206,32 +209,12 @@ class PlexGateway(MailboxActor):
             self._publish_status()
             candidates = self._lookup(scene)
         if not candidates and self.settings.scan_on_miss:
-            self._scan_folders(scene)
+            paths = [self.pathmap.map(file.path) for file in scene.files]
+            self._scans.scan_missing(index, paths, f"scene {scene.id}")
         job = job.model_copy(update={"candidates": [dataclasses.asdict(c) for c in candidates]})
         self.send(
             MATCHER, envelope.derive(MATCH_SCORE, job.model_dump(mode="json"), sender=PLEX_GATEWAY)
         )
-
-    def _scan_folders(self, scene: StashScene) -> None:
-        """Ask Plex to scan each missing file's folder, at most once per folder per interval."""
-        now = time.time()
-        in_sections = [
-            path
-            for path in (self.pathmap.map(file.path) for file in scene.files)
-            if self._index.section_for(path) is not None
-        ]
-        due = folders_due_for_scan(
-            in_sections, self._scans, now=now, interval_s=self.settings.index_refresh_seconds
-        )
-        for folder in due:
-            section = self._index.section_for(folder + "/")
-            if section is None:
-                continue
-            self._scans[folder] = now
-            section_obj = self._call(self._library_section, section.key)
-            spelled = in_server_spelling(folder, section.locations[0] if section.locations else "")
-            self._call(section_obj.update, path=spelled)
-            log.info("asked Plex to scan %s for scene %s", folder, scene.id)
 
     def _library_section(self, key: int) -> Any:
         """plexapi's section object (its first use lists the libraries: a Plex request)."""
