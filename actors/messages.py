@@ -48,6 +48,8 @@ DEAD_LETTER_CLEANUP = "dead_letter.cleanup"  # -> dead_letter: scheduled retenti
 JOURNAL_UNDO = "journal.undo"  # -> plex_gateway: put back what journaled writes replaced
 FIELDS_RELEASE = "fields.release"  # -> plex_gateway: forget that we own some fields
 INDEX_REBUILD = "index.rebuild"  # -> plex_gateway: list the libraries again from scratch
+PLEX_PROBE = "plex.probe"  # -> plex_gateway: is Plex back? (every second while the breaker is open)
+TIMER_RELEASE = "timer.release"  # -> scheduler: deliver every timer of this reason now
 
 ReasonClass = Literal[
     "transient",

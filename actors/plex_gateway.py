@@ -32,9 +32,11 @@ from actors.messages import (
     INDEX_REBUILD,
     JOURNAL_UNDO,
     MATCH_SCORE,
+    PLEX_PROBE,
     SYNC_DONE,
     SYNC_LOCATE,
     SYNC_WRITE,
+    TIMER_RELEASE,
     FieldsRelease,
     JobRef,
     JournalUndo,
@@ -43,6 +45,7 @@ from actors.messages import (
     dead_letter_envelope,
     job_ended_envelope,
     retry_envelope,
+    timer_envelope,
 )
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
 from stashplex.plex.covers import CoverUnavailableError, sync_covers
@@ -60,12 +63,15 @@ from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, newest_jobs
 from stashplex.sync.matching import PlexCandidate
 from stashplex.sync.ownership import OwnershipPolicy
-from stashplex.sync.pathmap import PathMap, path_basename
+from stashplex.sync.pathmap import PathMap
 from stashplex.sync.request_size import split_edit
 from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
 
+#: While the breaker is open, Plex is probed this often (one cheap request each time).
+PROBE_EVERY_S = 1.0
+PROBE_TIMER = "plex-probe"
 #: Items per detail request (``/library/metadata/1,2,...``).
 DETAIL_CHUNK = 100
 
@@ -89,7 +95,7 @@ class PlexGateway(MailboxActor):
             self.settings.breaker_reset_seconds,
             on_transition=self._breaker_moved,
         )
-        self._call = GuardedCalls(self.breaker)
+        self._call = GuardedCalls(self.breaker, self._identity)
         self._plex: Any = None
         self._builder: IndexBuilder | None = None
         self._index = PathIndex(case_insensitive=self.settings.case_insensitive_paths)
@@ -104,8 +110,27 @@ class PlexGateway(MailboxActor):
     # -- the breaker around every Plex request ----------------------------------------------
 
     def _breaker_moved(self, old: BreakerState, new: BreakerState) -> None:
+        """Open: probe Plex every second, so the queue moves within a second of Plex answering
+        rather than at the breaker's next trial. Closed again: release the jobs that waited."""
         log.warning("Plex circuit breaker %s -> %s", old, new)
         self._publish_status()
+        if new is BreakerState.OPEN and old is BreakerState.CLOSED:
+            self._arm_probe()
+        elif new is BreakerState.CLOSED:
+            self.send(SCHEDULER, Envelope(kind=TIMER_RELEASE, payload={"reason": "breaker_open"}))
+
+    def _arm_probe(self) -> None:
+        due = time.time() + PROBE_EVERY_S
+        probe = timer_envelope(PROBE_TIMER, due, to=PLEX_GATEWAY, kind=PLEX_PROBE, payload={})
+        self.send(SCHEDULER, probe)
+
+    def _probe(self) -> None:
+        if self.breaker.state is not BreakerState.CLOSED and not self._call.try_probe():
+            self._arm_probe()
+
+    def _identity(self) -> Any:
+        """The breaker's probe: one cheap ``GET /identity``, never a job's request."""
+        return (self._plex or connect(self.settings)).query("/identity")
 
     def _publish_status(self) -> None:
         self.state.kv.set(
@@ -121,7 +146,6 @@ class PlexGateway(MailboxActor):
     def _server(self) -> Any:
         if self._plex is None:
             self._plex = self._call(connect, self.settings)
-            self._call.probe = lambda plex=self._plex: plex.query("/identity")
             self._builder = IndexBuilder(self._plex, self.settings.plex_libraries)
         return self._plex
 
@@ -143,6 +167,8 @@ class PlexGateway(MailboxActor):
                 self._guarded(envelope, lambda e=envelope: self._undo(e))
             elif envelope.kind == FIELDS_RELEASE:
                 self._release(FieldsRelease.model_validate(envelope.payload))
+            elif envelope.kind == PLEX_PROBE:
+                self._probe()
             elif envelope.kind == INDEX_REBUILD:
                 self._index = PathIndex(case_insensitive=self._index.case_insensitive)
                 self._guarded(envelope, self._ensure_index)
@@ -181,15 +207,7 @@ class PlexGateway(MailboxActor):
     # -- locate ----------------------------------------------------------------------------
 
     def _lookup(self, scene: StashScene) -> list[PlexCandidate]:
-        found: dict[tuple[int, str], PlexCandidate] = {}
-        for file in scene.files:
-            key = self._index.key(self.pathmap.map(file.path))
-            for candidate in [
-                *self._index.by_path(key),
-                *self._index.by_basename(path_basename(key)),
-            ]:
-                found[(candidate.rating_key, candidate.file)] = candidate
-        return list(found.values())
+        return self._index.candidates(self.pathmap.map(file.path) for file in scene.files)
 
     def _locate(self, envelope: Envelope) -> None:
         job = SyncJob.model_validate(envelope.payload)

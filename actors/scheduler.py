@@ -32,6 +32,7 @@ from actors.messages import (
     DEAD_LETTER_CLEANUP,
     INTAKE_CATCHUP,
     RETRY_SCHEDULE,
+    TIMER_RELEASE,
     TIMER_SET,
     TIMER_SUPERSEDE,
     Attempt,
@@ -123,6 +124,8 @@ class Scheduler(MailboxActor):
             self._schedule(RetrySchedule.model_validate(envelope.payload))
         elif envelope.kind == TIMER_SUPERSEDE:
             self._supersede(TimerSupersede.model_validate(envelope.payload))
+        elif envelope.kind == TIMER_RELEASE:
+            self._release(str(envelope.payload.get("reason", "")))
         elif envelope.kind == TIMER_SET:
             timer = TimerSet.model_validate(envelope.payload)
             self._insert(timer.job, timer.due_at, "timer", None, timer_id=timer.timer_id)
@@ -135,6 +138,15 @@ class Scheduler(MailboxActor):
             self._fire_due()
             return None
         return super().on_control(message)
+
+    def _release(self, reason: str) -> None:
+        """Plex answers again: the jobs that waited for the breaker go now, not at its trial."""
+        now = time.time()
+        with self.store.transaction() as conn:
+            released = conn.execute(
+                "UPDATE timers SET due_at = ? WHERE reason = ? AND due_at > ?", (now, reason, now)
+            ).rowcount
+        log.info("%d jobs waiting on %s released", released, reason)
 
     def _schedule(self, request: RetrySchedule) -> None:
         job = request.job

@@ -5,6 +5,7 @@ PlexGateway owns one :class:`GuardedCalls`; nothing else may call Plex while the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,6 +13,8 @@ from stashplex.plex.connection import PLEX_ERRORS, PlexFailure, classify
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
+#: However many jobs and timers ask, Plex gets at most one probe per this many seconds.
+MIN_PROBE_INTERVAL_S = 1.0
 
 
 class BreakerOpenError(Exception):
@@ -33,9 +36,19 @@ class PlexCallError(Exception):
 class GuardedCalls:
     """Calls into plexapi behind ``breaker``; ``probe`` answers the breaker's trial."""
 
-    def __init__(self, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self,
+        breaker: CircuitBreaker,
+        probe: Callable[[], Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.breaker = breaker
-        self.probe: Callable[[], Any] | None = None
+        self.probe = probe
+        self._clock = clock
+        #: (when, whether Plex answered) of the last probe: at most one probe per second
+        #: reaches Plex, whether a job's trial or the gateway's own timer asked for it.
+        self._last_probe: tuple[float, bool] | None = None
 
     def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         breaker = self.breaker
@@ -68,10 +81,28 @@ class GuardedCalls:
         at no cost; with a probe, Plex answers, the breaker closes, and the job's next failure
         spends a retry as usual.
         """
+        if not self._probe_once(probe):
+            self.breaker.record_failure()
+            raise BreakerOpenError(self.breaker.next_trial_at())
+        self.breaker.record_success()
+
+    def _probe_once(self, probe: Callable[[], Any]) -> bool:
+        """Whether Plex answers; a probe less than a second old is answered from memory."""
+        now = self._clock()
+        if self._last_probe is not None and now - self._last_probe[0] < MIN_PROBE_INTERVAL_S:
+            return self._last_probe[1]
         try:
             probe()
+            answered = True
         except PLEX_ERRORS as exc:
-            if classify(exc).trips_breaker:
-                self.breaker.record_failure()
-                raise BreakerOpenError(self.breaker.next_trial_at()) from exc
+            answered = not classify(exc).trips_breaker
+        self._last_probe = (now, answered)
+        return answered
+
+    def try_probe(self) -> bool:
+        """Probe now, whatever the breaker's timer says; True (and the breaker closed) if Plex
+        answered. While the breaker is open this is the only request that reaches Plex."""
+        if self.probe is None or not self._probe_once(self.probe):
+            return False
         self.breaker.record_success()
+        return True

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -63,6 +63,15 @@ class PathIndex:
 
     def by_basename(self, normalized_basename: str) -> Sequence[PlexCandidate]:
         return self._by_basename.get(normalized_basename, ())
+
+    def candidates(self, plex_paths: Iterable[str]) -> list[PlexCandidate]:
+        """Every item that may be one of these files: same path, or same file name."""
+        found: dict[tuple[int, str], PlexCandidate] = {}
+        for path in plex_paths:
+            key = self.key(path)
+            for candidate in (*self.by_path(key), *self.by_basename(path_basename(key))):
+                found[(candidate.rating_key, candidate.file)] = candidate
+        return list(found.values())
 
     def key(self, path: str) -> str:
         key = normalize_path(path, case_insensitive=self.case_insensitive)

@@ -87,7 +87,7 @@ def test_an_outage_during_a_sync_ends_in_plex_with_nothing_dead_lettered(world):
     world.plex.faults.clear()
     outage_end = time.time()
     # Then every scene reaches Plex on its own, and none is dead-lettered for the outage
-    world.wait_idle(include_scheduler=True, timeout=60)
+    world.wait_job("outage", timeout=60)
     assert world.dead_letters() == []
     assert world.scenes_not_written() == []
     # And during the outage Plex saw the failures that opened the breaker, then trials only
@@ -178,3 +178,28 @@ def test_a_job_that_fails_on_its_own_while_plex_is_up_is_dead_lettered_and_frees
         wait_until(lambda: breaker_state(world) == "closed", timeout=10, message="breaker closed")
     finally:
         world.close()
+
+
+def test_after_an_outage_the_first_write_follows_plex_within_seconds_not_the_breaker_reset(world):
+    # Given the default 60 s breaker reset, and a sync that runs into a Plex outage
+    world.start(breaker_failures=2, breaker_reset_seconds=60)
+    world.plex.faults.status(503)
+    world.host.post.send(
+        "intake", Envelope(kind="sync.request", payload={"mode": "all", "job_id": "probe"})
+    )
+    wait_until(lambda: breaker_state(world) == "open", message="breaker open")
+    opened_at = time.time()
+    # When Plex is down for 4 s, then answers again
+    time.sleep(4)
+    world.plex.faults.clear()
+    back_at = time.time()
+    wait_until(lambda: world.plex.requests.count(method="PUT") >= 1, timeout=10,
+               message="a write after the outage")  # fmt: skip
+    first_write = min(e.at for e in world.plex.requests.entries if e.method == "PUT")
+    # Then the first write goes out within 2 s of Plex answering, not at the 60 s trial ...
+    assert first_write - back_at <= 2.0
+    # ... and while Plex was down it saw at most one probe per second
+    down = [e.at for e in world.plex.requests.entries if opened_at < e.at < back_at]
+    assert len(down) <= (back_at - opened_at) + 1
+    world.wait_job("probe", timeout=60)
+    assert world.dead_letters() == []
