@@ -43,6 +43,7 @@ from stashplex.plex.covers import CoverUnavailableError, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.state import GatewayState, Written, last_write, undo_params
+from stashplex.plex.trust import identity_file
 from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashError
@@ -106,7 +107,8 @@ class PlexGateway(MailboxActor):
 
     def _server(self) -> Any:
         if self._plex is None:
-            self._plex = self._call(connect, self.settings)
+            record = identity_file(self.ctx.service("data_dir"))
+            self._plex = self._call(connect, self.settings, identity_record=record)
             self._call.probe = lambda plex=self._plex: plex.query("/identity")
             self._builder = IndexBuilder(self._plex, self.settings.plex_libraries)
         return self._plex

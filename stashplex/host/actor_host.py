@@ -23,7 +23,7 @@ from typing import Any
 from actors.addresses import INTAKE, START_ORDER
 from actors.base import ActorContext, MailboxActor
 from actors.messages import INTAKE_RECOVER
-from stashplex.config.loading import load_effective_settings
+from stashplex.config.loading import load_effective_settings, stash_client
 from stashplex.config.settings import Settings, SettingsError, secret_values
 from stashplex.ops.control import ControlHandler
 from stashplex.runtime.datadir import DataDir
@@ -32,7 +32,6 @@ from stashplex.runtime.logs import configure_logging, mask_secrets
 from stashplex.runtime.mailbox import PostOffice
 from stashplex.runtime.supervision import ChildSpec, RestartIntensity, Supervisor
 from stashplex.runtime.trace import TraceSink
-from stashplex.stash import StashClient
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +130,7 @@ class Host:
             "settings": self.settings,
             "data_dir": self.data,
             "trace_sink": TraceSink(self.data.root / "trace.jsonl"),
-            "stash": StashClient(
-                self.settings.stash_url, api_key=self.settings.stash_api_key.get_secret_value()
-            ),
+            "stash": stash_client(self.settings),
         }
         lost = [name for name in self.post.names() if self.post[name].quarantined]
         if lost:

@@ -76,6 +76,26 @@ class DataDir:
         return self
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data``, owner-only, never through a symlink.
+
+    The temporary file is created exclusively (a planted file or link there fails the write
+    instead of being followed), and ``rename`` replaces a link at ``path`` rather than its target.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(path)
+
+
 class AlreadyRunningError(RuntimeError):
     def __init__(self, pid: int | None, data_dir: Path) -> None:
         who = f"pid {pid}" if pid else "another process"
