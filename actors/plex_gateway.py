@@ -46,7 +46,7 @@ from stashplex.plex.state import GatewayState, Written, last_write, undo_params
 from stashplex.plex.trust import identity_file
 from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
-from stashplex.stash import StashError
+from stashplex.stash import StashAnswerRefusedError, StashError
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, folders_due_for_scan, newest_jobs
@@ -360,6 +360,9 @@ class PlexGateway(MailboxActor):
         def download() -> bytes:
             try:
                 return bytes(self.ctx.service("stash").fetch_image(scene.screenshot_url or ""))
+            except StashAnswerRefusedError as exc:  # too large or too slow: this job fails
+                failure = PlexFailure(ErrorClass.PERMANENT, f"scene {scene.id}: {exc}")
+                raise PlexCallError(failure) from exc
             except StashError as exc:
                 log.warning("scene %s: cover not downloaded (%s); next sync tries", scene.id, exc)
                 raise CoverUnavailableError(str(exc)) from exc

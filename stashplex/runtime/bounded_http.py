@@ -8,6 +8,9 @@ long as it likes. Every session stashplex opens to Stash or Plex is a :func:`bou
   :class:`ResponseTooLargeError` past ``max_bytes`` (decompressed bytes: a gzip bomb counts at
   its real size) and with :class:`DeadlineExceededError` past ``deadline_s`` since the request
   was sent, each socket read waiting at most the time that is left;
+* the wait for the status line and headers ends at the same deadline: a timer shuts the socket
+  down (a blocked read cannot be interrupted any other way), so headers sent a byte at a time
+  cannot stretch a request either;
 * it follows no redirect to another origin (scheme, host, port): ``requests`` re-sends custom
   headers such as ``ApiKey`` or ``X-Plex-Token`` on a redirect, so an answer could otherwise
   send a credential anywhere. Such a redirect is returned as the 3xx answer it is.
@@ -18,12 +21,17 @@ working; the failure belongs to that one request, and so to that one job.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 #: Bytes asked of the socket per read: small, so the deadline is checked often.
@@ -119,24 +127,75 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:g} MB" if size >= 2**20 else f"{size} bytes"
 
 
+#: The deadline of the request this thread is sending, for the connections below.
+_current = threading.local()
+
+
+class _HeadersByDeadline:
+    """Connection mixin: waiting for the status line and headers ends at the deadline."""
+
+    sock: Any
+
+    def getresponse(self) -> Any:
+        deadline = getattr(_current, "deadline", None)
+        sock = self.sock
+        if deadline is None or sock is None:
+            return super().getresponse()  # type: ignore[misc]
+        timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _cut, (sock,))
+        timer.daemon = True
+        timer.start()
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            timer.cancel()
+
+
+def _cut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Connection(_HeadersByDeadline, HTTPConnection):
+    pass
+
+
+class _TLSConnection(_HeadersByDeadline, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _TLSConnection
+
+
 class BoundedAdapter(HTTPAdapter):
     """Reads every body itself, within the cap and the deadline, unless the caller streams."""
 
     def __init__(self, *, max_bytes: int, deadline_s: float) -> None:
-        super().__init__()
         self.max_bytes = max_bytes
         self.deadline_s = deadline_s
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
 
     def send(
         self, request: requests.PreparedRequest, stream: bool = False, **kwargs: Any
     ) -> requests.Response:
         deadline = time.monotonic() + self.deadline_s
+        _current.deadline = deadline
         try:
             response = super().send(request, stream=True, **kwargs)
-        except requests.ConnectionError as exc:
-            if "timed out" in str(exc).lower() and time.monotonic() >= deadline:
+        except requests.ConnectionError:
+            if time.monotonic() >= deadline:
                 raise DeadlineExceededError("no answer before the deadline") from None
             raise
+        finally:
+            _current.deadline = None
         if not stream:
             read_bounded(response, max_bytes=self.max_bytes, deadline=deadline)
         return response
