@@ -59,6 +59,23 @@ class ActorContext:
     post: PostOffice
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     services: dict[str, Any] = field(default_factory=dict)
+    #: Actors whose last crash was one message's fault, already charged to that message.
+    _contained: set[str] = field(default_factory=set)
+
+    def crash_contained(self, name: str) -> None:
+        self._contained.add(name)
+
+    def take_contained(self, name: str) -> bool:
+        """Whether actor ``name`` last crashed on one message (asked once per crash).
+
+        Such a crash costs that message an attempt, so it can happen at most ``max_attempts``
+        times per message: the supervisor restarts the actor without counting it toward the
+        restart intensity, and one bad message never escalates to a host restart.
+        """
+        if name in self._contained:
+            self._contained.discard(name)
+            return True
+        return False
 
     def service(self, name: str) -> Any:
         try:
@@ -90,6 +107,9 @@ class MailboxActor(pykka.ThreadingActor):
         self._stopping = False
         self._outbox: list[tuple[str, Envelope]] | None = None
         self._thread: threading.Thread | None = None
+        #: A message's handler failed and the message was charged for it (requeued or
+        #: dead-lettered) in the chunk being processed.
+        self._charged = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -173,7 +193,13 @@ class MailboxActor(pykka.ThreadingActor):
             if not deliveries:
                 self.idle()
                 return
-            self._process(deliveries)
+            self._charged = False
+            try:
+                self._process(deliveries)
+            except Exception:
+                if self._charged:  # this crash is that message's, and it already paid for it
+                    self.ctx.crash_contained(self.mailbox_name)
+                raise
             handled += len(deliveries)
         if not self._stopping:
             self._ring()
@@ -204,7 +230,11 @@ class MailboxActor(pykka.ThreadingActor):
                 one = self.handle if self.batch_size == 1 else self._handle_alone
                 self._process_each(work, handled, settled, one)
         finally:
-            self._settle(deliveries, handled, settled)
+            try:
+                self._settle(deliveries, handled, settled)
+            except BaseException:
+                self._charged = False  # the chunk itself failed, not one message
+                raise
 
     def _settle(
         self, deliveries: list[Delivery], handled: list[Delivery], settled: set[int]
@@ -267,6 +297,7 @@ class MailboxActor(pykka.ThreadingActor):
                 self._drop_output_since(mark)
                 self._fail(delivery, exc)
                 settled.add(delivery.row_id)
+                self._charged = True
                 raise
             handled.append(delivery)
 

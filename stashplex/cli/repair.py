@@ -6,7 +6,15 @@ import argparse
 import json
 import time
 
-from stashplex.cli.common import EXIT_OK, CommandError, add_data_dir, ask, data_dir_of
+from stashplex.cli.common import (
+    EXIT_OK,
+    CommandError,
+    add_data_dir,
+    ask,
+    data_dir_of,
+    key_argument,
+    limit_argument,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,12 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing = dlq_sub.add_parser("list", help="list dead letters")
     listing.add_argument("--reason", help="only this reason (e.g. not_found, ambiguous)")
     listing.add_argument("--older-than-days", type=float)
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=limit_argument, default=100)
     show = dlq_sub.add_parser("show", help="everything about one dead letter")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=key_argument)
     retry = dlq_sub.add_parser("retry", help="sync dead-lettered scenes again")
     what = retry.add_mutually_exclusive_group(required=True)
-    what.add_argument("--id", type=int, action="append", dest="ids")
+    what.add_argument("--id", type=key_argument, action="append", dest="ids")
     what.add_argument("--reason")
     what.add_argument("--all", action="store_true")
     purge = dlq_sub.add_parser("purge", help="delete dead letters older than N days")
@@ -32,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     journal = sub.add_parser("journal", help="what syncs wrote to a Plex item, and undo")
     journal_sub = journal.add_subparsers(dest="action", metavar="ACTION", required=True)
     jshow = journal_sub.add_parser("show", help="the field changes written to an item")
-    jshow.add_argument("rating_key", type=int)
+    jshow.add_argument("rating_key", type=key_argument)
     undo = journal_sub.add_parser("undo", help="put back what the last write replaced")
-    undo.add_argument("rating_key", type=int)
+    undo.add_argument("rating_key", type=key_argument)
     for parser in (jshow, undo):
         add_data_dir(parser)
     journal.set_defaults(func=cmd_journal)

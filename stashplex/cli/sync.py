@@ -15,6 +15,7 @@ from stashplex.cli.common import (
     add_data_dir,
     ask,
     data_dir_of,
+    scene_id_argument,
 )
 
 POLL_S = 0.5
@@ -31,7 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(as Stash writes it, e.g. 2026-01-10T08:00:00Z)",
     )
     which.add_argument(
-        "--scene", action="append", default=[], metavar="ID", help="only this scene (repeatable)"
+        "--scene",
+        action="append",
+        default=[],
+        metavar="ID",
+        type=scene_id_argument,
+        help="only this scene (repeatable)",
     )
     sync.add_argument(
         "--dry-run", action="store_true", help="compute and show the field changes, write nothing"

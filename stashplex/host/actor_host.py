@@ -181,7 +181,12 @@ class Host:
     def _child_spec(self, name: str, ctx: ActorContext) -> ChildSpec:
         cls = self._classes[name]
         mailbox = ctx.post[name]
-        return ChildSpec(name=name, start=lambda: cls.start(ctx), prepare_stop=mailbox.pause)
+        return ChildSpec(
+            name=name,
+            start=lambda: cls.start(ctx),
+            prepare_stop=mailbox.pause,
+            crash_contained=lambda: ctx.take_contained(name),
+        )
 
     def _drain_spool(self, control: ControlHandler) -> None:
         """Events the hook spooled while we were down go to Intake before new ones arrive."""

@@ -25,6 +25,8 @@ from actors.messages import (
     SYNC_REQUEST,
     DeadLetterPurge,
     DeadLetterRetry,
+    DeadLetterShow,
+    JournalUndo,
     SyncRequest,
 )
 from actors.scheduler import open_store as open_timers
@@ -128,11 +130,11 @@ class Operations:
                     store,
                     reason=request.get("reason"),
                     older_than_s=None if days is None else float(days) * DAY_S,
-                    limit=int(request.get("limit", 100)),
+                    limit=_limit(request.get("limit", 100)),
                 )
             }
         if action == "show":
-            item = show_dead_letter(store, int(request["id"]))
+            item = show_dead_letter(store, DeadLetterShow.model_validate(request).id)
             if item is None:
                 raise LookupError(f"no dead letter with id {request['id']}")
             return {"item": item}
@@ -152,14 +154,21 @@ class Operations:
 
     def journal(self, request: dict[str, Any]) -> dict[str, Any]:
         action = request.get("action", "show")
-        rating_key = int(request["rating_key"])
+        rating_key = JournalUndo.model_validate(request).rating_key
         if action == "show":
             return {
                 "entries": journal_entries(
-                    self._store("gateway"), rating_key, int(request.get("limit", 200))
+                    self._store("gateway"), rating_key, _limit(request.get("limit", 200))
                 )
             }
         if action == "undo":
             self._send(PLEX_GATEWAY, JOURNAL_UNDO, {"rating_key": rating_key})
             return {"requested": True}
         raise ValueError(f"unknown journal action {action!r} (show, undo)")
+
+
+def _limit(value: object) -> int:
+    """How many rows a listing may return: a whole number from 1 to 100,000."""
+    if type(value) is not int or not 1 <= value <= 100_000:
+        raise ValueError("limit must be a whole number from 1 to 100000")
+    return value
