@@ -298,7 +298,8 @@ def _write_endpoint_record(data_dir: Path, endpoint: handoff.Endpoint) -> None:
         "token": endpoint.token,
         "pid": os.getpid(),
     }
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # created afresh below: a planted file or link is never used
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         if hasattr(os, "fchmod"):  # a leftover tmp file keeps its old mode otherwise
             os.fchmod(fd, 0o600)

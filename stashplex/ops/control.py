@@ -1,7 +1,8 @@
 """Requests that arrive on the local socket: hook events from the plugin, commands from the CLI.
 
 A hook event is answered only after it is durably in the Intake mailbox, which is what lets the
-hook exit at once without risking the event.
+hook exit at once without risking the event. Its session cookie is not stored with it: it goes
+to the Stash client in memory at once, which is all it is for, and never into a mailbox row.
 """
 
 from __future__ import annotations
@@ -89,11 +90,13 @@ class ControlHandler:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "event"
             raise ValueError(f"malformed hook event: {where}: {first['msg']}") from None
+        payload = parsed.model_dump(mode="json")
+        cookie = parsed.connection.get("session_cookie")
+        if cookie:
+            self.host.use_session_cookie(cookie)
+            payload["connection"] = {**payload["connection"], "session_cookie": None}
         envelope = Envelope(
-            kind=HOOK_EVENT,
-            scene_id=parsed.scene_id,
-            payload=parsed.model_dump(mode="json"),
-            sender="hook",
+            kind=HOOK_EVENT, scene_id=parsed.scene_id, payload=payload, sender="hook"
         )
         self._post().send(INTAKE, envelope)
         return envelope

@@ -36,6 +36,7 @@ from persistqueue.sqlackqueue import AckStatus
 
 from stashplex.runtime.corruption import is_corruption, set_aside
 from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.private_files import prepare_dir, prepare_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ class Mailbox:
             return self._open_queue()
 
     def _open_queue(self) -> persistqueue.SQLiteAckQueue:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        prepare_dir(self.directory)  # no link followed, no wrong kind of file used
+        prepare_sqlite(self.directory / "data.db")
         queue = persistqueue.SQLiteAckQueue(
             str(self.directory),
             multithreading=True,
