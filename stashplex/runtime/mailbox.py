@@ -138,10 +138,8 @@ class Mailbox:
         """Serve again, in place and one attempt dearer, the rows a dead process held."""
         table = queue._table_name  # noqa: SLF001
         with queue.tran_lock, queue._putter as transaction:  # noqa: SLF001
-            rows = transaction.execute(
-                f"SELECT _id, data FROM {table} WHERE status = ?",  # noqa: S608
-                (_UNACK,),
-            ).fetchall()
+            select = f"SELECT _id, data FROM {table} WHERE status = ?"  # noqa: S608
+            rows = transaction.execute(select, (_UNACK,)).fetchall()
             updates = []
             for row_id, data in rows:
                 envelope = self._read(row_id, data)
@@ -150,10 +148,8 @@ class Mailbox:
                 else:
                     again = json_serializer.dumps(envelope.next_attempt().to_json())
                     updates.append((again, _READY, row_id))
-            transaction.executemany(
-                f"UPDATE {table} SET data = ?, status = ? WHERE _id = ?",  # noqa: S608
-                updates,
-            )
+            update = f"UPDATE {table} SET data = ?, status = ? WHERE _id = ?"  # noqa: S608
+            transaction.executemany(update, updates)
         if rows:
             what = "message(s) in flight when the last process died, each charged an attempt"
             log.warning("mailbox %r: %d %s", self.name, len(rows), what)
