@@ -86,7 +86,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _draw(job: dict, elapsed: float) -> None:
     total = job.get("total") or 0
-    handled = job.get("synced", 0) + job.get("failed", 0) + job.get("skipped", 0)
+    handled = sum(job.get(k, 0) for k in ("synced", "failed", "skipped", "superseded"))
     fraction = min(1.0, float(job.get("progress") or 0.0))
     filled = int(fraction * BAR_WIDTH)
     rate = handled / elapsed if elapsed > 0 else 0.0

@@ -37,8 +37,10 @@ def job_summary(job: dict[str, Any]) -> str:
         f"({job.get('changes', 0)} field changes), {job.get('skipped', 0)} unchanged, "
         f"{job.get('failed', 0)} failed"
     )
+    if job.get("superseded"):
+        text += f", {job['superseded']} left to a newer edit of the same scene"
     if job.get("waiting_for_retry"):
-        left = job["queued"] - job["synced"] - job["failed"]
+        left = job["queued"] - job["synced"] - job["failed"] - job.get("superseded", 0)
         text += f", {left} waiting for a retry (Plex down or file not scanned yet)"
     return text
 

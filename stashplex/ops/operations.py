@@ -115,7 +115,8 @@ class Operations:
         assert self.host.post is not None
         depths = self.host.post.depths()
         busy = any(depths[name] for name in (INTAKE, PLEX_GATEWAY, "matcher"))
-        left = progress["queued"] - progress["done"] - progress["failed"]  # before the rename
+        ended = progress["done"] + progress["failed"] + progress["superseded"]
+        left = progress["queued"] - ended  # before the rename
         return bool(progress["enumerated"]) and left > 0 and not busy
 
     # -- dead letters -----------------------------------------------------------------------
