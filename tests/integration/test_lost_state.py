@@ -13,6 +13,7 @@ import pytest
 from actors.addresses import INTAKE
 from actors.intake_state import SyncState, job_progress
 from actors.messages import HOOK_EVENT
+from stashplex.plex.state import GatewayState
 from stashplex.runtime.envelope import Envelope
 from tests.support.waiting import wait_until
 from tests.support.world import SyncWorld
@@ -74,12 +75,11 @@ def test_a_write_dropped_as_stale_is_not_counted_as_synced(world):
     world.start()
     world.sync(force=True)
     world.stop()
-    from stashplex.plex.state import GatewayState
-
     gateway = GatewayState(world.data)
     with gateway.store.transaction() as conn:
-        conn.execute("UPDATE written SET revision = revision + 10000000000000000 WHERE scene_id = ?",
-                     (scene_id,))
+        conn.execute(
+            "UPDATE written SET revision = revision + ? WHERE scene_id = ?", (10**16, scene_id)
+        )
     gateway.store.close()
     world.start()
     # When a sync of that scene is dropped as stale
