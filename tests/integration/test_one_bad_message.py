@@ -23,10 +23,10 @@ from tests.support.processes import (
     REPO,
     answering,
     configure_for,
-    host_pid,
     intake_counters,
     start_supervisor,
     stop_supervisor,
+    wait_for_host,
 )
 from tests.support.waiting import wait_until
 from tests.support.world import SyncWorld
@@ -92,7 +92,7 @@ def test_a_bad_cookie_and_a_huge_id_leave_the_host_up_with_no_restart(world):
     supervisor = start_supervisor(data)
     try:
         wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
-        first_host = host_pid(data)
+        first_host = wait_for_host(data)
         # When a hook event with an unusable cookie arrives on the socket and in the spool
         reply = send_request(data, {"v": 1, "type": "hook", "event": hook_event("1", BAD_COOKIE)})
         handoff.write_spool(data, hook_event("2", BAD_COOKIE))
@@ -140,7 +140,7 @@ def test_bad_messages_already_in_the_mailboxes_end_as_dead_letters_without_a_hos
     supervisor = start_supervisor(data)
     try:
         wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
-        first_host = host_pid(data)
+        first_host = wait_for_host(data)
         # When the actors meet them (each crashes its handler until it is dead-lettered)
         wait_until(
             lambda: sum(status(data)["dead_letters"].values()) == 3,
