@@ -53,8 +53,9 @@ def set_aside(path: Path, what: str) -> Path:
         suffix += 1
         target = path.with_name(f"{path.name}.set-aside-{stamp}-{suffix}")
     path.rename(target)
-    log.warning("%s was %s where stashplex keeps a file of its own; moved it to %s", path,
-                what, target.name)
+    log.warning(
+        "%s was %s where stashplex keeps a file of its own; moved it to %s", path, what, target.name
+    )
     return target
 
 

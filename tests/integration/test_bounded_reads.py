@@ -46,9 +46,7 @@ def test_a_trickling_and_an_endless_cover_each_fail_their_job_while_the_others_s
     scenes = seed(world, 6)
     trickle, endless, *good = scenes
     world.proxy.covers = {trickle: "trickle", endless: "endless"}
-    world.start(
-        stash_url=world.proxy.url, request_deadline_seconds=DEADLINE_S, max_cover_mb=1
-    )
+    world.start(stash_url=world.proxy.url, request_deadline_seconds=DEADLINE_S, max_cover_mb=1)
     # When they are all synced
     started = time.monotonic()
     job = world.sync(timeout=60)

@@ -25,8 +25,12 @@ def hook_event(scene_id: str) -> dict:
         "trigger": "Scene.Update.Post",
         "scene_id": scene_id,
         "input_fields": ["title"],
-        "connection": {"scheme": "http", "host": "127.0.0.1", "port": 9999,
-                       "session_cookie": COOKIE},
+        "connection": {
+            "scheme": "http",
+            "host": "127.0.0.1",
+            "port": 9999,
+            "session_cookie": COOKIE,
+        },
     }
 
 
@@ -43,8 +47,9 @@ def test_every_file_is_owner_only_and_no_session_cookie_outlives_its_use(tmp_pat
         assert send_request(data, {"v": 1, "type": "hook", "event": hook_event("2")})["ok"]
         wait_until(lambda: intake_counters(data).get("hook_events") == 2, message="handled")
         assert send_request(data, {"v": 1, "type": "sync", "mode": "all"})["ok"]
-        wait_until(lambda: intake_counters(data).get("jobs_done", 0) >= 3, timeout=60,
-                   message="the sync")
+        wait_until(
+            lambda: intake_counters(data).get("jobs_done", 0) >= 3, timeout=60, message="the sync"
+        )
     finally:
         assert stop_supervisor(supervisor) == 0
         world.close()
@@ -66,10 +71,13 @@ def test_run_refuses_a_data_directory_others_can_write_to_in_one_line(tmp_path):
     data.chmod(0o777)
     completed = subprocess.run(
         [sys.executable, "-m", "stashplex", "run", "--data-dir", str(data)],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == [
-        f"stashplex run: {data} can be written by other users (mode 777); "
-        f"run `chmod 700 {data}`"
+        f"stashplex run: {data} can be written by other users (mode 777); run `chmod 700 {data}`"
     ]

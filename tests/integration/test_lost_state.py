@@ -40,8 +40,12 @@ def plex_equals_stash(world, scene_ids) -> list[str]:
 
 def hook(world, scene_id: str) -> None:
     """What the control socket puts in Intake for a Stash edit."""
-    event = {"trigger": "Scene.Update.Post", "scene_id": scene_id, "input_fields": ["title"],
-             "received_at": time.time()}
+    event = {
+        "trigger": "Scene.Update.Post",
+        "scene_id": scene_id,
+        "input_fields": ["title"],
+        "received_at": time.time(),
+    }
     world.host.post.send(INTAKE, Envelope(kind=HOOK_EVENT, scene_id=scene_id, payload=event))
 
 
@@ -62,8 +66,11 @@ def test_losing_intake_state_before_40_edits_loses_none_of_them(world):
         world.stash.update_scene(scene_id, title=f"Edited after the loss {n}")
         hook(world, scene_id)
     # Then every edit reaches Plex, without --force
-    wait_until(lambda: not plex_equals_stash(world, scene_ids), timeout=60,
-               message="Plex showing all 40 edits")
+    wait_until(
+        lambda: not plex_equals_stash(world, scene_ids),
+        timeout=60,
+        message="Plex showing all 40 edits",
+    )
     world.wait_idle()
     assert plex_equals_stash(world, scene_ids) == []
     assert world.dead_letters() == []

@@ -182,4 +182,3 @@ class HostileStash(LoopbackServer):
                     self.stopping.wait(1.0)
         except OSError:
             return  # the client hung up: what we wanted
-

@@ -146,8 +146,10 @@ def test_an_unauthenticated_flood_does_not_delay_the_owner_s_hook_beyond_100_ms(
             for sock in held:
                 sock.close()
     # Then every hook was answered within 100 ms, and only the owner's requests were handled
-    print(f"hook latency under flood: max {max(latencies) * 1000:.1f} ms, "
-          f"median {sorted(latencies)[len(latencies) // 2] * 1000:.1f} ms")
+    print(
+        f"hook latency under flood: max {max(latencies) * 1000:.1f} ms, "
+        f"median {sorted(latencies)[len(latencies) // 2] * 1000:.1f} ms"
+    )
     assert max(latencies) < 0.1
     assert len(server.handled) == 30
     assert all(m["type"] == "hook" for m in server.handled)
