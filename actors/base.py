@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any, ClassVar
 import pykka
 
 from actors.addresses import DEAD_LETTER
+from actors.poison import POISON_KIND, UNKNOWN_KIND, failure_envelope, host_deaths_error
 from stashplex.runtime.envelope import Envelope
 from stashplex.runtime.mailbox import Delivery, Mailbox, PostOffice
 from stashplex.runtime.trace import TRACE_KIND, next_hop
@@ -34,11 +34,6 @@ log = logging.getLogger(__name__)
 #: How many times one message may crash its handler before it is dead-lettered.
 DEFAULT_MAX_ATTEMPTS = 3
 
-#: Kind of the envelope that carries a poison message to DeadLetter.
-POISON_KIND = "dead_letter.poison"
-
-#: Kind of the envelope that carries a message no handler understands.
-UNKNOWN_KIND = "dead_letter.unknown"
 
 #: Messages an actor that handles one at a time takes from its mailbox at once, so taking and
 #: acking cost one commit per chunk instead of one per message.
@@ -46,6 +41,12 @@ TAKE_CHUNK = 32
 
 _DOORBELL = "doorbell"
 _PING = "ping"
+
+
+def _failed_before(envelope: Envelope) -> bool:
+    """A message that failed or was in flight in a dead host is handled alone: should it
+    fail (or kill the host) again, no batch mate pays for it."""
+    return envelope.attempt > 0
 
 
 class UnknownMessageError(Exception):
@@ -59,6 +60,23 @@ class ActorContext:
     post: PostOffice
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     services: dict[str, Any] = field(default_factory=dict)
+    #: Actors whose last crash was one message's fault, already charged to that message.
+    _contained: set[str] = field(default_factory=set)
+
+    def crash_contained(self, name: str) -> None:
+        self._contained.add(name)
+
+    def take_contained(self, name: str) -> bool:
+        """Whether actor ``name`` last crashed on one message (asked once per crash).
+
+        Such a crash costs that message an attempt, so it can happen at most ``max_attempts``
+        times per message: the supervisor restarts the actor without counting it toward the
+        restart intensity, and one bad message never escalates to a host restart.
+        """
+        if name in self._contained:
+            self._contained.discard(name)
+            return True
+        return False
 
     def service(self, name: str) -> Any:
         try:
@@ -90,6 +108,9 @@ class MailboxActor(pykka.ThreadingActor):
         self._stopping = False
         self._outbox: list[tuple[str, Envelope]] | None = None
         self._thread: threading.Thread | None = None
+        #: A message's handler failed and the message was charged for it (requeued or
+        #: dead-lettered) in the chunk being processed.
+        self._charged = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -169,11 +190,17 @@ class MailboxActor(pykka.ThreadingActor):
         handled = 0
         take = self.batch_size if self.batch_size > 1 else TAKE_CHUNK
         while not self._stopping and handled < self.drain_slice:
-            deliveries = self.mailbox.take(take)
+            deliveries = self.mailbox.take(take, alone=_failed_before)
             if not deliveries:
                 self.idle()
                 return
-            self._process(deliveries)
+            self._charged = False
+            try:
+                self._process(deliveries)
+            except Exception:
+                if self._charged:  # this crash is that message's, and it already paid for it
+                    self.ctx.crash_contained(self.mailbox_name)
+                raise
             handled += len(deliveries)
         if not self._stopping:
             self._ring()
@@ -193,7 +220,9 @@ class MailboxActor(pykka.ThreadingActor):
         try:
             work = []
             for delivery in deliveries:
-                if delivery.envelope.kind == TRACE_KIND:
+                if self._killed_too_often(delivery):
+                    settled.add(delivery.row_id)
+                elif delivery.envelope.kind == TRACE_KIND:
                     self._forward_trace(delivery.envelope)
                     handled.append(delivery)
                 else:
@@ -204,7 +233,11 @@ class MailboxActor(pykka.ThreadingActor):
                 one = self.handle if self.batch_size == 1 else self._handle_alone
                 self._process_each(work, handled, settled, one)
         finally:
-            self._settle(deliveries, handled, settled)
+            try:
+                self._settle(deliveries, handled, settled)
+            except BaseException:
+                self._charged = False  # the chunk itself failed, not one message
+                raise
 
     def _settle(
         self, deliveries: list[Delivery], handled: list[Delivery], settled: set[int]
@@ -267,6 +300,7 @@ class MailboxActor(pykka.ThreadingActor):
                 self._drop_output_since(mark)
                 self._fail(delivery, exc)
                 settled.add(delivery.row_id)
+                self._charged = True
                 raise
             handled.append(delivery)
 
@@ -291,23 +325,33 @@ class MailboxActor(pykka.ThreadingActor):
         log.error(
             "%s: no handler for %r (message %s)", self.mailbox_name, envelope.kind, envelope.id
         )
+        self._give_up(
+            delivery, failure_envelope(UNKNOWN_KIND, self.mailbox_name, envelope, str(exc))
+        )
+
+    def _give_up(self, delivery: Delivery, report: Envelope) -> None:
+        """Hand a message to DeadLetter with ``report`` (DeadLetter keeps its own in its file)."""
         if self.mailbox_name == DEAD_LETTER:
             self.mailbox.reject(delivery)
             return
-        self._send_now(
-            DEAD_LETTER,
-            Envelope(
-                kind=UNKNOWN_KIND,
-                scene_id=envelope.scene_id,
-                payload={
-                    "mailbox": self.mailbox_name,
-                    "envelope": envelope.to_json(),
-                    "error": str(exc),
-                    "failed_at": time.time(),
-                },
-            ),
-        )
+        self._send_now(DEAD_LETTER, report)
         self.mailbox.ack(delivery)
+
+    def _killed_too_often(self, delivery: Delivery) -> bool:
+        """A message the host died with ``max_attempts`` times is poison too, unhandled."""
+        envelope = delivery.envelope
+        if envelope.attempt < self.ctx.max_attempts:
+            return False
+        log.error(
+            "%s: message %s (%s) outlived %d hosts; moving it to dead letters",
+            self.mailbox_name,
+            envelope.id,
+            envelope.kind,
+            envelope.attempt,
+        )
+        error = host_deaths_error(envelope.attempt)
+        self._give_up(delivery, failure_envelope(POISON_KIND, self.mailbox_name, envelope, error))
+        return True
 
     def _fail(self, delivery: Delivery, exc: BaseException) -> None:
         envelope = delivery.envelope
@@ -324,19 +368,10 @@ class MailboxActor(pykka.ThreadingActor):
                 envelope.kind,
                 envelope.attempt + 1,
             )
-            poison = Envelope(
-                kind=POISON_KIND,
-                scene_id=envelope.scene_id,
-                payload={
-                    "mailbox": self.mailbox_name,
-                    "envelope": envelope.to_json(),
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "traceback": text,
-                    "failed_at": time.time(),
-                },
+            error = f"{type(exc).__name__}: {exc}"
+            self._give_up(
+                delivery, failure_envelope(POISON_KIND, self.mailbox_name, envelope, error, text)
             )
-            self._send_now(DEAD_LETTER, poison)
-            self.mailbox.ack(delivery)
         else:
             log.warning(
                 "%s: message %s (%s) failed (attempt %d): %s",

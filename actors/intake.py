@@ -369,6 +369,8 @@ class Intake(MailboxActor):
         if done.job_id:
             if done.status == "dead_letter":
                 self.state.bump_job(done.job_id, failed=1)
+            elif done.status == "skipped":  # dropped for a newer job: not synced by this one
+                self.state.bump_job(done.job_id, superseded=1)
             else:
                 self.state.bump_job(done.job_id, done=1, changes=done.changes)
             if done.diff:

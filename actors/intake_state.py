@@ -31,7 +31,7 @@ SCHEMA = (
         queued INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
         done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
         changes INTEGER NOT NULL DEFAULT 0, enumerated INTEGER NOT NULL DEFAULT 0,
-        error TEXT, finished_at REAL)""",
+        error TEXT, finished_at REAL, superseded INTEGER NOT NULL DEFAULT 0)""",
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     """CREATE TABLE IF NOT EXISTS job_diffs (
         job_id TEXT NOT NULL, scene_id TEXT NOT NULL, diff TEXT NOT NULL)""",
@@ -52,6 +52,10 @@ class SyncState:
     def __init__(self, data_dir: DataDir) -> None:
         self.store = Store(data_dir.state / "intake.db", SCHEMA)
         self.kv = KeyValue(self.store)
+        columns = {r["name"] for r in self.store.query("PRAGMA table_info(jobs)")}
+        if "superseded" not in columns:  # state written before superseded jobs were counted
+            with self.store.transaction() as conn:
+                conn.execute("ALTER TABLE jobs ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0")
 
     # -- pending ---------------------------------------------------------------------------
 
@@ -157,10 +161,19 @@ class SyncState:
                 )
 
     def next_revisions(self, count: int) -> int:
-        """Reserve ``count`` revisions; returns the first."""
+        """Reserve ``count`` revisions; returns the first.
+
+        Revisions must never go back, or PlexGateway and the Scheduler, which remember the
+        newest revision per scene, drop every later write as stale. The counter alone would
+        restart at 1 if this file were lost; so a revision is also at least the current time in
+        microseconds, above anything any store saw before the loss (a sync reserving a million
+        revisions runs one second ahead of the clock), while the counter keeps them growing
+        should the clock stand still or step back.
+        """
+        floor = time.time_ns() // 1000
         with self.store.transaction() as conn:
             row = conn.execute("SELECT value FROM kv WHERE key = 'revision'").fetchone()
-            first = (loads(row[0]) if row else 0) + 1
+            first = max((loads(row[0]) if row else 0) + 1, floor)
             conn.execute(
                 "INSERT INTO kv(key, value) VALUES('revision', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -214,7 +227,7 @@ class SyncState:
     def _finish_if_done(conn: Any, job_id: str) -> None:
         conn.execute(
             "UPDATE jobs SET finished_at = ? WHERE job_id = ? AND finished_at IS NULL "
-            "AND enumerated = 1 AND done + failed >= queued",
+            "AND enumerated = 1 AND done + failed + superseded >= queued",
             (time.time(), job_id),
         )
 
@@ -231,7 +244,7 @@ def job_progress(store: Store, job_id: str, *, with_diffs: bool = False) -> dict
     if not rows:
         return None
     job = dict(rows[0])
-    handled = job["done"] + job["failed"] + job["skipped"]
+    handled = job["done"] + job["failed"] + job["skipped"] + job["superseded"]
     job["progress"] = (
         1.0 if job["finished_at"] else (handled / job["total"] if job["total"] else 0.0)
     )

@@ -16,15 +16,18 @@ message fails loudly in its handler (and ends in DeadLetter) instead of half-wor
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stashplex.link.events import (
+    MAX_COOKIE_CHARS,
     MAX_ID_DIGITS,
     MAX_INPUT_FIELDS,
+    MAX_KEY,
     RELATED_TRIGGERS,
     SCENE_TRIGGERS,
+    valid_cookie,
 )
 from stashplex.runtime.envelope import Envelope
 
@@ -70,6 +73,16 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+# What enters from outside (hooks, the CLI, Stash tasks) is refused at the door if it cannot be
+# stored or sent: a number SQLite cannot hold, an id Stash cannot have. The hook checks the same
+# limits (stashplex.link.events), whose constants are the one definition of them.
+_ID_PATTERN = rf"^[0-9]{{1,{MAX_ID_DIGITS}}}$"
+#: A Stash id as text: digits, at most MAX_ID_DIGITS of them.
+StashId = Annotated[str, Field(pattern=_ID_PATTERN)]
+#: A positive whole number SQLite can store: Plex rating keys, dead-letter ids.
+Key = Annotated[int, Field(gt=0, le=MAX_KEY)]
+
+
 class Attempt(_Payload):
     """One entry of a job's history: when it failed, why, and how."""
 
@@ -100,8 +113,8 @@ class SyncJob(_Payload):
 
 class SyncRequest(_Payload):
     mode: Literal["all", "since", "scenes"]
-    since: str | None = None
-    scene_ids: list[str] = Field(default_factory=list)
+    since: str | None = Field(default=None, max_length=64)
+    scene_ids: list[StashId] = Field(default_factory=list)
     dry_run: bool = False
     force: bool = False
     job_id: str | None = None
@@ -158,7 +171,7 @@ class JournalUndo(_Payload):
     """Undo one item's last change, every write of one sync job, or every change since a time
     (epoch seconds): exactly one of the three."""
 
-    rating_key: int | None = None
+    rating_key: Key | None = None
     job_id: str | None = None
     since: float | None = None
 
@@ -175,8 +188,8 @@ class FieldsRelease(_Payload):
     No ``fields``: the fields each item preserves for a person's edit."""
 
     fields: list[str] = Field(default_factory=list)
-    rating_key: int | None = None
-    scene_id: str | None = None
+    rating_key: Key | None = None
+    scene_id: str | None = Field(default=None, pattern=_ID_PATTERN)
 
     @model_validator(mode="after")
     def _at_most_one_selection(self) -> FieldsRelease:
@@ -186,13 +199,17 @@ class FieldsRelease(_Payload):
 
 
 class DeadLetterRetry(_Payload):
-    ids: list[int] = Field(default_factory=list)
-    reason: str | None = None
+    ids: list[Key] = Field(default_factory=list)
+    reason: str | None = Field(default=None, max_length=64)
     all: bool = False
 
 
+class DeadLetterShow(_Payload):
+    id: Key
+
+
 class DeadLetterPurge(_Payload):
-    older_than_days: float = Field(ge=0)
+    older_than_days: float = Field(ge=0, le=100_000)
 
 
 def dead_letter_envelope(reason: ReasonClass, error: str, job: JobRef) -> Envelope:
@@ -267,7 +284,6 @@ def job_ended_envelope(
 RELATED_KINDS: dict[str, str] = {
     trigger: trigger.partition(".")[0].lower() for trigger in RELATED_TRIGGERS
 }
-_ID_PATTERN = rf"^[0-9]{{1,{MAX_ID_DIGITS}}}$"
 
 
 class HookEvent(BaseModel):
@@ -303,6 +319,19 @@ class HookEvent(BaseModel):
     @classmethod
     def _no_connection_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("connection")
+    @classmethod
+    def _usable_cookie(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # The hook refuses the same (stashplex.link.events.connection_from): a cookie that
+        # cannot be a header value would fail every Stash request made with it.
+        cookie = value.get("session_cookie")
+        if cookie is not None and not (isinstance(cookie, str) and valid_cookie(cookie)):
+            raise ValueError(
+                f"session_cookie is not a usable cookie (at most {MAX_COOKIE_CHARS} printable "
+                "ASCII characters without spaces, quotes, commas, semicolons or backslashes)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _id_matches_the_trigger(self) -> HookEvent:

@@ -48,16 +48,16 @@ from actors.messages import (
     timer_envelope,
 )
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
-from stashplex.plex.covers import CoverUnavailableError, sync_covers
+from stashplex.plex.covers import cover_download, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.handback import apply_undo, release, select_undo
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.items import target_problem
 from stashplex.plex.scanning import FolderScans
 from stashplex.plex.state import GatewayState, Written
+from stashplex.plex.trust import identity_file
 from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
-from stashplex.stash import StashError
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, newest_jobs
@@ -130,7 +130,8 @@ class PlexGateway(MailboxActor):
 
     def _identity(self) -> Any:
         """The breaker's probe: one cheap ``GET /identity``, never a job's request."""
-        return (self._plex or connect(self.settings)).query("/identity")
+        record = identity_file(self.ctx.service("data_dir"))
+        return (self._plex or connect(self.settings, identity_record=record)).query("/identity")
 
     def _publish_status(self) -> None:
         self.state.kv.set(
@@ -145,7 +146,8 @@ class PlexGateway(MailboxActor):
 
     def _server(self) -> Any:
         if self._plex is None:
-            self._plex = self._call(connect, self.settings)
+            record = identity_file(self.ctx.service("data_dir"))
+            self._plex = self._call(connect, self.settings, identity_record=record)
             self._builder = IndexBuilder(self._plex, self.settings.plex_libraries)
         return self._plex
 
@@ -351,13 +353,6 @@ class PlexGateway(MailboxActor):
     ) -> tuple[str | None, str | None]:
         scene = StashScene.model_validate(job.scene)
 
-        def download() -> bytes:
-            try:
-                return bytes(self.ctx.service("stash").fetch_image(scene.screenshot_url or ""))
-            except StashError as exc:
-                log.warning("scene %s: cover not downloaded (%s); next sync tries", scene.id, exc)
-                raise CoverUnavailableError(str(exc)) from exc
-
         def journal(rows: list[tuple[str, Any, Any]]) -> None:
             self.state.journal(batch, plan.rating_key, scene.id, "write", rows, job_id=job.job_id)
 
@@ -366,12 +361,10 @@ class PlexGateway(MailboxActor):
             plan,
             prior,
             has_cover=job.has_cover,
-            download=download,
+            download=cover_download(self.ctx.service("stash"), scene),
             call=self._call,
             journal=journal,
-            uploaded_before=lambda name, digest: self.state.uploaded_before(
-                plan.rating_key, name, digest
-            ),
+            uploaded_before=partial(self.state.uploaded_before, plan.rating_key),
         )
 
     # -- handing fields back -----------------------------------------------------------------

@@ -23,6 +23,41 @@ class CommandError(Exception):
         self.code = code
 
 
+def key_argument(text: str) -> int:
+    """An argparse type for Plex rating keys and dead-letter ids: refused here, not later."""
+    from stashplex.link.events import MAX_KEY
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 < value <= MAX_KEY:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to {MAX_KEY})")
+    return value
+
+
+def scene_id_argument(text: str) -> str:
+    """An argparse type for Stash scene ids: digits, as many as a Stash id can have."""
+    from stashplex.link.events import MAX_ID_DIGITS
+
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS and int(text) > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a Stash scene id (a positive number of at most "
+            f"{MAX_ID_DIGITS} digits)"
+        )
+    return str(int(text))
+
+
+def limit_argument(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to 100000)")
+    return value
+
+
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",

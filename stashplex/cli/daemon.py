@@ -19,7 +19,8 @@ from stashplex.cli.common import (
     ask,
     data_dir_of,
 )
-from stashplex.runtime.datadir import DataDir, process_alive, read_holder
+from stashplex.runtime.datadir import DataDir, DataDirError, process_alive, read_holder
+from stashplex.runtime.private_files import open_private
 
 #: How long ``start`` waits for a fresh supervisor to answer.
 START_WAIT_S = 20.0
@@ -53,7 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from stashplex.runtime.logs import configure_logging
     from stashplex.runtime.watchdog import exec_watchdog
 
-    data = data_dir_of(args).ensure()
+    os.umask(0o077)  # inherited by the watchdog this process becomes, and its hosts
+    data = ensured(data_dir_of(args))
     configure_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
     try:
         settings = load_settings(config_file=data.config_file)
@@ -66,8 +68,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def spawn_detached(data: DataDir) -> subprocess.Popen[bytes]:
     """Start ``stashplex run`` in its own session, so no caller ever waits on its output."""
-    data.ensure()
-    out = (data.logs / "supervisor.out").open("ab")
+    ensured(data)
+    fd = open_private(data.logs / "supervisor.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    out = os.fdopen(fd, "ab")
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "stashplex", "run", "--data-dir", str(data.root)],
@@ -79,6 +82,13 @@ def spawn_detached(data: DataDir) -> subprocess.Popen[bytes]:
         )
     finally:
         out.close()
+
+
+def ensured(data: DataDir) -> DataDir:
+    try:
+        return data.ensure()
+    except DataDirError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
 
 
 def wait_until_answering(data: DataDir, timeout: float) -> dict:

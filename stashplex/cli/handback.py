@@ -14,6 +14,9 @@ from stashplex.cli.common import (
     add_data_dir,
     ask,
     data_dir_of,
+    key_argument,
+    limit_argument,
+    scene_id_argument,
 )
 from stashplex.cli.sync import follow
 
@@ -30,9 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = journal_sub.add_parser(
         "show", help="the field changes written to a Plex item, or to a Stash scene's items"
     )
-    show.add_argument("rating_key", type=int, nargs="?", help="the Plex item (ratingKey)")
-    show.add_argument("--scene", metavar="ID", help="every item of this Stash scene instead")
-    show.add_argument("--limit", type=int, default=200, help="newest entries shown (200)")
+    show.add_argument("rating_key", type=key_argument, nargs="?", help="the Plex item (ratingKey)")
+    show.add_argument(
+        "--scene", metavar="ID", type=scene_id_argument, help="every item of this scene instead"
+    )
+    show.add_argument(
+        "--limit", type=limit_argument, default=200, help="newest entries shown (200)"
+    )
     undo = journal_sub.add_parser(
         "undo",
         help="put back values, locks and ownership as they were before stashplex wrote",
@@ -40,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "stashplex owned it. A field changed again since (in Plex, or by a later sync) is left "
         "as it is and named. Posters are not reverted.",
     )
-    undo.add_argument("rating_key", type=int, nargs="?", help="undo this item's last change")
+    undo.add_argument(
+        "rating_key", type=key_argument, nargs="?", help="undo this item's last change"
+    )
     undo.add_argument("--job", metavar="ID", help="undo every write of this sync job")
     undo.add_argument(
         "--since",
@@ -64,8 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "fields", nargs="*", metavar="FIELD", help=f"{FIELD_HELP}; none: every preserved field"
     )
     where = release.add_mutually_exclusive_group(required=True)
-    where.add_argument("--item", type=int, metavar="KEY", help="one Plex item (ratingKey)")
-    where.add_argument("--scene", metavar="ID", help="every Plex item of one Stash scene")
+    where.add_argument("--item", type=key_argument, metavar="KEY", help="one Plex item (ratingKey)")
+    where.add_argument(
+        "--scene", metavar="ID", type=scene_id_argument, help="every Plex item of one Stash scene"
+    )
     where.add_argument("--all", action="store_true", help="every item stashplex wrote")
     release.add_argument("--no-wait", action="store_true", help="do not follow the re-sync")
     add_data_dir(release)

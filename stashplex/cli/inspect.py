@@ -29,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_dir(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
+    trust = sub.add_parser(
+        "trust-plex",
+        help="accept the Plex server plex_url points at now as the one the Plex token is for",
+    )
+    add_data_dir(trust)
+    trust.set_defaults(func=cmd_trust_plex)
+
 
 def cmd_status(args: argparse.Namespace) -> int:
     status = ask(data_dir_of(args), {"type": "status"})
@@ -96,6 +103,44 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         settings = load_effective_settings(data.config_file)
     except SettingsError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    checks = run_doctor(settings)
+    checks = run_doctor(settings, data)
     print(report_text(checks))
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+
+
+def cmd_trust_plex(args: argparse.Namespace) -> int:
+    """Record the identity of the server at ``plex_url`` (asked without the token).
+
+    Needed when ``plex_url`` comes from Stash's plugin settings but the token does not: the
+    supervisor then sends the token only to the server recorded here.
+    """
+    from stashplex.config.loading import load_effective_settings
+    from stashplex.config.settings import SettingsError
+    from stashplex.plex.connection import plex_session
+    from stashplex.plex.trust import (
+        UntrustedServerError,
+        identity_file,
+        record_identity,
+        server_identity,
+    )
+
+    data = data_dir_of(args)
+    try:
+        settings = load_effective_settings(data.config_file)
+    except SettingsError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    if not settings.plex_url:
+        raise CommandError("plex_url is not set", EXIT_USAGE)
+    try:
+        found = server_identity(
+            settings.plex_url, plex_session(settings), settings.plex_read_timeout_seconds
+        )
+    except UntrustedServerError as exc:
+        raise CommandError(str(exc)) from None
+    data.ensure()
+    record_identity(identity_file(data), found, settings.plex_url)
+    print(
+        f"the Plex token may now go to {settings.plex_url} (machineIdentifier {found}); "
+        "`stashplex dlq retry --reason unauthorized` runs the refused jobs again"
+    )
+    return EXIT_OK

@@ -22,7 +22,7 @@ class ProgressView(Protocol):
 
 
 def handled(job: dict[str, Any]) -> int:
-    return int(job.get("synced", 0) + job.get("failed", 0) + job.get("skipped", 0))
+    return sum(int(job.get(k, 0)) for k in ("synced", "failed", "skipped", "superseded"))
 
 
 def progress_view(stream: TextIO | None = None) -> ProgressView:

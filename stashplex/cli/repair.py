@@ -8,7 +8,14 @@ import time
 from typing import get_args
 
 from actors.messages import ReasonClass
-from stashplex.cli.common import EXIT_OK, add_data_dir, ask, data_dir_of
+from stashplex.cli.common import (
+    EXIT_OK,
+    add_data_dir,
+    ask,
+    data_dir_of,
+    key_argument,
+    limit_argument,
+)
 
 DEAD_LETTER_REASONS = list(get_args(ReasonClass))
 
@@ -19,12 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing = dlq_sub.add_parser("list", help="list dead letters")
     listing.add_argument("--reason", choices=DEAD_LETTER_REASONS, help="only this reason")
     listing.add_argument("--older-than-days", type=float)
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=limit_argument, default=100)
     show = dlq_sub.add_parser("show", help="everything about one dead letter")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=key_argument)
     retry = dlq_sub.add_parser("retry", help="sync dead-lettered scenes again")
     what = retry.add_mutually_exclusive_group(required=True)
-    what.add_argument("--id", type=int, action="append", dest="ids")
+    what.add_argument("--id", type=key_argument, action="append", dest="ids")
     what.add_argument("--reason", choices=DEAD_LETTER_REASONS)
     what.add_argument("--all", action="store_true")
     purge = dlq_sub.add_parser("purge", help="delete dead letters older than N days")

@@ -15,21 +15,12 @@ from stashplex.cli.common import (
     add_data_dir,
     ask,
     data_dir_of,
+    scene_id_argument,
 )
 from stashplex.cli.progress import progress_view
 from stashplex.runtime.datadir import DataDir
 
 POLL_S = 0.5
-#: Stash ids are SQLite integers (the hook accepts at most this many digits too).
-MAX_ID_DIGITS = 18
-
-
-def scene_id(text: str) -> str:
-    """``--scene``: a positive Stash id, refused here rather than failing in the supervisor."""
-    value = text.strip()
-    if not (value.isascii() and value.isdigit()) or int(value) <= 0 or len(value) > MAX_ID_DIGITS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a Stash scene id (a positive number)")
-    return str(int(value))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="ID",
-        type=scene_id,
+        type=scene_id_argument,
         help="only this scene (repeatable)",
     )
     which.add_argument(

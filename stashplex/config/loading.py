@@ -17,10 +17,22 @@ log = logging.getLogger(__name__)
 PLUGIN_ID = "stashplex"
 
 
+def stash_client(settings: Settings, *, timeout: float = 30.0) -> StashClient:
+    """A Stash client with the settings' credentials and bounds on every answer."""
+    return StashClient(
+        settings.stash_url,
+        api_key=settings.stash_api_key.get_secret_value(),
+        timeout=timeout,
+        max_bytes=settings.max_response_mb * 2**20,
+        max_cover_bytes=settings.max_cover_mb * 2**20,
+        deadline_s=settings.request_deadline_seconds,
+    )
+
+
 def load_effective_settings(config_file: Path | None) -> Settings:
     """Validated settings with Stash's plugin settings layered in when Stash is reachable."""
     base = load_settings(config_file=config_file)
-    client = StashClient(base.stash_url, api_key=base.stash_api_key.get_secret_value(), timeout=5)
+    client = stash_client(base, timeout=5)
     try:
         from_stash = client.plugin_settings(PLUGIN_ID)
     except StashError as exc:

@@ -7,19 +7,41 @@ the hook (it is needed to read Stash's settings in the first place).
 
 Secrets are ``SecretStr``: their ``repr`` is masked, and :func:`secret_values` feeds the log
 filter that masks them in every log line whatever code path prints them.
+
+Secrets stay with their URLs. Anyone who can reach Stash can save plugin settings through its
+API (``configurePlugin``), so a value from Stash is trusted less than one from this machine (the
+environment, ``config.toml``, the command line, a default). Each value remembers its source
+(:meth:`Settings.source_of`): a secret may be sent to a URL from the same or a more trusted
+source (:meth:`Settings.secret_may_reach`), and the Stash URL and API key are never taken from
+Stash at all, since they are what reads Stash's settings in the first place.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+log = logging.getLogger(__name__)
 
 ENV_PREFIX = "STASHPLEX_"
+#: The source name of values saved through Stash's plugin settings: the least trusted one.
+STASH_SOURCE = "Stash plugin settings"
+#: Settings Stash's plugin settings can never set: they say where Stash and its key are.
+LOCAL_ONLY = frozenset({"stash_url", "stash_api_key"})
 
 
 class SettingsError(ValueError):
@@ -28,6 +50,9 @@ class SettingsError(ValueError):
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Where each value came from (setting name -> source); unset names are defaults.
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     # -- connections -----------------------------------------------------------------------
     plex_url: str = ""
@@ -80,6 +105,10 @@ class Settings(BaseModel):
     dead_letter_retention_days: int = Field(30, ge=1, le=365)
     catchup_interval_seconds: float = Field(300.0, ge=5, le=86400)
     index_refresh_seconds: float = Field(30.0, ge=1, le=3600)
+    # -- bounded reads: what one answer from Stash or Plex may cost ----------------------------
+    max_response_mb: int = Field(64, ge=1, le=4096)
+    max_cover_mb: int = Field(20, ge=1, le=1024)
+    request_deadline_seconds: float = Field(120.0, ge=1, le=3600)
     status_every_jobs: int = Field(500, ge=1, le=1_000_000)
 
     # -- runtime ---------------------------------------------------------------------------
@@ -119,6 +148,23 @@ class Settings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("plex_token", "stash_api_key", mode="before")
+    @classmethod
+    def _bare_token(cls, value: Any, info: Any) -> Any:
+        """A token pasted with a trailing newline looked like "Plex down" forever: strip it."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        bare = raw.strip()
+        if bare != raw:
+            log.warning("%s: whitespace around the value removed", info.field_name)
+        if any(not 0x21 <= ord(ch) <= 0x7E for ch in bare):
+            raise ValueError(
+                "must be the token alone: it contains a space, a line break or a character "
+                "that cannot be sent in an HTTP header"
+            )
+        return bare
+
     @field_validator("transient_cap_seconds", "not_found_cap_seconds")
     @classmethod
     def _cap_not_below_base(cls, value: float, info: Any) -> float:
@@ -127,6 +173,25 @@ class Settings(BaseModel):
         if base is not None and value < base:
             raise ValueError(f"must not be below {base_name} ({base:g})")
         return value
+
+    def source_of(self, name: str) -> str:
+        """Where ``name``'s value came from: ``default`` if nobody set it."""
+        return self._sources.get(name, "default")
+
+    def from_stash(self, name: str) -> bool:
+        return self.source_of(name) == STASH_SOURCE
+
+    def secret_may_reach(self, secret: str, url: str) -> bool:
+        """Whether secret ``secret`` may be sent to URL ``url`` on the strength of its source.
+
+        True when the URL comes from the same or a more trusted source than the secret (or
+        there is no secret): whoever could set the URL could set the secret too. Otherwise the
+        caller must prove the server is the one the secret was meant for, or refuse.
+        """
+        value = getattr(self, secret)
+        if not value.get_secret_value():
+            return True
+        return not self.from_stash(url) or self.from_stash(secret)
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -163,10 +228,17 @@ def _stash_layer(plugin_config: Mapping[str, Any] | None) -> dict[str, tuple[Any
     # Stash keeps whatever a user saved, including keys of older versions: ignore unknown ones.
     if not plugin_config:
         return {}
+    ignored = sorted(name for name in LOCAL_ONLY if plugin_config.get(name) not in (None, ""))
+    if ignored:
+        log.warning(
+            "ignoring %s saved in Stash's plugin settings: set them in config.toml or the "
+            "environment",
+            ", ".join(ignored),
+        )
     return {
-        name: (value, "Stash plugin settings")
+        name: (value, STASH_SOURCE)
         for name, value in plugin_config.items()
-        if name in Settings.model_fields and value not in (None, "")
+        if name in Settings.model_fields and name not in LOCAL_ONLY and value not in (None, "")
     }
 
 
@@ -187,7 +259,7 @@ def load_settings(
     ):
         merged.update(layer)
     try:
-        return Settings(**{name: value for name, (value, _) in merged.items()})
+        settings = Settings(**{name: value for name, (value, _) in merged.items()})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -195,3 +267,6 @@ def load_settings(
             source = merged.get(name, (None, "default"))[1]
             problems.append(f"{name} (from {source}): {error['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+    sources = {name: source for name, (_, source) in merged.items()}
+    settings._sources.update(sources)  # noqa: SLF001 - the model's own loader
+    return settings

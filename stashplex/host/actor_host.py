@@ -14,6 +14,7 @@ import argparse
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,16 +24,16 @@ from typing import Any
 from actors.addresses import INTAKE, START_ORDER
 from actors.base import ActorContext, MailboxActor
 from actors.messages import INTAKE_RECOVER
-from stashplex.config.loading import load_effective_settings
+from stashplex.config.loading import load_effective_settings, stash_client
 from stashplex.config.settings import Settings, SettingsError, secret_values
 from stashplex.ops.control import ControlHandler
-from stashplex.runtime.datadir import DataDir
+from stashplex.runtime.datadir import DataDir, DataDirError
 from stashplex.runtime.envelope import Envelope
 from stashplex.runtime.logs import configure_logging, mask_secrets
 from stashplex.runtime.mailbox import PostOffice
+from stashplex.runtime.private_files import open_private
 from stashplex.runtime.supervision import ChildSpec, RestartIntensity, Supervisor
 from stashplex.runtime.trace import TraceSink
-from stashplex.stash import StashClient
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,10 @@ class Host:
     def request_shutdown(self, *_args: object) -> None:
         self._shutdown.set()
 
+    def use_session_cookie(self, cookie: str) -> None:
+        """The freshest hook's session cookie, for Stash reads; kept in memory only."""
+        self.ctx.service("stash").use_session_cookie(cookie)
+
     def request_stop_all(self) -> None:
         """Stop the whole supervisor (the operator asked): tell the watchdog, then ourselves."""
         if self._watch_parent is not None:
@@ -131,9 +136,7 @@ class Host:
             "settings": self.settings,
             "data_dir": self.data,
             "trace_sink": TraceSink(self.data.root / "trace.jsonl"),
-            "stash": StashClient(
-                self.settings.stash_url, api_key=self.settings.stash_api_key.get_secret_value()
-            ),
+            "stash": stash_client(self.settings),
         }
         lost = [name for name in self.post.names() if self.post[name].quarantined]
         if lost:
@@ -160,7 +163,7 @@ class Host:
             self.server.start()
         # After the socket listens, so no hook can spool into a gap nobody drains.
         self._drain_spool(control)
-        self.data.host_pid_file.write_text(str(os.getpid()))
+        self.data.write_host_pid(os.getpid())
         self._beat()
         self._status_logged_at = 0
         self._maybe_log_status(force=True)
@@ -184,7 +187,12 @@ class Host:
     def _child_spec(self, name: str, ctx: ActorContext) -> ChildSpec:
         cls = self._classes[name]
         mailbox = ctx.post[name]
-        return ChildSpec(name=name, start=lambda: cls.start(ctx), prepare_stop=mailbox.pause)
+        return ChildSpec(
+            name=name,
+            start=lambda: cls.start(ctx),
+            prepare_stop=mailbox.pause,
+            crash_contained=lambda: ctx.take_contained(name),
+        )
 
     def _drain_spool(self, control: ControlHandler) -> None:
         """Events the hook spooled while we were down go to Intake before new ones arrive."""
@@ -221,16 +229,14 @@ class Host:
             return
         if self.supervisor is None or self.supervisor.escalated:
             return
-        self.data.heartbeat.touch()
-        now = time.time()
-        os.utime(self.data.heartbeat, (now, now))
+        self.data.touch_heartbeat()
 
     # -- the host lock: mailboxes must never be opened by two processes --------------------
 
     def _take_host_lock(self) -> bool:
         import fcntl
 
-        fd = os.open(self.data.root / "host.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_private(self.data.root / "host.lock", os.O_RDWR | os.O_CREAT)
         deadline = time.monotonic() + HOST_LOCK_WAIT_S
         while True:
             try:
@@ -256,8 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--watch-parent", type=int, default=None)
     args = parser.parse_args(argv)
+    os.umask(0o077)  # every file this process creates is owner-only
     data = DataDir(args.data_dir.expanduser().resolve())
-    data.ensure()
+    try:
+        data.ensure()
+    except DataDirError as exc:
+        print(f"stashplex host: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     configure_logging(level=args.log_level, log_file=data.logs / "host.log")
     try:
         settings = load_effective_settings(data.config_file)

@@ -31,8 +31,15 @@ RELATED_TRIGGERS = (
 HOOK_TRIGGERS = SCENE_TRIGGERS + RELATED_TRIGGERS
 #: Stash ids are SQLite integers; more digits than this is not a Stash id.
 MAX_ID_DIGITS = 18
+#: Largest whole number a key (a Plex rating key, a dead letter's id) may be: SQLite's INTEGER.
+MAX_KEY = 2**63 - 1
 #: An update input has at most a few dozen fields (a performer ~35); more than this is not Stash.
 MAX_INPUT_FIELDS = 200
+#: The characters a session cookie may hold (RFC 6265 cookie-octets). Anything else cannot be
+#: sent in an HTTP header: kept, it would fail every Stash request made with it.
+COOKIE_OCTETS = frozenset(chr(c) for c in range(0x21, 0x7F)) - frozenset(' ",;\\')
+#: Stash's cookies are a few hundred characters; browsers stop at 4096.
+MAX_COOKIE_CHARS = 4096
 
 #: Strings longer than this that are data URLs (covers) are replaced by a marker.
 DATA_URL_LIMIT = 1024
@@ -119,12 +126,23 @@ def connection_from(server_connection: Any) -> dict[str, Any] | None:
         raise BadInputError("'server_connection.Port' must be an integer port number")
     cookie = server_connection.get("SessionCookie")
     value = cookie.get("Value") if isinstance(cookie, dict) else None
+    if isinstance(value, str) and value and not valid_cookie(value):
+        raise BadInputError(
+            "'server_connection.SessionCookie.Value' is not a usable cookie: at most "
+            f"{MAX_COOKIE_CHARS} printable ASCII characters without spaces, quotes, commas, "
+            "semicolons or backslashes"
+        )
     return {
         "scheme": scheme,
         "host": host,
         "port": port,
         "session_cookie": value if isinstance(value, str) and value else None,
     }
+
+
+def valid_cookie(value: str) -> bool:
+    """Whether ``value`` can be sent as Stash's session cookie."""
+    return 0 < len(value) <= MAX_COOKIE_CHARS and all(ch in COOKIE_OCTETS for ch in value)
 
 
 def shrink_input(value: Any) -> Any:

@@ -146,10 +146,10 @@ def request(endpoint: Endpoint, message: dict[str, Any], timeout: float) -> dict
     before the reply) and ``FrameError`` when the reply breaks the protocol.
     """
     deadline = time.monotonic() + timeout
-    outgoing = {"v": PROTOCOL_VERSION, **message}
-    if endpoint.kind == "tcp":
-        outgoing["token"] = endpoint.token
-    frame = wire.encode_frame(outgoing)
+    frame = wire.encode_frame({"v": PROTOCOL_VERSION, **message})
+    if endpoint.kind == "tcp":  # the token first, in a small frame of its own (link/gate.py)
+        auth = {"v": PROTOCOL_VERSION, "type": "auth", "token": endpoint.token}
+        frame = wire.encode_frame(auth) + frame
     sock = connect(endpoint, timeout)
     try:
         sock.settimeout(wire.time_left(deadline))

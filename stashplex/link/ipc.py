@@ -2,16 +2,17 @@
 
 One listener per data directory: a Unix socket (owner-only, inside the 0700 data directory) on
 POSIX, loopback TCP with a random shared token where Unix sockets are missing or the path is
-too long. Each connection gets a thread; a connection may carry several request frames. Bad
-input is answered with ``{"ok": false, "error": ...}`` and the connection closed; nothing a
-client sends can take the server down. The handler decides durability: the supervisor's
-handler answers a ``hook`` frame only once the event is safely in the Intake mailbox.
+too long; a TCP client proves the token in a small first frame before anything else is read
+(:mod:`stashplex.link.gate`). Each admitted connection gets a thread; a connection may carry
+several request frames. Bad input is answered with ``{"ok": false, "error": ...}`` and the
+connection closed; nothing a client sends can take the server down. The handler decides
+durability: the supervisor's handler answers a ``hook`` frame only once the event is safely in
+the Intake mailbox.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 import os
 import secrets
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from stashplex.link import handoff, wire
+from stashplex.link.gate import AuthGate
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class LocalServer:
         self._endpoint: handoff.Endpoint | None = None
         self._stopping = threading.Event()
         self._accept_thread: threading.Thread | None = None
+        self._gate: AuthGate | None = None
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 
@@ -85,6 +88,7 @@ class LocalServer:
             self._listener, self._endpoint = self._bind_unix(unix_path)
         else:
             self._listener, self._endpoint = self._bind_tcp()
+            self._gate = AuthGate(self._listener, self._endpoint.token or "", self._admit)
         self._stopping.clear()
         self._accept_thread = threading.Thread(
             target=self._accept_loop, name="stashplex-ipc-accept", daemon=True
@@ -197,6 +201,14 @@ class LocalServer:
     def _accept_loop(self) -> None:
         listener = self._listener
         assert listener is not None
+        gate = self._gate
+        if gate is not None:  # TCP: connections are admitted once they prove the token
+            try:
+                while not self._stopping.is_set():
+                    gate.poll(ACCEPT_POLL_SECONDS)
+            finally:
+                gate.close()
+            return
         while not self._stopping.is_set():
             try:
                 connection, _ = listener.accept()
@@ -210,16 +222,20 @@ class LocalServer:
             if self._stopping.is_set():
                 connection.close()
                 return
-            with self._connections_lock:
-                crowded = len(self._connections) >= MAX_CONNECTIONS
-                if not crowded:
-                    self._connections.add(connection)
-            if crowded:
-                self._refuse(connection, "server busy: too many open connections; retry")
-                continue
-            threading.Thread(
-                target=self._serve, args=(connection,), name="stashplex-ipc-conn", daemon=True
-            ).start()
+            self._admit(connection)
+
+    def _admit(self, connection: socket.socket) -> None:
+        """Serve a connection on a thread of its own, unless too many are open already."""
+        with self._connections_lock:
+            crowded = len(self._connections) >= MAX_CONNECTIONS
+            if not crowded:
+                self._connections.add(connection)
+        if crowded:
+            self._refuse(connection, "server busy: too many open connections; retry")
+            return
+        threading.Thread(
+            target=self._serve, args=(connection,), name="stashplex-ipc-conn", daemon=True
+        ).start()
 
     def _serve(self, connection: socket.socket) -> None:
         try:
@@ -232,9 +248,6 @@ class LocalServer:
                 except wire.FrameError as exc:
                     self._refuse(connection, f"bad frame: {exc}")
                     return
-                if not self._authorised(request):
-                    self._refuse(connection, "unauthorised: missing or wrong token")
-                    return
                 connection.sendall(self._reply_frame(request))
         except OSError:
             return  # the client went away mid-reply; nothing to tell anyone
@@ -242,16 +255,6 @@ class LocalServer:
             with self._connections_lock:
                 self._connections.discard(connection)
             connection.close()
-
-    def _authorised(self, request: dict[str, Any]) -> bool:
-        endpoint = self._endpoint
-        if endpoint is None or endpoint.kind != "tcp":
-            return True
-        offered = request.pop("token", None)
-        expected = endpoint.token or ""
-        if not isinstance(offered, str):
-            return False
-        return hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8"))
 
     def _reply_frame(self, request: dict[str, Any]) -> bytes:
         kind = request.get("type")
@@ -298,7 +301,8 @@ def _write_endpoint_record(data_dir: Path, endpoint: handoff.Endpoint) -> None:
         "token": endpoint.token,
         "pid": os.getpid(),
     }
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # created afresh below: a planted file or link is never used
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         if hasattr(os, "fchmod"):  # a leftover tmp file keeps its old mode otherwise
             os.fchmod(fd, 0o600)

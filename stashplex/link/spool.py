@@ -8,11 +8,15 @@ times. A file that cannot be read, or whose event the sink refuses as invalid, i
 in ``spool/bad/`` with a logged reason rather than blocking the queue or vanishing: retrying it
 could never succeed, and every event spooled after it would wait forever. Only a transient
 failure of the sink (its mailbox cannot be written, the host is still starting) stops the drain.
+
+A spool file is read without following a symbolic link (a link is quarantined, never read), and
+a refused event is kept without the session cookie it carried: the cookie's use is over.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +67,7 @@ def drain_spool(
     stale_removed = _remove_stale_tmp(folder, stale_tmp_seconds)
     for path in sorted(folder.glob("*.json")):
         try:
-            event = handoff.read_spool_record(path.read_bytes())
+            event = handoff.read_spool_record(_read(path))
         except FileNotFoundError:
             continue  # drained concurrently (a second drain call); nothing to do
         except (OSError, wire.FrameError) as exc:
@@ -74,6 +78,7 @@ def drain_spool(
             sink(event)
         except ValueError as exc:  # invalid event (ValidationError too): retrying cannot help
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            _forget_cookie(path, event)
             _quarantine(path, f"holds an event the supervisor refuses ({reason})")
             quarantined += 1
             continue
@@ -87,6 +92,35 @@ def drain_spool(
     if delivered or quarantined:
         logger.info("spool drained: %d delivered, %d quarantined", delivered, quarantined)
     return DrainReport(delivered, quarantined, stale_removed)
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, never through a link, and no more than any event can be."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(wire.MAX_FRAME_BYTES + 1)
+    if len(data) > wire.MAX_FRAME_BYTES:
+        raise wire.FrameError(f"it is larger than {wire.MAX_FRAME_BYTES} bytes")
+    return data
+
+
+def _forget_cookie(path: Path, event: dict[str, Any]) -> None:
+    """Rewrite a refused event without its session cookie before it is kept for a human."""
+    connection = event.get("connection")
+    if not isinstance(connection, dict) or connection.get("session_cookie") is None:
+        return
+    kept = {**event, "connection": {**connection, "session_cookie": None}}
+    body = wire.to_json({"v": wire.PROTOCOL_VERSION, "event": kept}).encode("ascii")
+    tmp = path.with_name(path.name + ".forget.tmp")
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        logger.warning("spool file %s keeps its cookie: %s", path.name, exc)
 
 
 def _quarantine(path: Path, problem: str) -> None:

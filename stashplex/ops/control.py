@@ -1,7 +1,8 @@
 """Requests that arrive on the local socket: hook events from the plugin, commands from the CLI.
 
 A hook event is answered only after it is durably in the Intake mailbox, which is what lets the
-hook exit at once without risking the event.
+hook exit at once without risking the event. Its session cookie is not stored with it: it goes
+to the Stash client in memory at once, which is all it is for, and never into a mailbox row.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ def job_summary(job: dict[str, Any]) -> str:
             f"{total} scenes: {synced} synced ({changes} field changes), "
             f"{right} already right, {failed} failed"
         )
+    if job.get("superseded"):
+        text += f", {job['superseded']} left to a newer edit of the same scene"
     if job.get("waiting_for_retry"):
-        left = job["queued"] - job["synced"] - job["failed"]
+        left = job["queued"] - job["synced"] - job["failed"] - job.get("superseded", 0)
         text += (
             f", {left} waiting to retry (Plex down, or a file Plex has not scanned yet; "
             "`stashplex status` shows which)"
@@ -102,11 +105,13 @@ class ControlHandler:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "event"
             raise ValueError(f"malformed hook event: {where}: {first['msg']}") from None
+        payload = parsed.model_dump(mode="json")
+        cookie = parsed.connection.get("session_cookie")
+        if cookie:
+            self.host.use_session_cookie(cookie)
+            payload["connection"] = {**payload["connection"], "session_cookie": None}
         envelope = Envelope(
-            kind=HOOK_EVENT,
-            scene_id=parsed.scene_id,
-            payload=parsed.model_dump(mode="json"),
-            sender="hook",
+            kind=HOOK_EVENT, scene_id=parsed.scene_id, payload=payload, sender="hook"
         )
         self._post().send(INTAKE, envelope)
         return envelope

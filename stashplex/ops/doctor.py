@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stashplex.config.loading import stash_client
 from stashplex.config.settings import Settings
-from stashplex.stash import StashClient, StashError, queries
+from stashplex.runtime.datadir import DataDir
+from stashplex.stash import StashError, queries
 from stashplex.sync.pathmap import PathMap
 
 #: Stash files checked for path-map coverage (paged, so big libraries stay cheap).
@@ -27,9 +29,7 @@ class Check:
 
 
 def _stash(settings: Settings) -> list[Check]:
-    client = StashClient(
-        settings.stash_url, api_key=settings.stash_api_key.get_secret_value(), timeout=10
-    )
+    client = stash_client(settings, timeout=10)
     try:
         version = client.version()
     except StashError as exc:
@@ -38,9 +38,7 @@ def _stash(settings: Settings) -> list[Check]:
 
 
 def _stash_files(settings: Settings) -> list[str]:
-    client = StashClient(
-        settings.stash_url, api_key=settings.stash_api_key.get_secret_value(), timeout=30
-    )
+    client = stash_client(settings, timeout=30)
     data = client.execute(
         queries.SCENE_FILES,
         {"filter": {"page": 1, "per_page": COVERAGE_SAMPLE, "sort": "id", "direction": "ASC"}},
@@ -48,15 +46,17 @@ def _stash_files(settings: Settings) -> list[str]:
     return [f["path"] for s in data["findScenes"]["scenes"] for f in s["files"]]
 
 
-def run_doctor(settings: Settings) -> list[Check]:
+def run_doctor(settings: Settings, data: DataDir | None = None) -> list[Check]:
+    """The checks in order; ``data`` holds the record of which Plex server the token is for."""
     checks = _stash(settings)
     if not settings.plex_url:
         return [*checks, Check("plex", False, "plex_url is not set")]
     from stashplex.plex.connection import PLEX_ERRORS, classify, connect
     from stashplex.plex.index import IndexBuilder, PathIndex
+    from stashplex.plex.trust import identity_file
 
     try:
-        plex = connect(settings)
+        plex = connect(settings, identity_record=identity_file(data) if data else None)
     except PLEX_ERRORS as exc:
         return [*checks, Check("plex", False, classify(exc).message)]
     checks.append(

@@ -29,3 +29,6 @@ class HostView(Protocol):
 
     def request_stop_all(self) -> None:
         """Stop every actor and then the host, as SIGTERM would."""
+
+    def use_session_cookie(self, cookie: str) -> None:
+        """Hand Stash's freshest session cookie to the Stash client, in memory only."""

@@ -26,6 +26,7 @@ from actors.messages import (
     SYNC_REQUEST,
     DeadLetterPurge,
     DeadLetterRetry,
+    DeadLetterShow,
     FieldsRelease,
     JournalUndo,
     SyncRequest,
@@ -126,7 +127,8 @@ class Operations:
         assert self.host.post is not None
         depths = self.host.post.depths()
         busy = any(depths[name] for name in (INTAKE, PLEX_GATEWAY, "matcher"))
-        left = progress["queued"] - progress["done"] - progress["failed"]  # before the rename
+        ended = progress["done"] + progress["failed"] + progress["superseded"]
+        left = progress["queued"] - ended  # before the rename
         return bool(progress["enumerated"]) and left > 0 and not busy
 
     # -- dead letters -----------------------------------------------------------------------
@@ -141,11 +143,11 @@ class Operations:
                     store,
                     reason=request.get("reason"),
                     older_than_s=None if days is None else float(days) * DAY_S,
-                    limit=int(request.get("limit", 100)),
+                    limit=_limit(request.get("limit", 100)),
                 )
             }
         if action == "show":
-            item = show_dead_letter(store, int(request["id"]))
+            item = show_dead_letter(store, DeadLetterShow.model_validate(request).id)
             if item is None:
                 raise LookupError(f"no dead letter with id {request['id']}")
             return {"item": item}
@@ -176,13 +178,14 @@ class Operations:
 
     def _journal_show(self, request: dict[str, Any]) -> dict[str, Any]:
         key, scene = request.get("rating_key"), request.get("scene_id")
-        limit = int(request.get("limit", 200))
+        limit = _limit(request.get("limit", 200))
         store = self._store("gateway")
         if scene is not None:
             entries = journal_entries(store, scene_id=str(scene), limit=limit)
             what = f"Stash scene {scene}"
         else:
-            entries = journal_entries(store, int(key), limit)
+            key = JournalUndo.model_validate({"rating_key": key}).rating_key
+            entries = journal_entries(store, key, limit)
             what = f"Plex item {key}"
         if not entries:
             raise LookupError(f"the journal has nothing for {what}")
@@ -243,3 +246,9 @@ class Operations:
             "summary": f"released {fields} field(s) of {len(targets)} item(s); "
             f"re-syncing {len(scenes)} scene(s)",
         }
+
+def _limit(value: object) -> int:
+    """How many rows a listing may return: a whole number from 1 to 100,000."""
+    if type(value) is not int or not 1 <= value <= 100_000:
+        raise ValueError("limit must be a whole number from 1 to 100000")
+    return value

@@ -82,7 +82,7 @@ def run_task(  # noqa: PLR0911 - one return per task
     if name == "doctor":
         from stashplex.ops.doctor import report_text, run_doctor
 
-        return {"summary": report_text(run_doctor(settings))}
+        return {"summary": report_text(run_doctor(settings, ops.host.data))}
     if name == "dlq_retry":
         count = sum(ops.status()["dead_letters"].values())
         ops.dead_letters({"action": "retry", "all": True})

@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 os.environ.setdefault("PLEXAPI_PLEXAPI_AUTORELOAD", "false")
 
@@ -18,6 +19,8 @@ from plexapi.exceptions import BadRequest, NotFound, Unauthorized
 from plexapi.server import PlexServer
 
 from stashplex.config.settings import Settings
+from stashplex.plex.trust import UntrustedServerError, record_identity, verify_destination
+from stashplex.runtime.bounded_http import ResponseTooLargeError, bounded_session
 
 _STATUS = re.compile(r"^\((\d{3})\)")
 #: How much of a server's error text is worth keeping in a dead letter.
@@ -45,6 +48,10 @@ class PlexFailure:
 
 def classify(exc: BaseException) -> PlexFailure:  # noqa: PLR0911 - one return per class
     text = str(exc).replace("\n", " ")[:MAX_ERROR_TEXT]
+    if isinstance(exc, UntrustedServerError):
+        return PlexFailure(ErrorClass.UNAUTHORIZED, str(exc))
+    if isinstance(exc, ResponseTooLargeError):
+        return PlexFailure(ErrorClass.PERMANENT, f"Plex's answer was refused: {exc}")
     if isinstance(exc, Unauthorized):
         return PlexFailure(ErrorClass.UNAUTHORIZED, f"Plex rejected the token (401): {text}")
     if isinstance(exc, NotFound):
@@ -71,16 +78,45 @@ def classify(exc: BaseException) -> PlexFailure:  # noqa: PLR0911 - one return p
     raise exc
 
 
-PLEX_ERRORS = (BadRequest, NotFound, requests.RequestException, ConnectionError)
+PLEX_ERRORS = (
+    BadRequest,
+    NotFound,
+    requests.RequestException,
+    ConnectionError,
+    UntrustedServerError,
+)
 
 
-def connect(settings: Settings, session: requests.Session | None = None) -> PlexServer:
-    """Open the connection (one ``GET /``). Raises what :func:`classify` understands."""
+def plex_session(settings: Settings) -> requests.Session:
+    """A session whose every answer is capped (``max_response_mb``) and deadlined."""
+    return bounded_session(
+        max_bytes=settings.max_response_mb * 2**20, deadline_s=settings.request_deadline_seconds
+    )
+
+
+def connect(
+    settings: Settings,
+    session: requests.Session | None = None,
+    *,
+    identity_record: Path | None = None,
+) -> PlexServer:
+    """Open the connection (one ``GET /``). Raises what :func:`classify` understands.
+
+    The token goes only where it may (:mod:`stashplex.plex.trust`): ``identity_record`` is
+    where the identity of the token's server is kept; without it, only a URL as trusted as the
+    token is used.
+    """
     if not settings.plex_url:
         raise ValueError("plex_url is not set")
-    return PlexServer(
+    session = session or plex_session(settings)
+    timeout = (settings.plex_connect_timeout_seconds, settings.plex_read_timeout_seconds)
+    trusted_url = verify_destination(settings, session, identity_record, timeout[1])
+    plex = PlexServer(
         settings.plex_url,
         settings.plex_token.get_secret_value() or None,
-        session=session or requests.Session(),
-        timeout=(settings.plex_connect_timeout_seconds, settings.plex_read_timeout_seconds),
+        session=session,
+        timeout=timeout,
     )
+    if trusted_url and identity_record is not None and plex.machineIdentifier:
+        record_identity(identity_record, plex.machineIdentifier, settings.plex_url)
+    return plex

@@ -6,11 +6,18 @@ Stash differ; the cover is downloaded once for both uses, and only if either may
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from stashplex.plex.connection import ErrorClass, PlexFailure
+from stashplex.plex.guarded import PlexCallError
 from stashplex.plex.state import Written
 from stashplex.plex.writer import ItemPlan, needs_background, needs_poster, sha1
+from stashplex.stash import StashAnswerRefusedError, StashClient, StashError
+from stashplex.sync.scene import StashScene
+
+log = logging.getLogger(__name__)
 
 #: (field, old sha1, new sha1) rows for the journal.
 Journal = Callable[[list[tuple[str, Any, Any]]], None]
@@ -18,6 +25,26 @@ Journal = Callable[[list[tuple[str, Any, Any]]], None]
 
 class CoverUnavailableError(Exception):
     """Stash could not hand over the cover; the next sync tries again."""
+
+
+def cover_download(stash: StashClient, scene: StashScene) -> Callable[[], bytes]:
+    """The scene's cover from Stash, for :func:`sync_covers`.
+
+    Too large or too slow fails the job for good (a cover that kills the host must not come
+    back); anything else Stash could not hand over is tried again at the next sync.
+    """
+
+    def download() -> bytes:
+        try:
+            return bytes(stash.fetch_image(scene.screenshot_url or ""))
+        except StashAnswerRefusedError as exc:
+            failure = PlexFailure(ErrorClass.PERMANENT, f"scene {scene.id}: {exc}")
+            raise PlexCallError(failure) from exc
+        except StashError as exc:
+            log.warning("scene %s: cover not downloaded (%s); next sync tries", scene.id, exc)
+            raise CoverUnavailableError(str(exc)) from exc
+
+    return download
 
 
 def sync_covers(

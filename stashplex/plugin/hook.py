@@ -54,6 +54,9 @@ SPAWN_LOCK_NAME = "spawn.lock"
 #: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF).
 SPAWN_LOG = os.path.join("logs", "supervisor-start.log")
 
+#: Files in the data directory are never opened through a symbolic link.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
 _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e", "progress": "p"}
 
 
@@ -164,7 +167,8 @@ def start_supervisor_detached(
     Raises ``OSError`` if the command cannot be started.
     """
     os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
-    fd = os.open(os.path.join(config.data_dir, SPAWN_LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+    lock_path = os.path.join(config.data_dir, SPAWN_LOCK_NAME)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
     try:
         if not _try_lock(fd):
             return False
@@ -198,7 +202,7 @@ def _spawn_detached(config: HookConfig) -> None:
         options["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
     else:
         options["start_new_session"] = True
-    spawn_log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    spawn_log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o600)
     try:
         # Our stdout/stderr are Stash's pipes: a child holding them would keep the save waiting.
         subprocess.Popen(

@@ -3,7 +3,10 @@
 One supervisor per data directory. A PID file alone lies (PIDs are reused; in Docker a dead
 helper lingers as a zombie under Stash), so ownership is an ``flock`` the kernel drops when the
 holder dies, and the holder's identity (pid + process start time) is checked with psutil before
-we call it alive.
+we call it alive (and that it is a stashplex process of this user, before anyone signals it).
+
+The directory itself must be this user's and closed to others; inside it nothing is opened
+through a symbolic link (:mod:`stashplex.runtime.private_files`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from stashplex.runtime.private_files import (
+    DataDirError,
+    check_private_dir,
+    open_private,
+    prepare_dir,
+    write_private,
+)
 
 try:
     import fcntl
@@ -69,11 +80,28 @@ class DataDir:
         return self.root / "config.toml"
 
     def ensure(self) -> DataDir:
-        """Create the tree with owner-only permissions (the hook socket lives here)."""
-        for path in (self.root, self.mailboxes, self.state, self.logs, self.spool):
-            path.mkdir(parents=True, exist_ok=True)
+        """Create the tree with owner-only permissions (the hook socket lives here).
+
+        Raises :class:`DataDirError` (one line) for a directory another user owns or others
+        may write to; a link or file where one of its folders should be is set aside.
+        """
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        check_private_dir(self.root)
         self.root.chmod(0o700)
+        for path in (self.mailboxes, self.state, self.logs, self.spool):
+            prepare_dir(path)
         return self
+
+    def touch_heartbeat(self) -> None:
+        """Mark the host alive (the watchdog reads the file's mtime), never through a link."""
+        fd = open_private(self.heartbeat, os.O_WRONLY | os.O_CREAT)
+        try:
+            os.utime(fd)
+        finally:
+            os.close(fd)
+
+    def write_host_pid(self, pid: int) -> None:
+        write_private(self.host_pid_file, str(pid).encode("ascii"))
 
 
 class AlreadyRunningError(RuntimeError):
@@ -100,14 +128,32 @@ def process_alive(pid: int, create_time: float | None = None) -> bool:
         return False
 
 
+def is_our_process(pid: int) -> bool:
+    """Whether ``pid`` is a stashplex process of this user: the only kind we ever signal.
+
+    A lock file names a pid, but a pid is reused, and a file can be edited: before ``stop``
+    sends a signal, the process must run as us and have ``stashplex`` on its command line.
+    """
+    try:
+        proc = psutil.Process(pid)
+        if hasattr(os, "getuid") and proc.uids().real != os.getuid():
+            return False
+        return any("stashplex" in part for part in proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
 def read_holder(data_dir: DataDir) -> Holder | None:
     """The live supervisor of ``data_dir``, if any."""
     try:
-        info = json.loads(data_dir.lock_file.read_text() or "{}")
+        fd = open_private(data_dir.lock_file, os.O_RDONLY)
+        with os.fdopen(fd, encoding="utf-8") as handle:
+            info = json.loads(handle.read() or "{}")
         holder = Holder(int(info["pid"]), float(info["create_time"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return holder if process_alive(holder.pid, holder.create_time) else None
+    alive = process_alive(holder.pid, holder.create_time) and is_our_process(holder.pid)
+    return holder if alive else None
 
 
 class InstanceLock:
@@ -119,7 +165,7 @@ class InstanceLock:
 
     def acquire(self) -> None:
         self.data_dir.ensure()
-        fd = os.open(self.data_dir.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_private(self.data_dir.lock_file, os.O_RDWR | os.O_CREAT)
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -154,3 +200,17 @@ class InstanceLock:
 
     def __exit__(self, *_exc: object) -> None:
         self.release()
+
+
+__all__ = [
+    "AlreadyRunningError",
+    "DataDir",
+    "DataDirError",
+    "Holder",
+    "InstanceLock",
+    "default_data_dir",
+    "is_our_process",
+    "process_alive",
+    "read_holder",
+    "write_private",
+]

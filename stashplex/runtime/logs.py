@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 MASK = "***"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d %(threadName)s] %(name)s: %(message)s"
@@ -45,6 +47,16 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A log file opened owner-only and never through a symlink (a link there is set aside)."""
+
+    def _open(self) -> IO[str]:
+        from stashplex.runtime.private_files import open_private
+
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in self.mode else os.O_TRUNC)
+        return os.fdopen(open_private(Path(self.baseFilename), flags), "a", encoding=self.encoding)
+
+
 _masker = SecretMaskingFilter()
 
 
@@ -66,7 +78,7 @@ def configure_logging(
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
+            PrivateRotatingFileHandler(
                 log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
             )
         )

@@ -13,6 +13,10 @@ Why it looks the way it does (see docs/architecture.md for the whole picture):
   message is re-queued at the tail as a new row with ``attempt + 1`` and the old row is acked.
 * Consumers are woken by a doorbell callback instead of persist-queue's blocking ``get``, whose
   wake-up only works on the same instance and otherwise ticks every 10 s.
+* Rows in flight at open were held by a process that died (killed by the watchdog, or crashed),
+  maybe because of one of them: each is served again in place with ``attempt + 1``, so a message
+  that keeps killing the host reaches ``max_attempts``; ``take(alone=...)`` serves such a
+  message by itself, so a kill it causes again charges no batch mate.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from persistqueue.sqlackqueue import AckStatus
 
 from stashplex.runtime.corruption import is_corruption, set_aside
 from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.private_files import prepare_dir, prepare_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +115,12 @@ class Mailbox:
             return self._open_queue()
 
     def _open_queue(self) -> persistqueue.SQLiteAckQueue:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        prepare_dir(self.directory)  # no link followed, no wrong kind of file used
+        prepare_sqlite(self.directory / "data.db")
         queue = persistqueue.SQLiteAckQueue(
             str(self.directory),
             multithreading=True,
-            auto_resume=True,
+            auto_resume=False,  # _charge_in_flight resumes them, one attempt dearer
             serializer=json_serializer,
             timeout=BUSY_TIMEOUT_S,
         )
@@ -125,7 +131,29 @@ class Mailbox:
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 queue.close()
                 raise sqlite3.DatabaseError("integrity check failed")
+        self.charged = self._charge_in_flight(queue)  # how many, for tests and status
         return queue
+
+    def _charge_in_flight(self, queue: persistqueue.SQLiteAckQueue) -> int:
+        """Serve again, in place and one attempt dearer, the rows a dead process held."""
+        table = queue._table_name  # noqa: SLF001
+        with queue.tran_lock, queue._putter as transaction:  # noqa: SLF001
+            select = f"SELECT _id, data FROM {table} WHERE status = ?"  # noqa: S608
+            rows = transaction.execute(select, (_UNACK,)).fetchall()
+            updates = []
+            for row_id, data in rows:
+                envelope = self._read(row_id, data)
+                if envelope is None:
+                    updates.append((data, int(AckStatus.ack_failed), row_id))
+                else:
+                    again = json_serializer.dumps(envelope.next_attempt().to_json())
+                    updates.append((again, _READY, row_id))
+            update = f"UPDATE {table} SET data = ?, status = ? WHERE _id = ?"  # noqa: S608
+            transaction.executemany(update, updates)
+        if rows:
+            what = "message(s) in flight when the last process died, each charged an attempt"
+            log.warning("mailbox %r: %d %s", self.name, len(rows), what)
+        return len(rows)
 
     def _quarantine(self, reason: Exception) -> Path:
         target = set_aside(self.directory, reason)
@@ -212,29 +240,25 @@ class Mailbox:
         """Called by the consumer before it drains, so a put during the drain rings again."""
         self._ring_pending.clear()
 
-    def take(self, limit: int = 1) -> list[Delivery]:
+    def take(
+        self, limit: int = 1, *, alone: Callable[[Envelope], bool] | None = None
+    ) -> list[Delivery]:
         """Up to ``limit`` ready messages, oldest first, without waiting.
 
         One read and one write transaction for the whole batch: marking rows in flight one
-        ``get`` at a time costs a commit per message, which is most of a hop's price.
+        ``get`` at a time costs a commit per message, which is most of a hop's price. A message
+        for which ``alone`` is true is taken by itself: the chunk stops before it, or is just it.
         """
         if self._paused:
             return []
         try:
             with self._lock:
-                rows = self._take_rows(limit)
-                generation = self._generation
+                return self._take_rows(limit, alone)
         except sqlite3.DatabaseError as exc:
             self._recover(exc)
             return []
-        deliveries = []
-        for row_id, data in rows:
-            delivery = self._decode(row_id, data, generation)
-            if delivery is not None:
-                deliveries.append(delivery)
-        return deliveries
 
-    def _take_rows(self, limit: int) -> list[tuple[int, bytes]]:
+    def _take_rows(self, limit: int, alone: Callable[[Envelope], bool] | None) -> list[Delivery]:
         # The same statements persist-queue's get() runs, for many rows at once, under its locks.
         queue = self._queue
         table = queue._table_name  # noqa: SLF001
@@ -243,9 +267,23 @@ class Mailbox:
                 f"SELECT _id, data FROM {table} WHERE status < ? ORDER BY _id LIMIT ?",  # noqa: S608
                 (_UNACK, limit),
             ).fetchall()
-            if rows:
-                self._set_status([row_id for row_id, _ in rows], _UNACK)
-        return rows
+            deliveries: list[Delivery] = []
+            unreadable: list[int] = []
+            for row_id, data in rows:
+                envelope = self._read(row_id, data)
+                if envelope is None:
+                    unreadable.append(row_id)
+                    continue
+                if alone is not None and alone(envelope):
+                    if not deliveries:
+                        deliveries.append(Delivery(envelope, row_id, self._generation))
+                    break
+                deliveries.append(Delivery(envelope, row_id, self._generation))
+            if unreadable:  # kept for inspection (status ack_failed), never delivered
+                self._set_status(unreadable, int(AckStatus.ack_failed))
+            if deliveries:
+                self._set_status([d.row_id for d in deliveries], _UNACK)
+        return deliveries
 
     def _set_status(self, row_ids: list[int], status: int) -> None:
         """One committed transaction for every row, as persist-queue's ack does for one."""
@@ -254,14 +292,11 @@ class Mailbox:
         with queue.tran_lock, queue._putter as transaction:  # noqa: SLF001
             transaction.executemany(sql, [(status, row_id) for row_id in row_ids])
 
-    def _decode(self, row_id: int, data: bytes, generation: int) -> Delivery | None:
+    def _read(self, row_id: int, data: bytes) -> Envelope | None:
         try:
-            return Delivery(Envelope.from_json(json_serializer.loads(data)), row_id, generation)
+            return Envelope.from_json(json_serializer.loads(data))
         except ValueError as exc:
-            # A row we cannot read is kept for inspection (status ack_failed), never redelivered.
             log.error("mailbox %r row %d is not a valid envelope: %s", self.name, row_id, exc)
-            with self._lock:
-                self._queue.ack_failed(id=row_id)
             return None
 
     def ack(self, delivery: Delivery) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stashplex.runtime.corruption import is_corruption, set_aside
+from stashplex.runtime.private_files import prepare_dir, prepare_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class Store:
         self._lock = threading.Lock()
         #: Where a damaged file was moved on open, so its owner can rebuild what it held.
         self.set_aside_to: Path | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_dir(path.parent)
+        prepare_sqlite(path)  # a link or folder there is set aside, never followed
         try:
             self._init_schema()
         except sqlite3.DatabaseError as exc:

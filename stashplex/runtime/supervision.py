@@ -45,6 +45,10 @@ class ChildSpec:
     shutdown_timeout_s: float = 10.0
     #: Called just before the child is asked to stop, e.g. to stop feeding it new work.
     prepare_stop: Callable[[], None] | None = None
+    #: Asked after each abnormal stop: True if the crash was one message's fault and that
+    #: message was charged for it (so it cannot recur forever). Such a restart does not count
+    #: toward the restart intensity: one bad message never escalates beyond itself.
+    crash_contained: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,10 @@ class Supervisor:
 
     def _record_death(self, name: str) -> float | None:
         """Account one abnormal stop; return the restart delay, or None after escalating."""
+        contained = self._specs[name].crash_contained
+        if contained is not None and contained():
+            log.warning("%s crashed on one message (charged to it); restarting", name)
+            return self._backoff_initial_s
         now = time.monotonic()
         window = self._restart_times[name]
         window.append(now)

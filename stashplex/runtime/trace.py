@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.private_files import open_private
 
 TRACE_KIND = "trace"
 
@@ -51,7 +52,7 @@ class TraceSink:
         self.path = path
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
             os.write(self._fd, b"\n")
 

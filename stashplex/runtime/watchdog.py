@@ -23,7 +23,7 @@ from typing import Protocol
 
 import psutil
 
-from stashplex.runtime.datadir import AlreadyRunningError, DataDir, InstanceLock
+from stashplex.runtime.datadir import AlreadyRunningError, DataDir, DataDirError, InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def check_host(
             False, f"RSS {rss // 2**20} MB over the cap of {rss_cap_bytes // 2**20} MB"
         )
     try:
-        beat = heartbeat.stat().st_mtime
+        beat = heartbeat.lstat().st_mtime  # never a link's target
     except FileNotFoundError:
         beat = 0.0
     last_sign = max(beat, started_at)
@@ -142,6 +142,9 @@ class Watchdog:
         except AlreadyRunningError as exc:
             log.error("%s", exc)
             return EXIT_ALREADY_RUNNING
+        except DataDirError as exc:
+            log.error("%s", exc)
+            return EXIT_CONFIG
         try:
             code = self._supervise()
         finally:
@@ -252,7 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--heartbeat-timeout", type=float, required=True)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    data = DataDir(args.data_dir).ensure()
+    os.umask(0o077)  # every file the watchdog and its hosts create is owner-only
+    try:
+        data = DataDir(args.data_dir).ensure()
+    except DataDirError as exc:
+        print(f"stashplex: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     configure_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
     limits = Limits(args.rss_cap_mb, args.heartbeat_timeout)
     return run_supervisor(data.root, limits, log_level=args.log_level)

@@ -1,6 +1,7 @@
 """Talking to Stash: explicit GraphQL queries and a small client (no schema introspection)."""
 
 from stashplex.stash.client import (
+    StashAnswerRefusedError,
     StashAuthError,
     StashClient,
     StashError,
@@ -9,6 +10,7 @@ from stashplex.stash.client import (
 )
 
 __all__ = [
+    "StashAnswerRefusedError",
     "StashAuthError",
     "StashClient",
     "StashError",

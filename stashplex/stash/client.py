@@ -2,7 +2,11 @@
 
 Credentials: an API key (``ApiKey`` header) when configured, else the session cookie of the most
 recent hook (Stash hands one to every plugin run; it lives about an hour and is refreshed by
-each hook), else none (a Stash without a password). Neither is ever logged.
+each hook), else none (a Stash without a password). Neither is ever logged, and neither goes
+anywhere but the configured Stash's own origin: a cover URL elsewhere is fetched without them.
+
+Every answer is bounded (:mod:`stashplex.runtime.bounded_http`): GraphQL answers by
+``max_bytes``, covers by ``max_cover_bytes``, both by a total deadline.
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ from typing import Any
 
 import requests
 
+from stashplex.link.events import valid_cookie
+from stashplex.runtime.bounded_http import (
+    DeadlineExceededError,
+    ResponseTooLargeError,
+    bounded_session,
+    same_origin,
+)
 from stashplex.stash import queries
 
 log = logging.getLogger(__name__)
@@ -54,6 +65,17 @@ class StashQueryError(StashError):
     """Stash rejected the query or its resolver failed."""
 
 
+class StashAnswerRefusedError(StashError):
+    """An answer over its size cap or past its deadline: this request fails, nothing else."""
+
+
+#: What an answer may cost by default (the settings ``max_response_mb``, ``max_cover_mb`` and
+#: ``request_deadline_seconds`` override them in the supervisor).
+DEFAULT_MAX_BYTES = 64 * 2**20
+DEFAULT_MAX_COVER_BYTES = 20 * 2**20
+DEFAULT_DEADLINE_S = 120.0
+
+
 class StashClient:
     def __init__(
         self,
@@ -62,11 +84,15 @@ class StashClient:
         api_key: str = "",
         timeout: float = 30.0,
         session: requests.Session | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_cover_bytes: int = DEFAULT_MAX_COVER_BYTES,
+        deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> None:
         self.url = url.rstrip("/")
         self._api_key = api_key
         self._timeout = timeout
-        self._session = session or requests.Session()
+        self._session = session or bounded_session(max_bytes=max_bytes, deadline_s=deadline_s)
+        self._images = session or bounded_session(max_bytes=max_cover_bytes, deadline_s=deadline_s)
         self._cookie: str | None = None
         self._lock = threading.Lock()
         self.requests_sent = 0
@@ -76,8 +102,11 @@ class StashClient:
         return f"{self.url}/graphql"
 
     def use_session_cookie(self, value: str | None) -> None:
-        """Remember the freshest plugin session cookie (used only without an API key)."""
-        if value:
+        """Remember the freshest plugin session cookie (used only without an API key).
+
+        A value that cannot be a cookie is ignored: kept, it would fail every later request.
+        """
+        if value and valid_cookie(value):
             with self._lock:
                 self._cookie = value
 
@@ -98,6 +127,8 @@ class StashClient:
                 headers=self._headers(),
                 timeout=self._timeout,
             )
+        except (ResponseTooLargeError, DeadlineExceededError) as exc:
+            raise StashAnswerRefusedError(f"Stash's answer was refused: {exc}") from None
         except requests.RequestException as exc:
             raise StashUnavailableError(
                 f"Stash at {self.url} is unreachable: {type(exc).__name__}"
@@ -242,10 +273,13 @@ class StashClient:
         login page as the poster, so a redirect or a non-image answer is an error, never bytes.
         """
         self.requests_sent += 1
+        headers = self._headers() if same_origin(url, self.url) else {}
         try:
-            response = self._session.get(
-                url, headers=self._headers(), timeout=self._timeout, allow_redirects=False
+            response = self._images.get(
+                url, headers=headers, timeout=self._timeout, allow_redirects=False
             )
+        except (ResponseTooLargeError, DeadlineExceededError) as exc:
+            raise StashAnswerRefusedError(f"the cover was refused: {exc}") from None
         except requests.RequestException as exc:
             raise StashUnavailableError(
                 f"Stash image download failed: {type(exc).__name__}"
@@ -258,9 +292,9 @@ class StashClient:
         if response.status_code != 200:
             raise StashUnavailableError(f"Stash image answered HTTP {response.status_code}")
         kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if not kind.startswith("image/") or kind == "image/svg+xml":
+        if (kind and not kind.startswith("image/")) or kind == "image/svg+xml":
             # svg is Stash's built-in placeholder for a scene without a cover of its own.
-            raise StashQueryError(f"Stash answered {kind or 'no content type'} for a cover")
+            raise StashQueryError(f"Stash answered {kind} for a cover")
         return response.content
 
 

@@ -19,7 +19,7 @@ BAD_INVOCATIONS = [
     (["dlq", "list", "--reason", "nope"], 2, "invalid choice"),
     (["dlq", "retry", "--reason", "nope"], 2, "invalid choice"),
     (["no-such-command"], 2, "invalid choice"),
-    (["journal", "undo", "not-a-key"], 2, "invalid int"),
+    (["journal", "undo", "not-a-key"], 2, "not a whole number"),
     (["install-plugin", "{file}"], 1, "File exists"),
     (["install-plugin", "{file}/below"], 1, "Not a directory"),
     (["status"], 3, "not reachable"),

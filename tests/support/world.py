@@ -53,11 +53,18 @@ class SyncWorld:
         values.update(overrides)
         return Settings(**values)
 
-    def start(self, *, services: dict[str, Any] | None = None, **overrides: Any) -> Host:
+    def start(
+        self,
+        *,
+        services: dict[str, Any] | None = None,
+        settings: Settings | None = None,
+        **overrides: Any,
+    ) -> Host:
+        """Start the host with ``settings`` as given (sources and all), else with the
+        world's own settings and ``overrides``."""
         extra = {"intake_debounce_s": 0.05, **(services or {})}
-        self.host = Host(
-            self.data, self.settings(**overrides), serve=False, extra_services=lambda *_: extra
-        )
+        chosen = settings if settings is not None else self.settings(**overrides)
+        self.host = Host(self.data, chosen, serve=False, extra_services=lambda *_: extra)
         self._thread = threading.Thread(target=self.host.run, daemon=True)
         self._thread.start()
         assert self.host.started.wait(30), "actor host did not start"

@@ -99,6 +99,24 @@ def test_a_message_that_fails_max_attempts_times_goes_to_dead_letter_with_its_tr
     assert Envelope.from_json(poison.payload["envelope"]).payload["n"] == 9
 
 
+def test_a_message_its_hosts_died_with_max_attempts_times_is_dead_lettered_unhandled(tmp_path):
+    # Given a message charged three attempts by three dead hosts (the mailbox charged it), and
+    # a healthy one behind it
+    post = make_post(tmp_path)
+    post.send(WORK, work(7).model_copy(update={"attempt": 3}))
+    post.send(WORK, work(8))
+    recorder = Recorder()
+    # When an actor allowed 3 attempts meets it
+    Forwarder.start(context(post, recorder=recorder, max_attempts=3))
+    wait_until(lambda: post[NEXT].depth() == 1, message="the healthy one forwarded")
+    # Then it goes to DeadLetter without being handled, saying why
+    assert [e.payload["n"] for e in recorder.seen] == [8]
+    (poison,) = drain(post, DEAD_LETTER)
+    assert poison.kind == POISON_KIND
+    assert "the host died 3 times" in poison.payload["error"]
+    assert Envelope.from_json(poison.payload["envelope"]).payload["n"] == 7
+
+
 def test_messages_behind_a_crashing_one_are_not_lost(tmp_path):
     # Given a poison message followed by healthy ones
     post = make_post(tmp_path)

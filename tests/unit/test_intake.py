@@ -112,7 +112,7 @@ def test_a_scene_stash_no_longer_has_is_dropped_with_a_clear_log(tmp_path, stash
         lambda: "scene 424242 no longer exists in Stash" in caplog.text,
         message="missing scene logged",
     )
-    assert SyncState(h.data).pending_count() == 0
+    wait_until(lambda: SyncState(h.data).pending_count() == 0, message="its event dropped")
 
 
 def test_a_steady_trickle_of_events_does_not_postpone_the_flush(tmp_path, stash):

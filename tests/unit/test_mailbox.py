@@ -30,9 +30,47 @@ def test_an_unacked_message_is_delivered_again_after_reopening(tmp_path):
     box.close()
     # When the mailbox is opened again
     reopened = Mailbox("m", tmp_path / "m")
-    # Then the message is delivered again
+    # Then the message is delivered again, charged one attempt for the process it outlived
     taken = reopened.take()
-    assert [d.envelope.payload["n"] for d in taken] == [1]
+    assert [(d.envelope.payload["n"], d.envelope.attempt) for d in taken] == [(1, 1)]
+    assert reopened.charged == 1
+
+
+def test_each_death_while_in_flight_charges_one_attempt_and_keeps_the_message_s_place(tmp_path):
+    # Given three messages, of which the first two were in flight when their process died
+    box = Mailbox("m", tmp_path / "m")
+    box.put_many([make_envelope(n) for n in range(3)])
+    box.take(2)
+    box.close()
+    # When that happens twice more to the same two (each new owner dies holding them)
+    for _ in range(2):
+        box = Mailbox("m", tmp_path / "m")
+        assert len(box.take(2, alone=None)) == 2
+        box.close()
+    box = Mailbox("m", tmp_path / "m")
+    # Then they come first, three attempts dearer; the third was never charged
+    taken = box.take(10)
+    assert [(d.envelope.payload["n"], d.envelope.attempt) for d in taken] == [
+        (0, 3),
+        (1, 3),
+        (2, 0),
+    ]
+
+
+def test_a_message_that_failed_before_is_taken_alone(tmp_path):
+    # Given fresh messages around one that was in flight when its process died
+    box = Mailbox("m", tmp_path / "m")
+    box.put(make_envelope(0))
+    box.take()
+    box.put_many([make_envelope(n) for n in (1, 2)])
+    box.close()
+    box = Mailbox("m", tmp_path / "m")
+    box.put(make_envelope(3))
+    failed_before = lambda e: e.attempt > 0  # noqa: E731
+    # When an actor takes chunks that keep failed messages apart
+    # Then the charged one comes by itself, and the next chunk holds the fresh ones
+    assert [d.envelope.payload["n"] for d in box.take(10, alone=failed_before)] == [0]
+    assert [d.envelope.payload["n"] for d in box.take(10, alone=failed_before)] == [1, 2, 3]
 
 
 def test_an_acked_message_is_never_delivered_again(tmp_path):

@@ -127,3 +127,52 @@ def test_a_child_stuck_in_a_long_handler_does_not_stop_the_others_from_stopping(
     # Then it gave up on the stuck child without raising, and still stopped the other one
     assert stopped == ["quiet"]
     release.set()
+
+
+def test_crashes_on_bad_messages_never_escalate_however_many_there_are(tmp_path):
+    # Given an intensity of 1 restart in 30 s, and four messages that each crash their handler
+    post = make_post(tmp_path)
+    recorder = Recorder()
+    ctx = context(post, recorder=recorder, max_attempts=2)
+    escalated = threading.Event()
+    supervisor = Supervisor(
+        [
+            ChildSpec(
+                WORK, lambda: Forwarder.start(ctx), crash_contained=lambda: ctx.take_contained(WORK)
+            )
+        ],
+        intensity=RestartIntensity(max_restarts=1, period_s=30),
+        backoff_initial_s=0.01,
+        on_escalate=lambda _reason: escalated.set(),
+    )
+    supervisor.start()
+    for n in range(4):
+        post.send(WORK, work(n, explode=True))
+    post.send(WORK, work(99))
+    # When each crashes the actor until it is dead-lettered (4 x 2 = 8 crashes)
+    wait_until(lambda: post["dead_letter"].depth() == 4, timeout=20, message="4 dead letters")
+    wait_until(lambda: post[NEXT].depth() == 1, message="the healthy message")
+    # Then every crash was charged to its message, none counted toward escalation
+    wait_until(lambda: supervisor.restart_counts[WORK] == 8, message="8 restarts")
+    assert not escalated.is_set()
+    supervisor.stop()
+
+
+def test_a_crash_no_message_paid_for_still_counts_toward_escalation(tmp_path):
+    # Given the same supervision, but an actor that fails on start (no message to charge)
+    post = make_post(tmp_path)
+    ctx = context(post, recorder=Recorder(), fail_first_starts=1_000)
+    escalated = threading.Event()
+    supervisor = Supervisor(
+        [
+            ChildSpec(
+                WORK, lambda: Forwarder.start(ctx), crash_contained=lambda: ctx.take_contained(WORK)
+            )
+        ],
+        intensity=RestartIntensity(max_restarts=1, period_s=30),
+        backoff_initial_s=0.01,
+        on_escalate=lambda _reason: escalated.set(),
+    )
+    # When it is supervised, Then the failure escalates as before
+    supervisor.start()
+    assert escalated.wait(10)

@@ -1,10 +1,19 @@
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
-from stashplex.runtime.datadir import AlreadyRunningError, DataDir, InstanceLock, read_holder
+from stashplex.runtime.datadir import (
+    AlreadyRunningError,
+    DataDir,
+    InstanceLock,
+    is_our_process,
+    read_holder,
+)
 from stashplex.runtime.watchdog import check_host
 
 
@@ -43,15 +52,38 @@ def test_a_host_that_just_started_gets_grace_before_its_first_heartbeat(tmp_path
     assert health.healthy
 
 
+HOLDER = (
+    "import sys, time; from pathlib import Path; "
+    "from stashplex.runtime.datadir import DataDir, InstanceLock; "
+    "lock = InstanceLock(DataDir(Path(sys.argv[1]))); lock.acquire(); "
+    "print('held', flush=True); time.sleep(60)"
+)
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """A stashplex process (its command line says so) that holds the data directory's lock."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "data")],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.stdout.readline().strip() == b"held"
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
 def test_a_second_supervisor_on_the_same_data_directory_is_refused_with_the_owner_s_pid(
-    tmp_path,
+    tmp_path, holder
 ):
     data = DataDir(tmp_path / "data")
-    with InstanceLock(data):
-        assert read_holder(data).pid == os.getpid()
-        with pytest.raises(AlreadyRunningError, match=f"pid {os.getpid()}"):
-            InstanceLock(data).acquire()
+    assert read_holder(data).pid == holder.pid
+    with pytest.raises(AlreadyRunningError, match=f"pid {holder.pid}"):
+        InstanceLock(data).acquire()
     # And once released, nobody holds it and a new owner can take it
+    holder.kill()
+    holder.wait()
     assert read_holder(data) is None
     with InstanceLock(data):
         pass
@@ -62,7 +94,24 @@ def test_a_stale_lock_record_of_a_dead_process_is_not_an_owner(tmp_path):
     data.lock_file.write_text('{"pid": 999999, "create_time": 1.0}')
     assert read_holder(data) is None
     with InstanceLock(data):
-        assert read_holder(data).pid == os.getpid()
+        pass
+
+
+def test_a_lock_record_naming_a_live_process_that_is_not_stashplex_is_never_an_owner(tmp_path):
+    # Given a lock record naming a live process of ours that is not stashplex (pid reuse, or
+    # an edited file): exactly the pid and start time `stashplex stop` would signal
+    data = DataDir(tmp_path / "data").ensure()
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        started = psutil.Process(other.pid).create_time()
+        data.lock_file.write_text(f'{{"pid": {other.pid}, "create_time": {started}}}')
+        # When its owner is looked up, Then nobody owns the directory, so nothing is signalled
+        assert read_holder(data) is None
+        assert not is_our_process(other.pid)
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_the_data_directory_is_private_to_its_owner(tmp_path):
