@@ -348,3 +348,28 @@ def test_prepare_removal_stops_the_supervisor_and_the_cli_deletes_what_is_left(s
     assert not stash.data.exists()
     assert not (stash.plugin_dir / "stashplex.yml").exists()
     stash.installed = False
+
+
+def test_reinstalled_after_removal_the_first_hook_builds_the_environment_and_syncs(stash):
+    # Given the plugin installed again after a removal, and a data folder with only the
+    # settings and the wheels: nobody ran "Install / repair"
+    stash.prepare_data()
+    stash.install_package()
+    scene = stash.world.world.scene_ids[5]
+
+    # When a scene is edited
+    save = stash.edit(scene, "First start from a hook")
+
+    # Then the hook spools the event and says it installs the environment first
+    (hook,) = save.hook_runs
+    assert (hook.exit_code, hook.error) == (0, None)
+    assert f"installing stashplex {__version__}'s Python environment first" in hook.output
+    # And the environment is built, the supervisor started, and the scene reaches Plex
+    wait_until(
+        lambda: stash.plex_title(scene) == "First start from a hook",
+        timeout=120,
+        message="the title in Plex",
+    )
+    assert venv_record(stash.data)["stashplex"] == __version__
+    stash.installed = True
+

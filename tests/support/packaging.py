@@ -120,10 +120,15 @@ class StashWithPluginSource:
         self.manager = PackageManager(self.plugins, {self.source: SOURCE_FOLDER})
         self.runner = attach_runner(self.stash, STASH_PYTHON)
         self.data = self.stash.config_dir / "stashplex"
+        self.wheels = wheels
+        self.prepare_data()
+        self.installed = False
+
+    def prepare_data(self) -> None:
+        """What the user puts into the data folder: settings, and the wheels (being offline)."""
         # Quick breaker trials: the upgrade test takes Plex down and brings it back.
         configure_for(self.world, self.data, scan_on_miss=False, breaker_reset_seconds=1)
-        shutil.copytree(wheels, self.data / "wheels")
-        self.installed = False
+        shutil.copytree(self.wheels, self.data / "wheels")
 
     @property
     def plugin_dir(self) -> Path:
