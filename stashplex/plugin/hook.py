@@ -307,7 +307,7 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
         if reply.get("ok") is True:
             emit_result(f"queued {event['trigger']} for {subject(event)}", None)
             running = reply.get("version")
-            if isinstance(running, str) and running != version.__version__:
+            if isinstance(running, str) and running not in ("", version.__version__):
                 _environment().follow_version(config, running, start_supervisor_detached, log)
             return 0
         # build_event checked what the supervisor checks, so a refusal is transient (the host
