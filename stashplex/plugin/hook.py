@@ -62,7 +62,7 @@ _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e"
 
 
 class ConfigError(RuntimeError):
-    """The plugin folder is not set up (missing or broken ``stashplex-hook.json``); exit 1."""
+    """No data directory can be found, or ``stashplex-hook.json`` is broken; exit 1."""
 
 
 # -- Stash's output protocol ------------------------------------------------------------------

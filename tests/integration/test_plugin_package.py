@@ -128,11 +128,14 @@ def test_the_zip_holds_the_plugin_folder_and_no_path_of_the_build_machine(dist):
 
 
 def test_the_manifest_runs_stashs_python3_and_the_hook_without_site(dist, tmp_path):
+    # Given the manifest in the zip
     with zipfile.ZipFile(dist.zip) as archive:
         archive.extract("stashplex.yml", tmp_path)
 
-    manifest = load_manifest(tmp_path / "stashplex.yml")  # Stash's strict rules
+    # When it is loaded with Stash's strict rules
+    manifest = load_manifest(tmp_path / "stashplex.yml")
 
+    # Then it runs python3 (Stash's python_path), the hook with -S, and has the install task
     assert manifest.exec == ("python3",)
     assert {hook.exec_args for hook in manifest.hooks} == {("-S", "{pluginDir}/stashplex_hook.py")}
     assert "Install / repair" in {task.name for task in manifest.tasks}

@@ -58,6 +58,7 @@ def test_versions_compare_by_release_numbers_then_pre_and_post_release(left, rig
 
 
 def test_without_a_record_the_environment_is_missing(tmp_path):
+    # Given an empty data folder, When it is inspected, Then nothing is installed
     assert inspect(str(tmp_path)).state == "missing"
 
 
@@ -95,17 +96,22 @@ def test_an_interpreter_of_another_version_than_the_one_built_for_is_broken(tmp_
 
 
 def test_a_healthy_environment_of_this_version_starts_the_supervisor_itself(tmp_path):
+    # Given a healthy environment of the plugin files' version
     python = fake_venv(tmp_path, python_target=Path(sys.executable))
 
+    # When a hook must start the supervisor
     plan = environment.start_plan(str(tmp_path), "/plugins/stashplex")
 
+    # Then it starts it from that environment, silently
     assert plan.argv == [str(python), "-m", "stashplex", "run", "--data-dir", str(tmp_path)]
     assert plan.message is None
 
 
 def test_a_missing_environment_starts_the_installer_first_and_says_so(tmp_path):
+    # Given no environment yet, When a hook must start the supervisor
     plan = environment.start_plan(str(tmp_path), "/plugins/stashplex")
 
+    # Then Stash's Python runs the lifecycle process, and the hook says why it takes a while
     assert plan.argv is not None and plan.argv[0] == sys.executable
     assert plan.argv[1].endswith("lifecycle.py") and plan.argv[2:] == [
         "converge", "--data-dir", str(tmp_path),
@@ -115,10 +121,13 @@ def test_a_missing_environment_starts_the_installer_first_and_says_so(tmp_path):
 
 
 def test_a_broken_environment_starts_nothing_and_names_the_task_that_fixes_it(tmp_path):
+    # Given an environment whose interpreter is gone
     fake_venv(tmp_path, python_target=tmp_path / "gone" / "python3.11")
 
+    # When a hook must start the supervisor
     plan = environment.start_plan(str(tmp_path), "/plugins/stashplex")
 
+    # Then nothing starts, and the error names the fix
     assert (plan.argv, plan.level) == (None, "error")
     assert "is broken (its interpreter" in plan.message
     assert "run the 'Install / repair' task" in plan.message
@@ -136,6 +145,7 @@ def test_a_failed_install_moments_ago_is_reported_instead_of_retried(tmp_path):
 
 
 def test_a_failure_long_ago_is_retried(tmp_path):
+    # Given an install that failed an hour ago, Then the next hook tries again
     record = {"version": PLUGIN_VERSION, "at": time.time() - 3600, "error": "pip: no network"}
     (tmp_path / "provision.json").write_text(json.dumps(record))
 
@@ -143,17 +153,22 @@ def test_a_failure_long_ago_is_retried(tmp_path):
 
 
 def test_a_newer_environment_keeps_running_and_the_downgrade_is_refused(tmp_path):
+    # Given an environment newer than the plugin files
     fake_venv(tmp_path, python_target=Path(sys.executable), version=NEWER)
 
+    # When a hook must start the supervisor
     plan = environment.start_plan(str(tmp_path), "/plugins/stashplex")
 
+    # Then it starts the newer one, with a warning
     assert plan.argv is not None and plan.argv[1:3] == ["-m", "stashplex"]
     assert plan.level == "warning" and "downgrades are refused" in plan.message
 
 
 def test_an_older_supervisor_is_restarted_into_the_plugin_files_version(tmp_path):
+    # When an older supervisor answered a hook
     plan = environment.upgrade_plan(str(tmp_path), "/plugins/stashplex", OLDER)
 
+    # Then the lifecycle process restarts it into the new version, and the hook says so
     assert plan.argv is not None and plan.argv[2] == "converge"
     assert plan.message == (
         f"the supervisor runs stashplex {OLDER} and the plugin files are {PLUGIN_VERSION}: "
@@ -162,15 +177,18 @@ def test_an_older_supervisor_is_restarted_into_the_plugin_files_version(tmp_path
 
 
 def test_an_upgrade_under_way_is_not_started_again(tmp_path):
+    # Given an upgrade to these plugin files that started a moment ago
     record = {"version": PLUGIN_VERSION, "at": time.time(), "error": None, "done": False}
     (tmp_path / "provision.json").write_text(json.dumps(record))
 
+    # When an older supervisor answers the next hook, Then nothing more is started or said
     plan = environment.upgrade_plan(str(tmp_path), "/plugins/stashplex", OLDER)
 
     assert (plan.argv, plan.message) == (None, None)
 
 
 def test_a_newer_supervisor_is_kept_with_a_warning(tmp_path):
+    # When a newer supervisor answered a hook, Then it is kept and the hook warns
     plan = environment.upgrade_plan(str(tmp_path), "/plugins/stashplex", NEWER)
 
     assert (plan.argv, plan.level) == (None, "warning")
