@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     Say = Callable[[str, str], None]
 
 PLUGIN_VERSION = environment.PLUGIN_VERSION
+#: ``requires-python`` of the package: checked before building, for a clear message.
+MIN_PYTHON = (3, 11)
 #: venv creation and pip may be slow on a small NAS; past this a step has hung.
 STEP_TIMEOUT_SECONDS = 900.0
 #: Imports the whole supervisor stack and prints what the environment runs.
@@ -107,6 +109,11 @@ def create_venv(target: str, data_dir: str, say: Say) -> list[str]:
     venv is made without pip and the base Python's own pip installs into it (``--python``).
     """
     base = base_python()
+    if sys.version_info < MIN_PYTHON:
+        raise ProvisionError(
+            f"Stash runs plugins with Python {sys.version.split()[0]} ({base}); stashplex needs "
+            f"{'.'.join(map(str, MIN_PYTHON))} or newer: point Stash's python_path setting at one"
+        )
     if os.path.exists(target):
         shutil.rmtree(target)
     say("info", f"creating {target} with {base}")

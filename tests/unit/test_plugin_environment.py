@@ -196,3 +196,14 @@ def test_a_newer_supervisor_is_kept_with_a_warning(tmp_path):
         f"the supervisor runs stashplex {NEWER} but the plugin files are {PLUGIN_VERSION}: "
         "downgrades are refused"
     )
+
+
+def test_the_python_the_installer_demands_is_the_packages_requires_python():
+    # Given pyproject.toml, Then the installer's early check names the same minimum
+    import tomllib
+
+    from stashplex.plugin import venvs
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    project = tomllib.loads(pyproject.read_text())["project"]
+    assert project["requires-python"] == ">=" + ".".join(map(str, venvs.MIN_PYTHON))
