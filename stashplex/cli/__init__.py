@@ -67,9 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """The source's own constant: an editable install's metadata can be older than its code."""
+    from stashplex.link.version import __version__
 
-    try:
-        return version("stashplex")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
+    return __version__

@@ -125,15 +125,23 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     data = data_dir_of(args)
-    holder = read_holder(data)
-    if holder is None:
+    pid = stop_running(data)
+    if pid is None:
         print(f"not running in {data.root}")
         return EXIT_NOT_RUNNING
+    print(f"stopped (pid {pid})")
+    return EXIT_OK
+
+
+def stop_running(data: DataDir) -> int | None:
+    """SIGTERM the supervisor of ``data`` and wait until it is gone; its pid, None if none."""
+    holder = read_holder(data)
+    if holder is None:
+        return None
     os.kill(holder.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_WAIT_S
     while process_alive(holder.pid, holder.create_time):
         if time.monotonic() > deadline:
             raise CommandError(f"pid {holder.pid} did not stop within {STOP_WAIT_S:.0f} s")
         time.sleep(0.1)
-    print(f"stopped (pid {holder.pid})")
-    return EXIT_OK
+    return holder.pid

@@ -39,6 +39,8 @@ EDITS = (
 #: How long the hook path may take to bring every edit to Plex before the demo fails. The hook
 #: debounce and one write take well under two seconds; a slow CI machine gets plenty of slack.
 EDIT_TIMEOUT_S = 30.0
+#: (module, distribution) of the ``sandbox`` extra the emulators import.
+EMULATOR_PACKAGES = (("graphql", "graphql-core"), ("yaml", "PyYAML"))
 TABLE_HEADING = "what Stash says | what Plex now shows"
 EDITED_MARK = "*"
 
@@ -105,7 +107,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=cmd_demo)
 
 
+def _require_emulators() -> None:
+    """The emulators' packages are an extra (``stashplex[sandbox]``): the supervisor's environment
+    that the Stash plugin installs does without them, so say how to get them instead of failing
+    on an import deep inside the demo."""
+    from importlib.util import find_spec
+
+    missing = [name for module, name in EMULATOR_PACKAGES if find_spec(module) is None]
+    if missing:
+        raise CommandError(
+            f"the demo needs the emulators' packages ({', '.join(missing)}): "
+            "pip install 'stashplex[sandbox]'"
+        )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    _require_emulators()
     from stashplex.sandbox.plex import PlexEmulator
     from stashplex.sandbox.seed import seed_world
     from stashplex.sandbox.stash import StashEmulator

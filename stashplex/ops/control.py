@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from actors.addresses import INTAKE, PIPELINE_ROUTE
 from actors.messages import HOOK_EVENT, HookEvent
+from stashplex.link.version import __version__
 from stashplex.runtime.envelope import Envelope
 from stashplex.runtime.trace import trace_envelope
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 #: A probe burst larger than this is a mistake, not a test.
 MAX_TRACE_BURST = 100_000
+
 
 def _fields(request: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in request.items() if k not in ("v", "type", "token")}
@@ -118,12 +120,14 @@ class ControlHandler:
 
     def _hook(self, request: dict[str, Any]) -> dict[str, Any]:
         envelope = self.accept_hook_event(request.get("event"))
-        return {"ok": True, "id": envelope.id}
+        # The version costs the hook nothing here and tells it when Stash installed newer
+        # plugin files than this supervisor runs (it then restarts us into the new version).
+        return {"ok": True, "id": envelope.id, "version": __version__}
 
     # -- operations ------------------------------------------------------------------------
 
     def _ping(self, _request: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "pid": os.getpid()}
+        return {"ok": True, "pid": os.getpid(), "version": __version__}
 
     def _trace(self, request: dict[str, Any]) -> dict[str, Any]:
         count = int(request.get("count", 1))
@@ -160,6 +164,7 @@ class ControlHandler:
         context = TaskContext(self.ops, self.host.settings, lambda: self._stop({}))
         return {
             "ok": True,
+            "version": __version__,
             **run_task(context, str(request.get("task")), dict(request.get("args") or {})),
         }
 

@@ -8,7 +8,9 @@ durable spool and the supervisor is started detached; the user's save never wait
 Installed as ``<plugin dir>/stashplex_hook.py`` and run with ``python -S`` (no site import, so
 the installed ``stashplex`` package is out of reach): it imports only the standard library and
 the ``stashplex_link`` package copied next to it. Heavy modules (``subprocess``) load only on
-the rare path.
+the rare path, and so does ``stashplex_environment`` (the supervisor's own Python environment,
+its version). The data directory is ``$STASHPLEX_DATA_DIR``, else the one ``install-plugin``
+wrote into ``stashplex-hook.json``, else ``<Stash's config folder>/stashplex`` (on its volume).
 
 Output follows Stash's raw-interface rules: log lines on stderr as ``\\x01<level>\\x02<text>``,
 exactly one ``{"output": ..., "error": ...}`` object on stdout, never a traceback. Exit codes:
@@ -16,7 +18,7 @@ exactly one ``{"output": ..., "error": ...}`` object on stdout, never a tracebac
 """
 
 # pathlib costs ~10 ms of start-up (it imports re, fnmatch, urllib): the hook pays for every byte.
-# ruff: noqa: PTH100, PTH103, PTH118, PTH120, PTH123
+# ruff: noqa: PTH100, PTH103, PTH117, PTH118, PTH120, PTH123
 
 from __future__ import annotations
 
@@ -25,12 +27,12 @@ import sys
 import time
 
 try:
-    from stashplex_link import events, handoff, wire
+    from stashplex_link import events, handoff, version, wire
     from stashplex_link.events import BadInputError, build_event, subject
 except ImportError:  # not an installed plugin folder: the source tree or the installed package
     if not __package__:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    from stashplex.link import events, handoff, wire  # noqa: F401 - task.py uses events
+    from stashplex.link import events, handoff, version, wire  # noqa: F401 - task.py uses events
     from stashplex.link.events import BadInputError, build_event, subject
 
 TYPE_CHECKING = False
@@ -47,6 +49,8 @@ SPAWN_COOLDOWN_SECONDS = 10.0
 CONFIG_NAME = "stashplex-hook.json"
 #: Overrides the configured data directory.
 DATA_DIR_ENV = "STASHPLEX_DATA_DIR"
+#: The data directory's name inside Stash's config folder (``server_connection.Dir``).
+STASH_DATA_FOLDER = "stashplex"
 #: Stash's stderr reader gives up on lines over ~64 KiB.
 MAX_LOG_LINE = 60000
 #: Lock guarding "start the supervisor" so that concurrent hooks start it once.
@@ -61,7 +65,7 @@ _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e"
 
 
 class ConfigError(RuntimeError):
-    """The plugin folder is not set up (missing or broken ``stashplex-hook.json``); exit 1."""
+    """No data directory can be found, or ``stashplex-hook.json`` is broken; exit 1."""
 
 
 # -- Stash's output protocol ------------------------------------------------------------------
@@ -114,14 +118,25 @@ def read_stdin_object(what: str = "hook input") -> dict[str, Any]:
 
 
 class HookConfig:
-    """Where the data directory is and how to start the supervisor."""
+    """Where the data directory is and how to start the supervisor; ``managed``: from the
+    environment the plugin builds in the data directory (no ``stashplex-hook.json``)."""
 
-    __slots__ = ("data_dir", "python", "spawn")
+    __slots__ = ("data_dir", "managed", "plugin_dir", "python", "spawn")
 
-    def __init__(self, data_dir: str, python: str, spawn: list[str]) -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        python: str,
+        spawn: list[str],
+        *,
+        plugin_dir: str = "",
+        managed: bool = False,
+    ) -> None:
         self.data_dir = data_dir
         self.python = python
         self.spawn = spawn
+        self.plugin_dir = plugin_dir
+        self.managed = managed
 
 
 def default_spawn(python: str) -> list[str]:
@@ -129,9 +144,24 @@ def default_spawn(python: str) -> list[str]:
     return [python, "-m", "stashplex", "run", "--data-dir", "{data_dir}"]
 
 
-def load_config(config_path: str | None = None) -> HookConfig:
-    """Read ``stashplex-hook.json`` beside this script; ``$STASHPLEX_DATA_DIR`` wins."""
-    path = config_path or os.path.join(os.path.dirname(os.path.abspath(__file__)), CONFIG_NAME)
+def stash_data_dir(server_connection: Any) -> str | None:
+    """``<Dir>/stashplex``, ``Dir`` being Stash's config folder as Stash reports it."""
+    folder = server_connection.get("Dir") if isinstance(server_connection, dict) else None
+    if not isinstance(folder, str) or not os.path.isabs(folder):
+        return None
+    return os.path.join(folder, STASH_DATA_FOLDER)
+
+
+def load_config(
+    config_path: str | None = None,
+    *,
+    server_connection: Any = None,
+    data_dir: str | None = None,
+) -> HookConfig:
+    """Read ``stashplex-hook.json`` beside this script, if any; ``data_dir``, then
+    ``$STASHPLEX_DATA_DIR`` win, and Stash's config folder is the fallback."""
+    plugin_dir = os.path.dirname(os.path.abspath(__file__))
+    path = config_path or os.path.join(plugin_dir, CONFIG_NAME)
     try:
         with open(path, encoding="utf-8") as handle:
             config = wire.from_json(handle.read())
@@ -141,22 +171,31 @@ def load_config(config_path: str | None = None) -> HookConfig:
         raise ConfigError(f"cannot read {path}: {exc}; reinstall the plugin") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path} must hold a JSON object; reinstall the plugin")
-    data_dir = os.environ.get(DATA_DIR_ENV) or config.get("data_dir")
+    data_dir = (
+        data_dir
+        or os.environ.get(DATA_DIR_ENV)
+        or config.get("data_dir")
+        or stash_data_dir(server_connection)
+    )
     if not isinstance(data_dir, str) or not data_dir:
-        raise ConfigError(f"no data directory: set {DATA_DIR_ENV} or reinstall the plugin ({path})")
+        raise ConfigError(
+            f"no data directory: Stash sent no server_connection.Dir; set {DATA_DIR_ENV}"
+        )
+    if "spawn" not in config and "python" not in config:
+        return HookConfig(data_dir, sys.executable, [], plugin_dir=plugin_dir, managed=True)
     python = config.get("python") or sys.executable
     spawn = config.get("spawn") or default_spawn(python)
     if not isinstance(spawn, list) or not spawn or not all(isinstance(a, str) for a in spawn):
         raise ConfigError(f"'spawn' in {path} must be a non-empty list of strings")
     spawn = [argument.replace("{data_dir}", data_dir) for argument in spawn]
-    return HookConfig(data_dir, python, spawn)
+    return HookConfig(data_dir, python, spawn, plugin_dir=plugin_dir)
 
 
 # -- starting the supervisor ------------------------------------------------------------------
 
 
 def start_supervisor_detached(
-    config: HookConfig, *, cooldown: float = SPAWN_COOLDOWN_SECONDS
+    config: HookConfig, *, cooldown: float = SPAWN_COOLDOWN_SECONDS, lock: str = SPAWN_LOCK_NAME
 ) -> bool:
     """Start the supervisor unless another hook just did; True if this call started it.
 
@@ -164,13 +203,13 @@ def start_supervisor_detached(
     non-blocking lock on ``spawn.lock`` plus the last attempt's time stored in it make the
     burst start one process: a loser of the lock, or anyone within ``cooldown`` seconds of the
     last attempt, leaves it alone. The supervisor's own instance lock refuses any duplicate.
+    (An upgrade is started the same way under a ``lock`` of its own.)
     Raises ``OSError`` if the command cannot be started.
     """
     os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
-    lock_path = os.path.join(config.data_dir, SPAWN_LOCK_NAME)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+    fd = os.open(os.path.join(config.data_dir, lock), os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
     try:
-        if not _try_lock(fd):
+        if not try_lock(fd):
             return False
         try:
             os.lseek(fd, 0, os.SEEK_SET)
@@ -184,15 +223,16 @@ def start_supervisor_detached(
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, repr(now).encode("ascii"))
-            _spawn_detached(config)
+            spawn_detached(config)
             return True
         finally:
-            _unlock(fd)
+            unlock(fd)
     finally:
         os.close(fd)
 
 
-def _spawn_detached(config: HookConfig) -> None:
+def spawn_detached(config: HookConfig) -> Any:
+    """Start ``config.spawn`` in its own session; returns its ``Popen``."""
     import subprocess
 
     log_path = os.path.join(config.data_dir, SPAWN_LOG)
@@ -202,23 +242,26 @@ def _spawn_detached(config: HookConfig) -> None:
         options["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
     else:
         options["start_new_session"] = True
+    # Stash puts its plugins folder on PYTHONPATH: the supervisor must import its own packages.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     spawn_log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o600)
     try:
         # Our stdout/stderr are Stash's pipes: a child holding them would keep the save waiting.
-        subprocess.Popen(
+        return subprocess.Popen(
             config.spawn,
             stdin=subprocess.DEVNULL,
             stdout=spawn_log,
             stderr=subprocess.STDOUT,
             close_fds=True,
             cwd=config.data_dir,
+            env=env,
             **options,
         )
     finally:
         os.close(spawn_log)
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool:
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -237,7 +280,7 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def _unlock(fd: int) -> None:
+def unlock(fd: int) -> None:
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -266,6 +309,9 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
     else:
         if reply.get("ok") is True:
             emit_result(f"queued {event['trigger']} for {subject(event)}", None)
+            running = reply.get("version")
+            if isinstance(running, str) and running not in ("", version.__version__):
+                _environment().follow_version(config, running, start_supervisor_detached, log)
             return 0
         # build_event checked what the supervisor checks, so a refusal is transient (the host
         # is starting, a mailbox is unwritable); should it not be, the drain sets the file aside.
@@ -277,24 +323,45 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
     outcome = f"spooled {event['trigger']} for {subject(event)} ({reason})"
     if reached:
         log("warning", f"{outcome}; the supervisor will pick it up from {spool_path}")
-    else:
-        try:
-            started = start_supervisor_detached(config)
-        except OSError as exc:
-            log("error", f"{outcome}; could not start the supervisor {config.spawn[0]}: {exc}")
-            emit_result(f"{outcome}; supervisor start failed", None)
+        emit_result(outcome, None)
+        return 0
+    level, action = "info", "starting the supervisor"
+    if config.managed:
+        plan = _environment().start_plan(config.data_dir, config.plugin_dir)
+        if plan.argv is None:
+            log(plan.level, f"{outcome}; {plan.message}")
+            emit_result(f"{outcome}; supervisor not started", None)
             return 0
-        action = "starting the supervisor" if started else "supervisor start already under way"
-        outcome = f"{outcome}; {action}"
-        log("info", outcome)
+        config.spawn = plan.argv
+        level, action = (plan.level, plan.message) if plan.message else (level, action)
+    try:
+        started = start_supervisor_detached(config)
+    except OSError as exc:
+        log("error", f"{outcome}; could not start the supervisor {config.spawn[0]}: {exc}")
+        emit_result(f"{outcome}; supervisor start failed", None)
+        return 0
+    if not started:
+        level, action = "info", "supervisor start already under way"
+    outcome = f"{outcome}; {action}"
+    log(level, outcome)
     emit_result(outcome, None)
     return 0
 
 
+def _environment() -> Any:
+    """``stashplex_environment``, imported only on the paths that need it."""
+    try:
+        import stashplex_environment as environment
+    except ImportError:  # the source tree or the installed package
+        from stashplex.plugin import environment
+    return environment
+
+
 def main() -> int:
     try:
-        event = build_event(read_stdin_object())
-        return hand_over(load_config(), event)
+        payload = read_stdin_object()
+        event = build_event(payload)
+        return hand_over(load_config(server_connection=payload.get("server_connection")), event)
     except BadInputError as exc:
         return fail(2, f"stashplex hook: {exc}")
     except ConfigError as exc:

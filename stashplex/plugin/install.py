@@ -1,14 +1,21 @@
-"""Write the Stash plugin folder: manifest, hook and task scripts, hook configuration.
+"""The Stash plugin folder: manifest, stdlib-only scripts, and (from a checkout) a hook config.
+
+:func:`plugin_files` is the folder as Stash's package manager installs it from the zip that
+``make dist`` builds: nothing in it depends on the machine it was built on. The manifest runs
+``python3``, which Stash replaces by its ``python_path`` setting (else the first ``python3`` or
+``python`` on its PATH), and the scripts find the data directory and the supervisor's own
+environment at run time. :func:`install_plugin` (``stashplex install-plugin``) writes the same
+files plus ``stashplex-hook.json``, which points the hook at a checkout's virtualenv instead.
 
 Stash decodes manifests strictly (an unknown key anywhere and the plugin does not load) and
 treats every ``.yml`` file under its plugins path as a manifest, so the folder holds exactly
 one ``.yml`` and only keys Stash knows. The manifest is written by hand: every scalar is a
-JSON string literal, which YAML reads as a double-quoted string, so paths with spaces,
-backslashes or colons need no further thought.
+JSON string literal, which YAML reads as a double-quoted string.
 
-Hooks run ``<python> -S stashplex_hook.py`` (no site import: the hook must start fast and needs
+Hooks run ``python3 -S stashplex_hook.py`` (no site import: the hook must start fast and needs
 only the standard library and the ``stashplex_link`` package beside it). Because Stash appends
-``execArgs`` to ``exec``, ``exec`` is the interpreter alone and each entry names its script.
+``execArgs`` to ``exec`` and substitutes ``python_path`` only for an ``exec`` of exactly
+``python``/``python3``, ``exec`` is ``[python3]`` and each entry names its script.
 """
 
 from __future__ import annotations
@@ -16,11 +23,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from stashplex.link import events
+from stashplex.link.version import __version__
 from stashplex.plugin import hook as hook_module
 
 logger = logging.getLogger(__name__)
@@ -29,10 +36,16 @@ PLUGIN_ID = "stashplex"
 MANIFEST_NAME = f"{PLUGIN_ID}.yml"
 HOOK_SCRIPT = "stashplex_hook.py"
 TASK_SCRIPT = "stashplex_task.py"
+#: The stdlib-only modules of :mod:`stashplex.plugin` copied as ``stashplex_<name>.py``.
+SCRIPTS = ("hook", "task", "environment", "venvs", "lifecycle")
 #: The stdlib-only modules of :mod:`stashplex.link` the hook and tasks import, as a package.
 LINK_PACKAGE = "stashplex_link"
-LINK_MODULES = ("wire.py", "handoff.py", "events.py")
+LINK_MODULES = ("wire.py", "handoff.py", "events.py", "version.py")
+LINK_INIT = '"""The hook link, copied from stashplex.link."""\n'
+#: Stash passes it for ``python``/``python3`` as its ``python_path`` setting, else its PATH's.
+STASH_PYTHON = "python3"
 HOOK_CONFIG = hook_module.CONFIG_NAME
+DISPLAY_NAME = "Stash to Plex sync"
 DESCRIPTION = "Keeps Plex metadata in step with Stash, durably and in the background."
 PROJECT_URL = "https://github.com/stashplex/stashplex"
 
@@ -65,6 +78,17 @@ TASKS = (
      " Through the API, args fields, scene or item narrow it."),
     ("start", "Start supervisor", "Start the background sync process if it is not running."),
     ("stop", "Stop supervisor", "Stop the background sync process after its current work."),
+    (
+        "install",
+        "Install / repair",
+        "Build (or rebuild) the sync process's Python environment in the data folder with the"
+        " Python Stash runs, from the wheels shipped with the plugin or the package index.",
+    ),
+    (
+        "uninstall",
+        "Prepare removal",
+        "Stop the sync process and list what stays on disk; then remove the plugin.",
+    ),
 )
 
 _SYNC_FIELDS = ("title", "summary", "studio", "date", "rating", "performers", "tags", "groups")
@@ -127,10 +151,27 @@ class InstallError(RuntimeError):
     """The plugin folder cannot be written as asked."""
 
 
-def install_plugin(dest_dir: Path, *, data_dir: Path, python: Path) -> Path:
-    """Write (or refresh) the plugin folder ``dest_dir``; returns the manifest's path.
+def plugin_files(version: str = __version__) -> dict[str, bytes]:
+    """Every file of the plugin folder (``/``-separated names) as the zip carries it.
 
-    ``python`` is the interpreter of the project's virtualenv; it is used as given (made
+    ``stashplex/link/__init__.py`` also re-exports the supervisor's side (the socket server),
+    which the hook must not load, so ``stashplex_link`` gets an empty ``__init__`` of its own;
+    the copied modules import each other relatively, so they work both there and here.
+    """
+    package = Path(__file__).resolve().parent
+    files = {f"stashplex_{name}.py": (package / f"{name}.py").read_bytes() for name in SCRIPTS}
+    files[f"{LINK_PACKAGE}/__init__.py"] = LINK_INIT.encode()
+    for name in LINK_MODULES:
+        files[f"{LINK_PACKAGE}/{name}"] = (package.parent / "link" / name).read_bytes()
+    files[MANIFEST_NAME] = render_manifest(version).encode()
+    return files
+
+
+def install_plugin(dest_dir: Path, *, data_dir: Path, python: Path) -> Path:
+    """Write (or refresh) the plugin folder ``dest_dir`` for a checkout; returns the manifest.
+
+    Besides :func:`plugin_files`, ``stashplex-hook.json`` names ``data_dir`` and the supervisor's
+    command: ``python`` is the interpreter of the checkout's virtualenv, used as given (made
     absolute, symlinks kept), since resolving a venv's symlink would lose the venv.
     """
     dest_dir = Path(dest_dir).absolute()
@@ -143,33 +184,18 @@ def install_plugin(dest_dir: Path, *, data_dir: Path, python: Path) -> Path:
             f"{dest_dir} holds other .yml files ({', '.join(strays)}); Stash would load each as "
             "a plugin. Install into an empty folder."
         )
-    package = Path(__file__).resolve().parent
-    shutil.copyfile(package / "hook.py", dest_dir / HOOK_SCRIPT)
-    shutil.copyfile(package / "task.py", dest_dir / TASK_SCRIPT)
-    _copy_link_package(package.parent / "link", dest_dir / LINK_PACKAGE)
+    for name, data in plugin_files().items():
+        target = dest_dir / name
+        target.parent.mkdir(exist_ok=True)
+        _write_bytes(target, data)
     config = {
         "data_dir": data_path,
         "python": python_path,
         "spawn": hook_module.default_spawn(python_path),
     }
-    _write_text(dest_dir / HOOK_CONFIG, json.dumps(config, indent=2) + "\n")
-    manifest = dest_dir / MANIFEST_NAME
-    _write_text(manifest, render_manifest(python_path))
+    _write_bytes(dest_dir / HOOK_CONFIG, (json.dumps(config, indent=2) + "\n").encode())
     _precompile(dest_dir, python_path)
-    return manifest
-
-
-def _copy_link_package(source: Path, dest: Path) -> None:
-    """The hook's share of :mod:`stashplex.link`, with an empty ``__init__`` of its own.
-
-    ``stashplex/link/__init__.py`` also re-exports the supervisor's side (the socket server), which
-    the hook must not load; the copied modules import each other relatively, so they work both
-    here and inside the installed package.
-    """
-    dest.mkdir(exist_ok=True)
-    _write_text(dest / "__init__.py", '"""The hook link, copied from stashplex.link."""\n')
-    for name in LINK_MODULES:
-        shutil.copyfile(source / name, dest / name)
+    return dest_dir / MANIFEST_NAME
 
 
 def _precompile(dest_dir: Path, python: str) -> None:
@@ -192,15 +218,15 @@ def _precompile(dest_dir: Path, python: str) -> None:
         logger.warning("precompiling %s failed: %s", dest_dir, completed.stdout.decode()[-500:])
 
 
-def render_manifest(python: str) -> str:
+def render_manifest(version: str = __version__) -> str:
     """The manifest text; only keys from Stash's strict schema."""
     q = json.dumps
     lines = [
-        f"name: {q('Stash to Plex sync')}",
+        f"name: {q(DISPLAY_NAME)}",
         f"description: {q(DESCRIPTION)}",
-        f"version: {q(_version())}",
+        f"version: {q(version)}",
         f"url: {q(PROJECT_URL)}",
-        f"exec: [{q(python)}]",
+        f"exec: [{q(STASH_PYTHON)}]",
         "interface: raw",
         "errLog: error",
         "hooks:",
@@ -232,16 +258,7 @@ def render_manifest(python: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("stashplex")
-    except PackageNotFoundError:
-        return "0.0.0"
-
-
-def _write_text(path: Path, text: str) -> None:
+def _write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(data)
     tmp.replace(path)

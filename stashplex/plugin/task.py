@@ -2,9 +2,11 @@
 
 Stash runs one job at a time and shows a task's ``\\x01p\\x02<fraction>`` lines as the job's
 progress bar, so a long task (a full sync) is run by the supervisor as a job and this process
-polls it, turning its progress and messages into Stash log lines until it is done. ``start``
-and ``stop`` work without a running supervisor. Stdlib only, like the hook whose helpers it
-shares (``stashplex_hook.py`` sits next to it in the plugin folder).
+polls it, turning its progress and messages into Stash log lines until it is done. ``install``
+(*Install / repair*), ``start``, ``stop`` and ``uninstall`` (*Prepare removal*) work without a
+running supervisor (``stashplex_lifecycle``). A supervisor whose reply names an older version
+than these plugin files is restarted into them once the task's own work is done. Stdlib only,
+like the hook whose helpers it shares (``stashplex_hook.py`` sits next to it).
 
 Stash logs a task's ``output`` only at DEBUG, below its default Info level, so the result
 summary is also logged at info (and a failure at error): otherwise the user who ran the task
@@ -18,11 +20,13 @@ import sys
 import time
 
 try:
+    import stashplex_environment as environment
     import stashplex_hook as hook
+    import stashplex_lifecycle as lifecycle
 except ImportError:  # not an installed plugin folder: the source tree or the installed package
     if not __package__:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))  # noqa: PTH120
-    from stashplex.plugin import hook
+    from stashplex.plugin import environment, hook, lifecycle
 
 wire = hook.wire
 handoff = hook.handoff
@@ -37,8 +41,6 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 POLL_INTERVAL_SECONDS = 0.5
 #: Consecutive failed polls after which the task gives up on a job.
 MAX_MISSED_POLLS = 20
-#: How long ``start`` waits for a started supervisor to answer a ping.
-START_WAIT_SECONDS = 30.0
 
 
 class TaskError(RuntimeError):
@@ -61,22 +63,31 @@ def is_running(config: hook.HookConfig) -> bool:
     return True
 
 
-def start(config: hook.HookConfig, wait_seconds: float = START_WAIT_SECONDS) -> str:
-    if is_running(config):
-        return "supervisor already running"
-    try:
-        hook.start_supervisor_detached(config, cooldown=0.0)
-    except OSError as exc:
-        raise TaskError(f"cannot start the supervisor {config.spawn[0]}: {exc}") from None
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        if is_running(config):
-            return "supervisor started"
-        time.sleep(0.2)
-    raise TaskError(
-        f"the supervisor did not answer within {wait_seconds:g} s; "
-        f"see {config.data_dir}/{hook.SPAWN_LOG}"
+def lifecycle_task(config: hook.HookConfig, name: str) -> str:
+    """The tasks that install, start or stop-for-removal the supervisor itself."""
+    if name == "uninstall":
+        return "\n".join(lifecycle.prepare_removal(config, hook.log))
+    return "\n".join(lifecycle.converge(config, hook.log, start=name == "start"))
+
+
+def follow_version(config: hook.HookConfig, reply: dict[str, Any]) -> None:
+    """After the task: restart an older supervisor into these plugin files; keep a newer one."""
+    running = reply.get("version")
+    if not isinstance(running, str) or not running or running == environment.PLUGIN_VERSION:
+        return
+    if environment.compare_versions(running, environment.PLUGIN_VERSION) > 0:
+        hook.log("warning", environment.downgrade_message(running))
+        return
+    hook.log(
+        "info",
+        f"the supervisor runs stashplex {running}, the plugin files are "
+        f"{environment.PLUGIN_VERSION}: restarting it into the new version",
     )
+    try:
+        for line in lifecycle.converge(config, hook.log, start=True):
+            hook.log("info", line)
+    except lifecycle.ProvisionError as exc:
+        hook.log("error", f"upgrading the supervisor failed: {exc}")
 
 
 def follow_job(config: hook.HookConfig, job_id: Any) -> Any:
@@ -115,8 +126,8 @@ def follow_job(config: hook.HookConfig, job_id: Any) -> Any:
 
 
 def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any:
-    if name == "start":
-        return start(config)
+    if name in ("install", "start", "uninstall"):
+        return lifecycle_task(config, name)
     if name == "stop" and not is_running(config):
         return "supervisor is not running"
     args = {key: value for key, value in payload["args"].items() if key != "task"}
@@ -130,9 +141,10 @@ def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any
         raise TaskError(
             f"supervisor not reachable ({exc}); run the 'Start supervisor' task"
         ) from None
-    if "job" in reply:
-        return follow_job(config, reply["job"])
-    return reply.get("summary")
+    summary = follow_job(config, reply["job"]) if "job" in reply else reply.get("summary")
+    if name != "stop":
+        follow_version(config, reply)
+    return summary
 
 
 def log_summary(name: str, summary: Any) -> None:
@@ -156,11 +168,12 @@ def main() -> int:
         args = payload.get("args")
         if not isinstance(args, dict) or not isinstance(args.get("task"), str):
             raise hook.BadInputError("task input has no 'args.task' name (set it in defaultArgs)")
-        summary = run_task(hook.load_config(), args["task"], payload)
+        config = hook.load_config(server_connection=payload.get("server_connection"))
+        summary = run_task(config, args["task"], payload)
         log_summary(args["task"], summary)
     except hook.BadInputError as exc:
         return hook.fail(2, f"stashplex task: {exc}")
-    except (hook.ConfigError, TaskError) as exc:
+    except (hook.ConfigError, TaskError, lifecycle.ProvisionError) as exc:
         return hook.fail(1, f"stashplex task: {exc}")
     except Exception as exc:  # noqa: BLE001 - a traceback would land in Stash's log as errors
         return hook.fail(1, f"stashplex task: internal error {type(exc).__name__}")

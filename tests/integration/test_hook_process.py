@@ -543,15 +543,40 @@ def test_every_event_the_hook_accepts_the_supervisor_accepts_too(context, connec
         pytest.fail(f"hook accepted {context!r} but the supervisor refuses it: {exc}")
 
 
-def test_a_hook_folder_without_config_exits_1_and_says_how_to_fix_it(plugin):
+def bare_plugin_folder(plugin) -> Path:
+    """The plugin's files without ``stashplex-hook.json``: a folder from Stash's package manager."""
     bare = plugin.root / "bare"
-    bare.mkdir()
-    shutil.copy(plugin.hook, bare / "stashplex_hook.py")
-    shutil.copytree(plugin.dir / "stashplex_link", bare / "stashplex_link")
+    shutil.copytree(plugin.dir, bare, ignore=shutil.ignore_patterns("stashplex-hook.json"))
+    return bare
 
-    completed = run_script(bare / "stashplex_hook.py", hook_input(1))
 
-    assert_one_clear_error(completed, 1, "no data directory: set STASHPLEX_DATA_DIR")
+def test_a_folder_without_config_keeps_its_data_in_stashs_config_folder(plugin):
+    # Given a plugin folder as Stash's package manager installs it (no stashplex-hook.json)
+    bare = bare_plugin_folder(plugin)
+    stash_config = plugin.root / "stash-config"
+    received: list[dict] = []
+
+    # When the hook runs with Stash's config folder in server_connection.Dir
+    stdin = json.loads(hook_input(4))
+    stdin["server_connection"]["Dir"] = str(stash_config)
+    with LocalServer(stash_config / "stashplex", lambda m: received.append(m) or {"ok": True}):
+        completed = run_script(bare / "stashplex_hook.py", json.dumps(stdin).encode())
+
+    # Then the event went to the supervisor of <Dir>/stashplex
+    assert completed.returncode == 0, completed.stderr
+    assert [message["event"]["scene_id"] for message in received] == ["4"]
+
+
+def test_a_folder_without_config_nor_dir_from_stash_exits_1_and_says_how_to_fix_it(plugin):
+    # Given a plugin folder without stashplex-hook.json, and hook input without Dir
+    bare = bare_plugin_folder(plugin)
+    stdin = json.loads(hook_input(1))
+    del stdin["server_connection"]["Dir"]
+
+    # When the hook runs, Then it names the fix in one line
+    completed = run_script(bare / "stashplex_hook.py", json.dumps(stdin).encode())
+
+    assert_one_clear_error(completed, 1, "no server_connection.Dir; set STASHPLEX_DATA_DIR")
 
 
 # -- tasks ------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ EXPECTED_TASKS = {
     "release": "Release preserved fields",
     "start": "Start supervisor",
     "stop": "Stop supervisor",
+    "install": "Install / repair",
+    "uninstall": "Prepare removal",
 }
 EXPECTED_SETTINGS = {
     "plex_url": "STRING", "plex_token": "STRING", "plex_libraries": "STRING",
@@ -84,6 +86,9 @@ def test_the_plugin_id_is_stashplex_and_no_other_yml_is_in_the_folder(installed)
         "stashplex.yml",
         "stashplex_hook.py",
         "stashplex_task.py",
+        "stashplex_environment.py",
+        "stashplex_venvs.py",
+        "stashplex_lifecycle.py",
         "stashplex_link",
         "stashplex-hook.json",
         "__pycache__",
@@ -94,7 +99,8 @@ def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(in
     _, _, manifest = installed
 
     scenes, related = manifest["hooks"]
-    assert manifest["exec"] == [sys.executable]
+    # python3 is what Stash replaces with its python_path setting (else its PATH's python3)
+    assert manifest["exec"] == ["python3"]
     assert scenes["name"] == "Sync scene to Plex"
     assert scenes["triggeredBy"] == [
         "Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post",
@@ -105,13 +111,10 @@ def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(in
     ]  # fmt: skip
     for hook in (scenes, related):
         assert manifest["exec"] + hook["execArgs"] == [
-            sys.executable, "-S", "{pluginDir}/stashplex_hook.py",
+            "python3", "-S", "{pluginDir}/stashplex_hook.py",
         ]  # fmt: skip
     for task in manifest["tasks"]:
-        assert manifest["exec"] + task["execArgs"] == [
-            sys.executable,
-            "{pluginDir}/stashplex_task.py",
-        ]
+        assert manifest["exec"] + task["execArgs"] == ["python3", "{pluginDir}/stashplex_task.py"]
 
 
 def test_the_manifest_registers_exactly_the_triggers_the_hook_accepts(installed):
@@ -165,24 +168,23 @@ def test_the_copied_scripts_are_the_packaged_ones(installed):
     plugin_dir, _, _ = installed
     package = Path(__file__).resolve().parents[2] / "stashplex"
 
-    assert (plugin_dir / "stashplex_hook.py").read_text() == (
-        package / "plugin" / "hook.py"
-    ).read_text()
-    assert (plugin_dir / "stashplex_task.py").read_text() == (
-        package / "plugin" / "task.py"
-    ).read_text()
-    for name in ("wire.py", "handoff.py", "events.py"):
+    for name in ("hook", "task", "environment", "venvs", "lifecycle"):
+        assert (plugin_dir / f"stashplex_{name}.py").read_text() == (
+            package / "plugin" / f"{name}.py"
+        ).read_text()
+    for name in ("wire.py", "handoff.py", "events.py", "version.py"):
         assert (plugin_dir / "stashplex_link" / name).read_text() == (
             package / "link" / name
         ).read_text()
 
 
-def test_awkward_paths_survive_the_hand_written_yaml(tmp_path):
+def test_awkward_paths_survive_the_hand_written_json(tmp_path):
     python = tmp_path / 'odd: dir # "quoted" \\ back' / "python"
 
-    manifest_path = install_plugin(tmp_path / "plugin", data_dir=tmp_path / "data", python=python)
+    install_plugin(tmp_path / "plugin", data_dir=tmp_path / "data", python=python)
 
-    assert yaml.safe_load(manifest_path.read_text())["exec"] == [str(python)]
+    config = json.loads((tmp_path / "plugin" / "stashplex-hook.json").read_text())
+    assert config["python"] == str(python)
 
 
 def test_a_venv_python_symlink_is_kept_not_resolved(tmp_path):
@@ -191,9 +193,10 @@ def test_a_venv_python_symlink_is_kept_not_resolved(tmp_path):
     link = tmp_path / "venv-python"
     link.symlink_to(real)
 
-    manifest_path = install_plugin(tmp_path / "plugin", data_dir=tmp_path / "data", python=link)
+    install_plugin(tmp_path / "plugin", data_dir=tmp_path / "data", python=link)
 
-    assert yaml.safe_load(manifest_path.read_text())["exec"] == [str(link)]
+    config = json.loads((tmp_path / "plugin" / "stashplex-hook.json").read_text())
+    assert config["spawn"][0] == str(link)
 
 
 def test_reinstalling_refreshes_the_folder_but_a_stray_yml_is_refused(tmp_path):
