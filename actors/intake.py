@@ -32,6 +32,7 @@ from typing import ClassVar
 
 from actors.addresses import INTAKE, SCHEDULER
 from actors.base import MailboxActor
+from actors.intake_catchup import CatchUp
 from actors.intake_jobs import JobEmitter
 from actors.intake_state import SyncState
 from actors.messages import (
@@ -49,19 +50,17 @@ from actors.messages import (
 )
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
+from stashplex.stash.client import LINKED_IDS_PAGE_SIZE
 from stashplex.sync.changes import (
-    cursor_with_margin,
     related_edit_matters,
     related_relevant_fields,
     relevant_fields,
-    without_baseline,
 )
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.intake_rules import (
     FlushStep,
     HookVerdict,
     changed_fields,
-    cursor_after_walk,
     flush_step,
     group_fetched,
     scene_hook_verdict,
@@ -97,6 +96,12 @@ class Intake(MailboxActor):
             self.send,
             self.send_many,
             organized_only=self.settings.organized_only,
+        )
+        self.catchup = CatchUp(
+            self.state,
+            self.stash,
+            self.jobs,
+            page_size=int(self.ctx.services.get("stash_listing_page_size", LINKED_IDS_PAGE_SIZE)),
         )
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         lost = self.ctx.services.pop("mailboxes_lost", None)
@@ -300,14 +305,18 @@ class Intake(MailboxActor):
             self.state.bump_job(job_id, total=len(request.scene_ids))
             self._flush()
             return
-        since = request.since if request.mode == "since" else None
         try:
-            self.jobs.walk(
-                self.stash.scene_pages(updated_after=since),
-                job_id=job_id,
-                dry_run=request.dry_run,
-                force=request.force,
-            )
+            if request.mode == "since" and request.since:
+                self.catchup.since(
+                    request.since, job_id=job_id, dry_run=request.dry_run, force=request.force
+                )
+            else:
+                self.jobs.walk(
+                    self.stash.scene_pages(),
+                    job_id=job_id,
+                    dry_run=request.dry_run,
+                    force=request.force,
+                )
         except StashError as exc:
             log.error("sync %s stopped: Stash could not be read (%s)", job_id or "", exc)
             self.state.job_enumerated(job_id, error=str(exc))
@@ -329,36 +338,10 @@ class Intake(MailboxActor):
         self.state.job_enumerated(job_id)
 
     def _catch_up(self) -> None:
-        cursor = self.state.kv.get("cursor")
         try:
-            if cursor is None:
-                latest, at_latest = self.stash.latest_updated_at()
-                # Catch-up covers changes from now on; what came before is the first full sync's
-                # job. The next pass re-reads the margin before ``latest``, because Stash stamps
-                # whole seconds and an edit in latest's own second may not have been seen yet;
-                # the scenes already stamped with it are the baseline it leaves alone.
-                self.state.kv.set("cursor", latest)
-                self.state.kv.set("cursor_baseline", {"stamp": latest, "ids": at_latest})
-                log.info(
-                    "catch-up cursor starts at %s; run `stashplex sync` for a first full sync",
-                    latest,
-                )
-                return
-            pages = self.stash.scene_pages(updated_after=cursor_with_margin(cursor))
-            baseline = self.state.kv.get("cursor_baseline")
-            newest = self.jobs.walk(
-                without_baseline(pages, baseline) if baseline else pages,
-                job_id=None,
-                catching_up=True,
-            )
+            self.catchup.run()
         except StashError as exc:
             log.warning("catch-up skipped: Stash could not be read (%s)", exc)
-            return
-        moved, baseline_spent = cursor_after_walk(cursor, newest, baseline)
-        if moved != cursor:
-            self.state.kv.set("cursor", moved)
-        if baseline_spent:
-            self.state.kv.set("cursor_baseline", None)
 
     def _done(self, done: SyncDone) -> None:
         self._count("jobs_done")

@@ -5,37 +5,14 @@ import pytest
 from stashplex.config.settings import Settings
 from stashplex.sync.changes import (
     RELATED_INPUT_FIELDS,
-    cursor_with_margin,
     related_edit_matters,
     related_relevant_fields,
     relevant_fields,
     select_changed,
-    without_baseline,
 )
 from stashplex.sync.fieldmap import MAPPING_TABLE, FieldToggles
 from stashplex.sync.fingerprint import fingerprint
 from stashplex.sync.scene import StashScene
-
-
-@pytest.mark.parametrize(
-    ("cursor", "forward", "expected"),
-    [
-        ("2026-01-10T19:00:05+11:00", False, "2026-01-10T19:00:03+11:00"),
-        ("2026-01-10T08:00:05Z", False, "2026-01-10T08:00:03Z"),
-        ("2026-01-10T08:00:05.250000Z", True, "2026-01-10T08:00:07.250000Z"),
-        ("not a time", False, "not a time"),
-    ],
-    ids=[
-        "an offset stays an offset",
-        "utc keeps its z",
-        "fractions stay fractions",
-        "garbage is passed through unchanged",
-    ],
-)
-def test_the_cursor_margin_keeps_stash_s_spelling_so_text_comparison_stays_correct(
-    cursor, forward, expected
-):
-    assert cursor_with_margin(cursor, forward=forward) == expected
 
 
 def test_an_update_of_a_field_we_do_not_sync_is_not_relevant():
@@ -129,22 +106,6 @@ def test_the_related_rules_cover_every_toggle_the_mapping_builds_from_a_linked_o
     # Then each of those toggles has a relevance rule, and no rule names another toggle
     ruled = {toggle for by_toggle in RELATED_INPUT_FIELDS.values() for toggle in by_toggle}
     assert ruled == toggles
-
-
-def test_catch_up_leaves_alone_the_scenes_already_stamped_with_the_first_cursor():
-    # Given the first cursor's second and the scenes Stash had stamped with it at that moment
-    baseline = {"stamp": "2026-01-10T08:00:05Z", "ids": ["1", "2"]}
-    page = [
-        {"id": "1", "updated_at": "2026-01-10T08:00:05Z"},  # baseline, unchanged
-        {"id": "2", "updated_at": "2026-01-10T08:00:07Z"},  # baseline, edited since
-        {"id": "3", "updated_at": "2026-01-10T08:00:05Z"},  # edited later in the same second
-        {"id": "4", "updated_at": "2026-01-10T08:00:04Z"},  # inside the re-read margin
-    ]
-    # When a catch-up page is filtered
-    ((total, kept),) = list(without_baseline([(4, page)], baseline))
-    # Then only the unchanged baseline scene is left for the first full sync
-    assert total == 4
-    assert [s["id"] for s in kept] == ["2", "3", "4"]
 
 
 def _raw(scene_id: str, title: str = "T", files: bool = True) -> dict:
