@@ -34,6 +34,7 @@ from actors.addresses import INTAKE, SCHEDULER
 from actors.base import MailboxActor
 from actors.intake_catchup import CatchUp
 from actors.intake_jobs import JobEmitter
+from actors.intake_related import STASH_RETRY_S, RelatedEvents
 from actors.intake_state import SyncState
 from actors.messages import (
     HOOK_EVENT,
@@ -51,11 +52,7 @@ from actors.messages import (
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
 from stashplex.stash.client import LINKED_IDS_PAGE_SIZE
-from stashplex.sync.changes import (
-    related_edit_matters,
-    related_relevant_fields,
-    relevant_fields,
-)
+from stashplex.sync.changes import related_relevant_fields, relevant_fields
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.intake_rules import (
     FlushStep,
@@ -64,18 +61,13 @@ from stashplex.sync.intake_rules import (
     flush_step,
     group_fetched,
     scene_hook_verdict,
-    without_cookie,
 )
 
 log = logging.getLogger(__name__)
 
 #: How long hook events may gather before they become jobs (coalescing window).
 DEBOUNCE_S = 1.0
-#: Wait before trying Stash again after it failed.
-STASH_RETRY_S = 15.0
 FLUSH_TIMER_ID = "intake-flush"
-#: Retries of one object's event share a timer, so a later edit of it replaces an earlier one.
-RELATED_RETRY_TIMER_PREFIX = "intake-related:"
 
 
 class Intake(MailboxActor):
@@ -86,7 +78,6 @@ class Intake(MailboxActor):
         self.settings = self.ctx.service("settings")
         self.toggles = FieldToggles.from_settings(self.settings)
         self.relevant = relevant_fields(self.settings)
-        self.related_relevant = related_relevant_fields(self.settings)
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
         self.jobs = JobEmitter(
@@ -102,6 +93,13 @@ class Intake(MailboxActor):
             self.stash,
             self.jobs,
             page_size=int(self.ctx.services.get("stash_listing_page_size", LINKED_IDS_PAGE_SIZE)),
+        )
+        self.related = RelatedEvents(
+            self.state,
+            self.stash,
+            related_relevant_fields(self.settings),
+            send=self.send,
+            count=self._count,
         )
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         lost = self.ctx.services.pop("mailboxes_lost", None)
@@ -170,7 +168,7 @@ class Intake(MailboxActor):
             self.stash.use_session_cookie(cookie)
         scene_id = event.scene_id
         if scene_id is None:  # HookEvent guarantees an object_id instead
-            self._related(event, envelope)
+            self.related.handle(event, envelope)
             return
         received = event.received_at or envelope.created_at
         verdict = scene_hook_verdict(
@@ -184,6 +182,7 @@ class Intake(MailboxActor):
             self._count("destroyed")
             if self.state.cancel_pending(scene_id):
                 log.info("scene %s destroyed: its pending job is cancelled", scene_id)
+            self.state.forget_links([scene_id])
             # A newer revision than any job so far: the Scheduler drops the scene's retries.
             revision = self.state.next_revisions(1)
             self.send(
@@ -200,54 +199,6 @@ class Intake(MailboxActor):
             self._count("dropped_stale")
         else:
             self.state.add_pending(scene_id, received)
-
-    def _related(self, event: HookEvent, envelope: Envelope) -> None:
-        """A performer, studio, tag or group was edited: re-read every scene linked to it.
-
-        The scenes join the pending set as if each had been edited, so the flush reads them in
-        batches and the fingerprint drops those whose Plex fields did not change (an edit form
-        saved with the name as it was, a toggle switched off since). Unlike a scene's event,
-        none is dropped as older than our last fetch: a fetch in flight during the rename may
-        have read the old name yet be stamped after the hook, and no catch-up would ever
-        notice, whereas a needless re-read costs one row of a batched read.
-        """
-        kind, object_id = event.object_kind, str(event.object_id)
-        self._count("related_events")
-        if not related_edit_matters(kind, event.input_fields, self.related_relevant):
-            fields = changed_fields(event.input_fields)
-            log.debug("%s %s: update touched nothing we sync (%s)", kind, object_id, fields)
-            self._count("dropped_irrelevant")
-            return
-        try:
-            scene_ids = self.stash.linked_scene_ids(kind, object_id)
-        except StashError as exc:
-            # Nothing else would ever notice this edit, so it must not be lost with the batch.
-            log.warning(
-                "Stash could not list the scenes of %s %s (%s); trying again in %.0f s",
-                kind,
-                object_id,
-                exc,
-                STASH_RETRY_S,
-            )
-            self._retry_related(envelope, f"{kind}:{object_id}")
-            return
-        log.info("%s %s was edited: %d linked scenes to re-read", kind, object_id, len(scene_ids))
-        received = event.received_at or envelope.created_at
-        for scene_id in scene_ids:
-            self.state.add_pending(scene_id, received)
-        self._count("related_scenes", len(scene_ids))
-
-    def _retry_related(self, envelope: Envelope, key: str) -> None:
-        # Without the session cookie: a retried event needs none, and timers are stored for as
-        # long as Stash stays away.
-        timer = timer_envelope(
-            RELATED_RETRY_TIMER_PREFIX + key,
-            time.time() + STASH_RETRY_S,
-            to=INTAKE,
-            kind=HOOK_EVENT,
-            payload=without_cookie(envelope.payload),
-        )
-        self.send(SCHEDULER, timer)
 
     def _set_flush_timer(self, delay: float) -> None:
         self._flush_armed = True
@@ -271,6 +222,7 @@ class Intake(MailboxActor):
         for scene_id in missing:
             log.info("scene %s no longer exists in Stash; dropping its event", scene_id)
             self.state.bump_job(by_id[scene_id].job_id, failed=1)
+        self.state.forget_links(missing)
         for (job_id, dry_run, force), raw in groups.items():
             self.jobs.consider(
                 list(raw), job_id=job_id, dry_run=dry_run, force=force, sent_at=sent_at

@@ -20,6 +20,7 @@ from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
 from stashplex.sync.changes import select_changed
 from stashplex.sync.fieldmap import FieldToggles
+from stashplex.sync.related import scene_links
 from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class JobEmitter:
         than what we got, so its hook must not be dropped as already reflected.
         """
         ids = [str(s.get("id")) for s in raw_scenes]
+        self.state.record_links({str(s.get("id")): scene_links(s) for s in raw_scenes})
         selection = select_changed(
             raw_scenes,
             self.state.synced(ids),

@@ -4,7 +4,8 @@
 (latest wins) until Intake turns the pending set into jobs. ``synced`` holds the fingerprint of
 each scene's last successful sync (so an unchanged scene is not sent to Plex again) and when we
 last fetched it (so an event older than that fetch is already reflected and can be dropped).
-``jobs`` is what ``stashplex sync`` and the Stash tasks follow.
+``jobs`` is what ``stashplex sync`` and the Stash tasks follow. ``scene_links`` is what each
+scene linked to at its last read, for the merges and deletes Stash can no longer answer for.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     """CREATE TABLE IF NOT EXISTS job_diffs (
         job_id TEXT NOT NULL, scene_id TEXT NOT NULL, diff TEXT NOT NULL)""",
+    # Which performers, studio, tags and groups each scene had at its last read: after a
+    # destroy, Stash no longer knows (see stashplex.sync.related).
+    """CREATE TABLE IF NOT EXISTS scene_links (
+        kind TEXT NOT NULL, object_id TEXT NOT NULL, scene_id TEXT NOT NULL,
+        PRIMARY KEY (kind, object_id, scene_id))""",
+    "CREATE INDEX IF NOT EXISTS scene_links_scene ON scene_links(scene_id)",
     *KeyValue.SCHEMA,
 )
 
@@ -167,6 +174,40 @@ class SyncState:
                 (dumps(first + count - 1),),
             )
         return first
+
+    # -- links to performers, studios, tags and groups ----------------------------------------
+
+    def record_links(self, links: dict[str, set[tuple[str, str]]]) -> None:
+        """These scenes were just read: their links replace what they had at the last read."""
+        if not links:
+            return
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in links]
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO scene_links(kind, object_id, scene_id) VALUES(?, ?, ?)",
+                [(kind, obj, scene) for scene, pairs in links.items() for kind, obj in pairs],
+            )
+
+    def scenes_linked_to(self, pairs: list[tuple[str, str]]) -> list[str]:
+        """The scenes that carried any of these (kind, id) at their last read."""
+        found: set[str] = set()
+        for kind, object_id in pairs:
+            found.update(
+                r["scene_id"]
+                for r in self.store.query(
+                    "SELECT scene_id FROM scene_links WHERE kind = ? AND object_id = ?",
+                    (kind, object_id),
+                )
+            )
+        return sorted(found, key=lambda s: (len(s), s))
+
+    def forget_links(self, scene_ids: list[str]) -> None:
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in scene_ids]
+            )
 
     # -- counters (for status and for tests that prove nothing was lost) -------------------
 

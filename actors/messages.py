@@ -271,8 +271,8 @@ class HookEvent(BaseModel):
     """What the hook forwards: enough to find the object again, nothing the hook had to fetch.
 
     A scene trigger names its scene in ``scene_id``; a related trigger (a performer, studio, tag
-    or group was edited) names that object in ``object_id`` and has no ``scene_id``, so its id
-    can never be taken for a scene's. Keep these rules in step with
+    or group was edited, merged into or deleted) names that object in ``object_id`` and has no
+    ``scene_id``, so its id can never be taken for a scene's. Keep these rules in step with
     ``stashplex.link.events.build_event`` (a test checks it).
     """
 
@@ -286,6 +286,11 @@ class HookEvent(BaseModel):
         "Studio.Update.Post",
         "Tag.Update.Post",
         "Group.Update.Post",
+        "Tag.Merge.Post",
+        "Performer.Destroy.Post",
+        "Studio.Destroy.Post",
+        "Tag.Destroy.Post",
+        "Group.Destroy.Post",
     ]
     scene_id: str | None = Field(default=None, pattern=_ID_PATTERN)
     object_id: str | None = Field(default=None, pattern=_ID_PATTERN)

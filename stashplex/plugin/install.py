@@ -47,7 +47,13 @@ HOOKS = (
     (
         "Sync renamed performers, studios, tags and groups to Plex",
         "Hands the edit to the stashplex supervisor, which re-syncs the scenes linked to it.",
-        events.RELATED_TRIGGERS,
+        events.UPDATE_TRIGGERS,
+    ),
+    (
+        "Sync merged and deleted performers, studios, tags and groups to Plex",
+        "Hands the merge or delete to the stashplex supervisor, which re-syncs the scenes that"
+        " were linked to it, so the old names leave Plex.",
+        events.MERGE_TRIGGERS + events.DESTROY_TRIGGERS,
     ),
 )
 HOOK_TRIGGERS = tuple(trigger for _name, _description, triggers in HOOKS for trigger in triggers)

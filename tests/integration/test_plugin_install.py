@@ -93,7 +93,7 @@ def test_the_plugin_id_is_stashplex_and_no_other_yml_is_in_the_folder(installed)
 def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(installed):
     _, _, manifest = installed
 
-    scenes, related = manifest["hooks"]
+    scenes, related, gone = manifest["hooks"]
     assert manifest["exec"] == [sys.executable]
     assert scenes["name"] == "Sync scene to Plex"
     assert scenes["triggeredBy"] == [
@@ -103,7 +103,12 @@ def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(in
     assert related["triggeredBy"] == [
         "Performer.Update.Post", "Studio.Update.Post", "Tag.Update.Post", "Group.Update.Post",
     ]  # fmt: skip
-    for hook in (scenes, related):
+    assert gone["name"] == "Sync merged and deleted performers, studios, tags and groups to Plex"
+    assert gone["triggeredBy"] == [
+        "Tag.Merge.Post", "Performer.Destroy.Post", "Studio.Destroy.Post", "Tag.Destroy.Post",
+        "Group.Destroy.Post",
+    ]  # fmt: skip
+    for hook in (scenes, related, gone):
         assert manifest["exec"] + hook["execArgs"] == [
             sys.executable, "-S", "{pluginDir}/stashplex_hook.py",
         ]  # fmt: skip
