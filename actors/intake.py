@@ -13,6 +13,8 @@ Contract (consumes, in batches):
   ``intake.flush``: turn the pending set into jobs now (set by a debounce timer).
   ``intake.catchup``: follow Stash's ``updated_at`` cursor to catch edits made while we were
       down or that Stash does not hook.
+  ``intake.reconcile``: the scheduled whole-library pass (a forced, diff-based ``sync`` that
+      logs what it fixed), for what neither a hook nor the cursor sees.
   ``sync.done`` (:class:`~actors.messages.SyncDone`): remember the fingerprint that reached Plex.
 Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`` (the flush
 timer, and retries of related-object events) to the Scheduler.
@@ -28,18 +30,19 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from actors.addresses import INTAKE, SCHEDULER
 from actors.base import MailboxActor
 from actors.intake_catchup import CatchUp
 from actors.intake_jobs import JobEmitter
 from actors.intake_related import STASH_RETRY_S, RelatedEvents
-from actors.intake_state import SyncState
+from actors.intake_state import SyncState, job_progress
 from actors.messages import (
     HOOK_EVENT,
     INTAKE_CATCHUP,
     INTAKE_FLUSH,
+    INTAKE_RECONCILE,
     INTAKE_RECOVER,
     SYNC_DONE,
     SYNC_REQUEST,
@@ -68,6 +71,8 @@ log = logging.getLogger(__name__)
 #: How long hook events may gather before they become jobs (coalescing window).
 DEBOUNCE_S = 1.0
 FLUSH_TIMER_ID = "intake-flush"
+#: Job ids of scheduled reconciliations start with this.
+RECONCILE_PREFIX = "reconcile-"
 
 
 class Intake(MailboxActor):
@@ -131,6 +136,8 @@ class Intake(MailboxActor):
                 flush_now = True
             elif kind == INTAKE_CATCHUP:
                 self._catch_up()
+            elif kind == INTAKE_RECONCILE:
+                self._reconcile(envelope)
             elif kind == INTAKE_RECOVER:
                 self._recover(f"mailbox(es) {', '.join(envelope.payload.get('mailboxes', []))}")
             else:
@@ -155,6 +162,33 @@ class Intake(MailboxActor):
         self.state.forget_in_flight()
         request = SyncRequest(mode="all", job_id="recovery-" + new_job_id())
         self.send(INTAKE, Envelope(kind=SYNC_REQUEST, payload=request.model_dump(mode="json")))
+
+    def _reconcile(self, envelope: Envelope) -> None:
+        """The scheduled whole-library pass for what no hook or cursor sees (performer and scene
+        merges, files reassigned, edits while Stash could not reach us, edits made in Plex).
+
+        Every synced scene goes to Plex again, changed or not (``SyncRequest.reconcile``): the
+        gateway diffs against a fresh read of each item, so unchanged items cost a batched read
+        and no write. One pass at a time: a pass still running within its interval skips this.
+        """
+        running = self.state.kv.get("reconcile_job")
+        job = job_progress(self.state.store, running) if running else None
+        interval_s = self.settings.reconcile_interval_hours * 3600
+        if job and not job["finished"] and time.time() - job["created_at"] < interval_s:
+            log.info("reconciliation %s is still running; skipping this one", running)
+            return
+        job_id = RECONCILE_PREFIX + new_job_id()
+        self.state.kv.set("reconcile_job", job_id)
+        log.info("reconciliation %s: comparing every scene with Plex", job_id)
+        self._request(envelope, SyncRequest(mode="all", job_id=job_id, reconcile=True))
+
+    def _finished(self, job_id: str | None, finished: bool) -> None:
+        """A job just finished: a reconciliation says what it fixed."""
+        if not (finished and job_id and job_id.startswith(RECONCILE_PREFIX)):
+            return
+        job = job_progress(self.state.store, job_id)
+        if job is not None:
+            log.info("%s", reconcile_summary(job))
 
     def _count(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
@@ -240,7 +274,8 @@ class Intake(MailboxActor):
     def _request(self, envelope: Envelope, request: SyncRequest) -> None:
         job_id = request.job_id
         if job_id:
-            self.state.create_job(job_id, request.mode, dry_run=request.dry_run)
+            mode = "reconcile" if request.reconcile else request.mode
+            self.state.create_job(job_id, mode, dry_run=request.dry_run)
         if request.mode == "scenes" and request.dry_run:
             self.state.bump_job(job_id, total=len(request.scene_ids))
             self._dry_run(request.scene_ids, job_id=job_id, force=request.force)
@@ -268,12 +303,13 @@ class Intake(MailboxActor):
                     job_id=job_id,
                     dry_run=request.dry_run,
                     force=request.force,
+                    reconcile=request.reconcile,
                 )
         except StashError as exc:
             log.error("sync %s stopped: Stash could not be read (%s)", job_id or "", exc)
-            self.state.job_enumerated(job_id, error=str(exc))
+            self._finished(job_id, self.state.job_enumerated(job_id, error=str(exc)))
             return
-        self.state.job_enumerated(job_id)
+        self._finished(job_id, self.state.job_enumerated(job_id))
 
     def _dry_run(self, scene_ids: list[str], *, job_id: str | None, force: bool) -> None:
         """Dry runs skip the pending table: coalesced with a real edit, one would hide the other."""
@@ -303,12 +339,27 @@ class Intake(MailboxActor):
             )
         if done.job_id:
             if done.status == "dead_letter":
-                self.state.bump_job(done.job_id, failed=1)
+                finished = self.state.bump_job(done.job_id, failed=1)
             else:
-                self.state.bump_job(done.job_id, done=1, changes=done.changes)
+                written = int(done.status == "written")
+                finished = self.state.bump_job(
+                    done.job_id, done=1, changes=done.changes, written=written
+                )
+            self._finished(done.job_id, finished)
             if done.diff:
                 self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
 
 
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def reconcile_summary(job: dict[str, Any]) -> str:
+    """What a reconciliation did, in one log line: the counts of what it read and fixed."""
+    took = (job.get("finished_at") or time.time()) - job["created_at"]
+    line = (
+        f"reconciliation {job['job_id']} finished in {took:.0f} s: {job['total']} scenes read, "
+        f"{job['queued']} compared with Plex, {job['written']} fixed "
+        f"({job['changes']} field changes), {job['skipped']} skipped, {job['failed']} failed"
+    )
+    return line + (f"; stopped early: {job['error']}" if job.get("error") else "")

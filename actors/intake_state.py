@@ -55,10 +55,23 @@ class Pending:
     force: bool
 
 
+#: Columns added since the first release: (table, column, declaration).
+_ADDED_COLUMNS = (("jobs", "written", "INTEGER NOT NULL DEFAULT 0"),)
+
+
 class SyncState:
     def __init__(self, data_dir: DataDir) -> None:
         self.store = Store(data_dir.state / "intake.db", SCHEMA)
         self.kv = KeyValue(self.store)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """State written by an older version lacks some columns; add them."""
+        for table, name, declaration in _ADDED_COLUMNS:
+            have = {r["name"] for r in self.store.query(f"PRAGMA table_info({table})")}
+            if name not in have:
+                with self.store.transaction() as conn:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
     # -- pending ---------------------------------------------------------------------------
 
@@ -231,32 +244,36 @@ class SyncState:
                 (job_id, mode, time.time(), int(dry_run)),
             )
 
-    def bump_job(self, job_id: str | None, **counts: int) -> None:
+    def bump_job(self, job_id: str | None, **counts: int) -> bool:
+        """Add to a job's counters; True when that finished the job."""
         if not job_id or not counts:
-            return
+            return False
         sets = ", ".join(f"{name} = {name} + ?" for name in counts)
         with self.store.transaction() as conn:
             conn.execute(
                 f"UPDATE jobs SET {sets} WHERE job_id = ?",  # noqa: S608
                 (*counts.values(), job_id),
             )
-            self._finish_if_done(conn, job_id)
+            return self._finish_if_done(conn, job_id)
 
-    def job_enumerated(self, job_id: str | None, error: str | None = None) -> None:
+    def job_enumerated(self, job_id: str | None, error: str | None = None) -> bool:
+        """Every scene of the job was read; True when that finished the job."""
         if not job_id:
-            return
+            return False
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE jobs SET enumerated = 1, error = ? WHERE job_id = ?", (error, job_id)
             )
-            self._finish_if_done(conn, job_id)
+            return self._finish_if_done(conn, job_id)
 
     @staticmethod
-    def _finish_if_done(conn: Any, job_id: str) -> None:
-        conn.execute(
-            "UPDATE jobs SET finished_at = ? WHERE job_id = ? AND finished_at IS NULL "
-            "AND enumerated = 1 AND done + failed >= queued",
-            (time.time(), job_id),
+    def _finish_if_done(conn: Any, job_id: str) -> bool:
+        return bool(
+            conn.execute(
+                "UPDATE jobs SET finished_at = ? WHERE job_id = ? AND finished_at IS NULL "
+                "AND enumerated = 1 AND done + failed >= queued",
+                (time.time(), job_id),
+            ).rowcount
         )
 
     def add_job_diff(self, job_id: str, scene_id: str, diff: list[dict[str, Any]]) -> None:

@@ -35,6 +35,7 @@ SYNC_DONE = "sync.done"  # -> intake: a scene reached Plex (or was found unchang
 INTAKE_CATCHUP = "intake.catchup"  # -> intake: scheduled, look for changes Stash did not hook
 INTAKE_FLUSH = "intake.flush"  # -> intake: turn coalesced pending events into jobs now
 INTAKE_RECOVER = "intake.recover"  # -> intake: a mailbox was lost; re-send what was in flight
+INTAKE_RECONCILE = "intake.reconcile"  # -> intake: scheduled, compare the whole library with Plex
 SYNC_LOCATE = "sync.locate"  # -> plex_gateway: find Plex candidates for a scene's files
 MATCH_SCORE = "match.score"  # -> matcher: decide which candidate (if any) is the scene
 SYNC_WRITE = "sync.write"  # -> plex_gateway: write the scene to these Plex items
@@ -102,6 +103,9 @@ class SyncRequest(_Payload):
     dry_run: bool = False
     force: bool = False
     job_id: str | None = None
+    #: A scheduled reconciliation (mode ``all``): every synced scene goes to Plex again, changed
+    #: or not, so the gateway's diff finds drift on either side (``select_changed``).
+    reconcile: bool = False
 
 
 class SyncDone(_Payload):

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "STASHPLEX_"
+#: The shortest reconciliation interval (15 minutes): a full diff-based sync is not a poll.
+MIN_RECONCILE_HOURS = 0.25
 
 
 class SettingsError(ValueError):
@@ -79,6 +81,8 @@ class Settings(BaseModel):
     breaker_reset_seconds: float = Field(60.0, ge=1, le=3600)
     dead_letter_retention_days: int = Field(30, ge=1, le=365)
     catchup_interval_seconds: float = Field(300.0, ge=5, le=86400)
+    #: A diff-based sync of the whole library for what no hook or cursor sees; 0 turns it off.
+    reconcile_interval_hours: float = Field(24.0, ge=0, le=720)
     index_refresh_seconds: float = Field(30.0, ge=1, le=3600)
     status_every_jobs: int = Field(500, ge=1, le=1_000_000)
 
@@ -117,6 +121,16 @@ class Settings(BaseModel):
         value = value.strip().rstrip("/")
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("reconcile_interval_hours")
+    @classmethod
+    def _off_or_a_sane_interval(cls, value: float) -> float:
+        if 0 < value < MIN_RECONCILE_HOURS:
+            raise ValueError(
+                f"must be 0 (off) or from {MIN_RECONCILE_HOURS:g} to 720 hours: each run reads "
+                "the whole library"
+            )
         return value
 
     @field_validator("transient_cap_seconds", "not_found_cap_seconds")

@@ -126,6 +126,9 @@ SETTINGS = (
      "Longest delay between looks."),
     ("dead_letter_retention_days", "NUMBER", "Dead letter retention (days)",
      "Dead letters older than this are purged."),
+    ("reconcile_interval_hours", "NUMBER", "Reconciliation interval (hours)",
+     "How often the whole library is compared with Plex and what differs is fixed, for changes"
+     " no hook announces (merges, edits made while Stash could not reach stashplex). 0: never."),
 )  # fmt: skip
 
 

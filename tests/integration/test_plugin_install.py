@@ -46,7 +46,7 @@ EXPECTED_SETTINGS = {
     "transient_retries": "NUMBER", "transient_base_seconds": "NUMBER",
     "transient_cap_seconds": "NUMBER", "not_found_retries": "NUMBER",
     "not_found_base_seconds": "NUMBER", "not_found_cap_seconds": "NUMBER",
-    "dead_letter_retention_days": "NUMBER",
+    "dead_letter_retention_days": "NUMBER", "reconcile_interval_hours": "NUMBER",
 }  # fmt: skip
 
 

@@ -123,15 +123,20 @@ def _fp(raw: dict) -> str:
 
 
 @pytest.mark.parametrize(
-    ("known", "force", "catching_up", "selected"),
+    ("known", "mode", "selected"),
     [
-        ({}, False, False, True),
-        ({"fingerprint": "SAME"}, False, False, False),
-        ({"emitted_fingerprint": "SAME"}, False, False, False),
-        ({"failed_fingerprint": "SAME"}, False, False, True),
-        ({"failed_fingerprint": "SAME"}, False, True, False),
-        ({"fingerprint": "SAME"}, True, False, True),
-        ({"fingerprint": "OTHER"}, False, False, True),
+        ({}, "sync", True),
+        ({"fingerprint": "SAME"}, "sync", False),
+        ({"emitted_fingerprint": "SAME"}, "sync", False),
+        ({"failed_fingerprint": "SAME"}, "sync", True),
+        ({"failed_fingerprint": "SAME"}, "catching_up", False),
+        ({"fingerprint": "SAME"}, "force", True),
+        ({"fingerprint": "OTHER"}, "sync", True),
+        ({"fingerprint": "SAME"}, "reconcile", True),
+        ({}, "reconcile", True),
+        ({"fingerprint": "SAME", "emitted_fingerprint": "SAME"}, "reconcile", False),
+        ({"failed_fingerprint": "SAME"}, "reconcile", False),
+        ({"failed_fingerprint": "OTHER"}, "reconcile", True),
     ],
     ids=[
         "never synced: sent",
@@ -141,17 +146,21 @@ def _fp(raw: dict) -> str:
         "failed before, found by catch-up: skipped",
         "forced: sent",
         "changed since: sent",
+        "reconcile, unchanged: sent, so plex-side drift is found",
+        "reconcile, never synced: sent",
+        "reconcile, the same job in flight: skipped",
+        "reconcile, failed unchanged: left to the dead letters",
+        "reconcile, changed since it failed: sent",
     ],
 )
-def test_only_scenes_whose_plex_fields_may_have_changed_get_a_job(
-    known, force, catching_up, selected
-):
+def test_only_scenes_whose_plex_fields_may_have_changed_get_a_job(known, mode, selected):
     # Given a scene read from Stash and what Intake remembers of it
     raw = _raw("1")
     memory = {k: (_fp(raw) if v == "SAME" else v) for k, v in known.items()}
-    # When it is considered
-    result = select_changed([raw], {"1": memory}, FieldToggles(), force=force,
-                            catching_up=catching_up)
+    # When it is considered by a sync, a forced sync, a catch-up pass or a reconciliation
+    flags = {"force": mode == "force", "catching_up": mode == "catching_up",
+             "reconcile": mode == "reconcile"}  # fmt: skip
+    result = select_changed([raw], {"1": memory}, FieldToggles(), **flags)
     # Then it gets a job, or counts as skipped
     assert [scene.id for scene, _ in result.jobs] == (["1"] if selected else [])
     assert result.skipped == (0 if selected else 1)
