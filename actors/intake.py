@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from actors.addresses import INTAKE, SCHEDULER
+from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.intake_catchup import CatchUp
 from actors.intake_jobs import JobEmitter
@@ -217,12 +217,13 @@ class Intake(MailboxActor):
             if self.state.cancel_pending(scene_id):
                 log.info("scene %s destroyed: its pending job is cancelled", scene_id)
             self.state.forget_links([scene_id])
-            # A newer revision than any job so far: the Scheduler drops the scene's retries.
+            # A newer revision than any job so far: the Scheduler drops the scene's retries,
+            # PlexGateway a job of it still waiting for Plex to scan its file.
             revision = self.state.next_revisions(1)
-            self.send(
-                SCHEDULER,
-                Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {scene_id: revision}}),
-            )
+            for to in (SCHEDULER, PLEX_GATEWAY):
+                self.send(
+                    to, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {scene_id: revision}})
+                )
             return
         if verdict is HookVerdict.IRRELEVANT:
             fields = changed_fields(event.input_fields)

@@ -49,6 +49,7 @@ DEAD_LETTER_CLEANUP = "dead_letter.cleanup"  # -> dead_letter: scheduled retenti
 JOURNAL_UNDO = "journal.undo"  # -> plex_gateway: put back what journaled writes replaced
 FIELDS_RELEASE = "fields.release"  # -> plex_gateway: forget that we own some fields
 INDEX_REBUILD = "index.rebuild"  # -> plex_gateway: list the libraries again from scratch
+PLEX_RECHECK = "plex.recheck"  # -> plex_gateway: look again for files of jobs waiting for Plex
 
 ReasonClass = Literal[
     "transient",

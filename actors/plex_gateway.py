@@ -2,8 +2,14 @@
 
 Contract (consumes, in batches so detail reads are amortised):
   ``sync.locate`` (:class:`~actors.messages.SyncJob`): look up Plex candidates for the scene's
-      files in the path index (refreshing it, at most once per interval, on a miss; optionally
-      asking Plex to scan the file's folder) -> ``match.score`` to Matcher.
+      files in the path index (refreshing it, at most once per interval, on a miss) ->
+      ``match.score`` to Matcher; with no candidate at all the job waits for Plex with the others
+      (:mod:`actors.plex_awaiting`, :mod:`actors.plex_locate`), and Plex is asked to scan the
+      files' folders (a bounded number of requests per interval).
+  ``plex.recheck`` (the shared timer of the jobs waiting for Plex): refresh the index once and
+      send on those whose files appeared; past the not-found wait they go to the dead letters.
+  ``timer.supersede``: newer jobs exist for these scenes (a scene was deleted): drop its waiting
+      job.
   ``sync.write`` (SyncJob with ``targets``): reload the items in one request, plan each by the
       ownership rules, send one edit per item, upload the poster if its bytes changed ->
       ``sync.done`` to Intake.
@@ -17,7 +23,6 @@ Failures become messages: transient -> ``retry.schedule`` (transient); breaker o
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import uuid
@@ -25,25 +30,29 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
-from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY, SCHEDULER
+from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.messages import (
     FIELDS_RELEASE,
     INDEX_REBUILD,
     JOURNAL_UNDO,
-    MATCH_SCORE,
+    PLEX_RECHECK,
     SYNC_DONE,
     SYNC_LOCATE,
     SYNC_WRITE,
+    TIMER_SUPERSEDE,
     FieldsRelease,
     JobRef,
     JournalUndo,
     SyncDone,
     SyncJob,
+    TimerSupersede,
     dead_letter_envelope,
     job_ended_envelope,
     retry_envelope,
 )
+from actors.plex_awaiting import AwaitingPlex
+from actors.plex_locate import LocateSteps
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
 from stashplex.plex.covers import CoverUnavailableError, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
@@ -55,10 +64,9 @@ from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashError
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
-from stashplex.sync.gateway_rules import JobKey, folders_due_for_scan, newest_jobs
-from stashplex.sync.matching import PlexCandidate
+from stashplex.sync.gateway_rules import JobKey, newest_jobs
 from stashplex.sync.ownership import OwnershipPolicy
-from stashplex.sync.pathmap import PathMap, path_basename
+from stashplex.sync.pathmap import PathMap
 from stashplex.sync.request_size import split_edit
 from stashplex.sync.scene import StashScene
 
@@ -68,7 +76,7 @@ log = logging.getLogger(__name__)
 DETAIL_CHUNK = 100
 
 
-class PlexGateway(MailboxActor):
+class PlexGateway(LocateSteps, MailboxActor):
     mailbox_name: ClassVar[str] = PLEX_GATEWAY
     batch_size: ClassVar[int] = 50
     #: Every send here follows from a Plex call; none is followed by deleting durable state.
@@ -92,6 +100,10 @@ class PlexGateway(MailboxActor):
         self._builder: IndexBuilder | None = None
         self._index = PathIndex(case_insensitive=self.settings.case_insensitive_paths)
         self._scans: dict[str, float] = {}
+        self._scan_window: tuple[float, int] = (0.0, 0)
+        self.awaiting = AwaitingPlex(self.state.store, self.settings, send_many=self.send_many)
+        if self.awaiting.count():
+            self.awaiting.arm(self.awaiting.first_s)
         self._publish_status()
 
     def teardown(self) -> None:
@@ -110,6 +122,7 @@ class PlexGateway(MailboxActor):
                 "breaker": self.breaker.snapshot(),
                 "index_items": len(self._index),
                 "index_built_at": self._index.built_at or None,
+                "awaiting_plex": self.awaiting.count(),
                 "at": time.time(),
             },
         )
@@ -142,6 +155,10 @@ class PlexGateway(MailboxActor):
             elif envelope.kind == INDEX_REBUILD:
                 self._index = PathIndex(case_insensitive=self._index.case_insensitive)
                 self._guarded(envelope, self._ensure_index)
+            elif envelope.kind == PLEX_RECHECK:
+                self._recheck()
+            elif envelope.kind == TIMER_SUPERSEDE:
+                self.awaiting.drop_older(TimerSupersede.model_validate(envelope.payload).revisions)
             elif envelope.kind not in (SYNC_LOCATE, SYNC_WRITE):
                 super().handle(envelope)
         for envelope in locates:
@@ -173,67 +190,6 @@ class PlexGateway(MailboxActor):
             job = _job_ref(envelope, envelope.kind)
             reason: Any = failure.error_class.value
             self.send(DEAD_LETTER, dead_letter_envelope(reason, failure.message, job))
-
-    # -- locate ----------------------------------------------------------------------------
-
-    def _lookup(self, scene: StashScene) -> list[PlexCandidate]:
-        found: dict[tuple[int, str], PlexCandidate] = {}
-        for file in scene.files:
-            key = self._index.key(self.pathmap.map(file.path))
-            for candidate in [
-                *self._index.by_path(key),
-                *self._index.by_basename(path_basename(key)),
-            ]:
-                found[(candidate.rating_key, candidate.file)] = candidate
-        return list(found.values())
-
-    def _locate(self, envelope: Envelope) -> None:
-        job = SyncJob.model_validate(envelope.payload)
-        scene = StashScene.model_validate(job.scene)
-        index = self._ensure_index()
-        candidates = self._lookup(scene)
-        known = [] if candidates else self.state.keys_of_scene(scene.id)
-        if known:  # written before: its file may have moved under the same item
-            assert self._builder is not None
-            self._call(self._builder.reindex_items, index, known)
-            candidates = self._lookup(scene)
-        fresh_enough = time.time() - index.refreshed_at < self.settings.index_refresh_seconds
-        if not candidates and not fresh_enough:
-            assert self._builder is not None
-            added = self._call(self._builder.refresh, index)
-            log.info("path index refreshed on a miss: %d new items", added)
-            self._publish_status()
-            candidates = self._lookup(scene)
-        if not candidates and self.settings.scan_on_miss:
-            self._scan_folders(scene)
-        job = job.model_copy(update={"candidates": [dataclasses.asdict(c) for c in candidates]})
-        self.send(
-            MATCHER, envelope.derive(MATCH_SCORE, job.model_dump(mode="json"), sender=PLEX_GATEWAY)
-        )
-
-    def _scan_folders(self, scene: StashScene) -> None:
-        """Ask Plex to scan each missing file's folder, at most once per folder per interval."""
-        now = time.time()
-        in_sections = [
-            path
-            for path in (self.pathmap.map(file.path) for file in scene.files)
-            if self._index.section_for(path) is not None
-        ]
-        due = folders_due_for_scan(
-            in_sections, self._scans, now=now, interval_s=self.settings.index_refresh_seconds
-        )
-        for folder in due:
-            section = self._index.section_for(folder + "/")
-            if section is None:
-                continue
-            self._scans[folder] = now
-            section_obj = self._call(self._library_section, section.key)
-            self._call(section_obj.update, path=folder)
-            log.info("asked Plex to scan %s for scene %s", folder, scene.id)
-
-    def _library_section(self, key: int) -> Any:
-        """plexapi's section object (its first use lists the libraries: a Plex request)."""
-        return self._server().library.sectionByID(key)
 
     # -- write -----------------------------------------------------------------------------
 
