@@ -4,10 +4,11 @@ Contract (consumes, in batches):
   ``hook.event`` (see :class:`actors.messages.HookEvent`): dropped when its ``inputFields``
       touch nothing we sync, or when it is older than our last fetch of that scene; a destroy
       cancels the scene's pending job; anything else joins the pending set (latest wins). An
-      edit of a performer, studio, tag or group that can change a name Plex shows puts every
-      scene linked to it into the pending set the same way (Stash fires no scene hook for it
-      and leaves the scenes' ``updated_at`` alone, so nothing else would notice); if Stash
-      cannot list those scenes, the event is tried again through a Scheduler timer.
+      edit, merge or delete of a performer, studio, tag or group that can change a name Plex
+      shows puts every scene linked to it into the pending set the same way (Stash fires no
+      scene hook for it and leaves the scenes' ``updated_at`` alone, so nothing else would
+      notice; :mod:`actors.intake_related`); if Stash cannot list those scenes, the event is
+      tried again through a Scheduler timer.
   ``sync.request`` (:class:`~actors.messages.SyncRequest`): all scenes, scenes changed since a
       time, or given scenes (optionally forced, optionally a dry run), tracked as a job.
   ``intake.flush``: turn the pending set into jobs now (set by a debounce timer).
@@ -17,7 +18,8 @@ Contract (consumes, in batches):
       logs what it fixed), for what neither a hook nor the cursor sees.
   ``sync.done`` (:class:`~actors.messages.SyncDone`): remember the fingerprint that reached Plex.
 Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`` (the flush
-timer, and retries of related-object events) to the Scheduler.
+timer, and retries of related-object events) to the Scheduler, and ``timer.supersede`` to
+PlexGateway for a deleted scene (a job of it may be waiting for Plex).
 
 Scenes are fetched in batches (``findScenes(ids:)``, 500 per request), sanitized into
 :class:`~stashplex.sync.scene.StashScene`, and fingerprinted; a scene whose synced fields have not
