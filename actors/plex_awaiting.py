@@ -113,13 +113,17 @@ class AwaitingPlex:
             self.arm(self.first_s)
         return True
 
-    def drop_older(self, revisions: dict[str, int]) -> None:
-        """Newer jobs exist for these scenes (they found their files, or the scene is gone)."""
+    def drop_older(self, revisions: dict[str, int], *, found: bool = False) -> None:
+        """Newer jobs exist for these scenes (the scene is gone, or a newer job of it found its
+        files); older ones waiting are reported skipped. ``found``: the job of that very
+        revision found its files on its own, and goes on from there, so its row just goes."""
         rows = [row for row in map(self._row, revisions) if row is not None]
         stale = [row for row in rows if row.revision < revisions[row.scene_id]]
+        same = [row for row in rows if found and row.revision == revisions[row.scene_id]]
         if stale:
             self._skipped([(row.scene_id, row.payload) for row in stale])
-            self._delete([row.scene_id for row in stale])
+        if stale or same:
+            self._delete([row.scene_id for row in [*stale, *same]])
 
     def rows(self) -> list[Parked]:
         return [_parked(r) for r in self.store.query("SELECT * FROM awaiting ORDER BY parked_at")]

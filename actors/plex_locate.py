@@ -92,10 +92,10 @@ class LocateSteps:
             if self.awaiting.park(envelope, job.revision, paths):
                 log.info("scene %s: no Plex item has its files yet; waiting for Plex", scene.id)
                 if alone:  # a lone new file: ask at once; many: the recheck asks for them all
-                    self._scan_missing(paths)
+                    self._scan_quietly(paths)
             return
         if candidates:
-            self.awaiting.drop_older({scene.id: job.revision})
+            self.awaiting.drop_older({scene.id: job.revision}, found=True)
         else:
             self._scan_missing(paths)
         job = job.model_copy(update={"candidates": [dataclasses.asdict(c) for c in candidates]})
@@ -142,13 +142,18 @@ class LocateSteps:
             len(gone),
             added,
         )
-        try:
-            self._scan_missing([path for row in waiting for path in row.paths])
-        except (BreakerOpenError, PlexCallError) as exc:
-            log.warning("folder scans not asked for: %s", exc)
+        self._scan_quietly([path for row in waiting for path in row.paths])
         self.awaiting.next_wave(progress=bool(found) or added > 0)
 
     # -- asking Plex to scan -------------------------------------------------------------------
+
+    def _scan_quietly(self, stash_paths: list[str]) -> None:
+        """Scans for jobs that wait anyway: a failed request is asked again at the next recheck,
+        and must not send the parked job on a retry of its own as well."""
+        try:
+            self._scan_missing(stash_paths)
+        except (BreakerOpenError, PlexCallError) as exc:
+            log.warning("folder scans not asked for now: %s", exc)
 
     def _scan_missing(self, stash_paths: list[str]) -> None:
         """Ask Plex to scan the folders of files it lacks: each folder at most once per

@@ -127,3 +127,14 @@ def test_the_shared_timer_backs_off_while_plex_adds_nothing_and_stops_when_none_
     awaiting.drop_older({"7": 2})
     awaiting.next_wave(progress=False)
     assert sent.take(SCHEDULER) == []
+
+
+def test_a_waiting_job_retried_on_its_own_that_finds_its_file_leaves_without_a_second_report(
+    awaiting, sent
+):
+    # Given a waiting job (revision 3) and the same job found by a locate of its own
+    awaiting.park(locate("7", 3), 3, ["/data/a.mp4"])
+    awaiting.drop_older({"7": 3}, found=True)
+    # Then it no longer waits (no second release later), and no "skipped" is reported for it
+    assert awaiting.count() == 0
+    assert sent.take(INTAKE) == []
