@@ -75,15 +75,10 @@ class RelatedEvents:
             )
             self._retry(envelope, f"{kind}:{object_id}")
             return
-        merged = f" (from {', '.join(reads.sources)})" if reads.sources else ""
-        log.info(
-            "%s %s was %s%s: %d linked scenes to re-read",
-            kind,
-            object_id,
-            reads.what,
-            merged,
-            len(scene_ids),
-        )
+        what = f"{kind} {object_id} was {reads.what}"
+        if reads.sources:
+            what = f"{kind} {', '.join(reads.sources)} merged into {kind} {object_id}"
+        log.info("%s: %d linked scenes to re-read", what, len(scene_ids))
         received = event.received_at or envelope.created_at
         for scene_id in sorted(scene_ids, key=lambda s: (len(s), s)):
             self.state.add_pending(scene_id, received)
