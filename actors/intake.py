@@ -4,18 +4,22 @@ Contract (consumes, in batches):
   ``hook.event`` (see :class:`actors.messages.HookEvent`): dropped when its ``inputFields``
       touch nothing we sync, or when it is older than our last fetch of that scene; a destroy
       cancels the scene's pending job; anything else joins the pending set (latest wins). An
-      edit of a performer, studio, tag or group that can change a name Plex shows puts every
-      scene linked to it into the pending set the same way (Stash fires no scene hook for it
-      and leaves the scenes' ``updated_at`` alone, so nothing else would notice); if Stash
-      cannot list those scenes, the event is tried again through a Scheduler timer.
+      edit, merge or delete of a performer, studio, tag or group that can change a name Plex
+      shows puts every scene linked to it into the pending set the same way (Stash fires no
+      scene hook for it and leaves the scenes' ``updated_at`` alone, so nothing else would
+      notice; :mod:`actors.intake_related`); if Stash cannot list those scenes, the event is
+      tried again through a Scheduler timer.
   ``sync.request`` (:class:`~actors.messages.SyncRequest`): all scenes, scenes changed since a
       time, or given scenes (optionally forced, optionally a dry run), tracked as a job.
   ``intake.flush``: turn the pending set into jobs now (set by a debounce timer).
   ``intake.catchup``: follow Stash's ``updated_at`` cursor to catch edits made while we were
       down or that Stash does not hook.
+  ``intake.reconcile``: the scheduled whole-library pass (a forced, diff-based ``sync`` that
+      logs what it fixed), for what neither a hook nor the cursor sees.
   ``sync.done`` (:class:`~actors.messages.SyncDone`): remember the fingerprint that reached Plex.
 Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`` (the flush
-timer, and retries of related-object events) to the Scheduler.
+timer, and retries of related-object events) to the Scheduler, and ``timer.supersede`` to
+PlexGateway for a deleted scene (a job of it may be waiting for Plex).
 
 Scenes are fetched in batches (``findScenes(ids:)``, 500 per request), sanitized into
 :class:`~stashplex.sync.scene.StashScene`, and fingerprinted; a scene whose synced fields have not
@@ -28,16 +32,19 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from actors.addresses import INTAKE, SCHEDULER
+from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
+from actors.intake_catchup import CatchUp
 from actors.intake_jobs import JobEmitter
-from actors.intake_state import SyncState
+from actors.intake_related import STASH_RETRY_S, RelatedEvents
+from actors.intake_state import SyncState, job_progress
 from actors.messages import (
     HOOK_EVENT,
     INTAKE_CATCHUP,
     INTAKE_FLUSH,
+    INTAKE_RECONCILE,
     INTAKE_RECOVER,
     SYNC_DONE,
     SYNC_REQUEST,
@@ -49,34 +56,25 @@ from actors.messages import (
 )
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
-from stashplex.sync.changes import (
-    cursor_with_margin,
-    related_edit_matters,
-    related_relevant_fields,
-    relevant_fields,
-    without_baseline,
-)
+from stashplex.stash.client import LINKED_IDS_PAGE_SIZE
+from stashplex.sync.changes import related_relevant_fields, relevant_fields
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.intake_rules import (
     FlushStep,
     HookVerdict,
     changed_fields,
-    cursor_after_walk,
     flush_step,
     group_fetched,
     scene_hook_verdict,
-    without_cookie,
 )
 
 log = logging.getLogger(__name__)
 
 #: How long hook events may gather before they become jobs (coalescing window).
 DEBOUNCE_S = 1.0
-#: Wait before trying Stash again after it failed.
-STASH_RETRY_S = 15.0
 FLUSH_TIMER_ID = "intake-flush"
-#: Retries of one object's event share a timer, so a later edit of it replaces an earlier one.
-RELATED_RETRY_TIMER_PREFIX = "intake-related:"
+#: Job ids of scheduled reconciliations start with this.
+RECONCILE_PREFIX = "reconcile-"
 
 
 class Intake(MailboxActor):
@@ -87,7 +85,6 @@ class Intake(MailboxActor):
         self.settings = self.ctx.service("settings")
         self.toggles = FieldToggles.from_settings(self.settings)
         self.relevant = relevant_fields(self.settings)
-        self.related_relevant = related_relevant_fields(self.settings)
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
         self.jobs = JobEmitter(
@@ -97,6 +94,19 @@ class Intake(MailboxActor):
             self.send,
             self.send_many,
             organized_only=self.settings.organized_only,
+        )
+        self.catchup = CatchUp(
+            self.state,
+            self.stash,
+            self.jobs,
+            page_size=int(self.ctx.services.get("stash_listing_page_size", LINKED_IDS_PAGE_SIZE)),
+        )
+        self.related = RelatedEvents(
+            self.state,
+            self.stash,
+            related_relevant_fields(self.settings),
+            send=self.send,
+            count=self._count,
         )
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         lost = self.ctx.services.pop("mailboxes_lost", None)
@@ -128,6 +138,8 @@ class Intake(MailboxActor):
                 flush_now = True
             elif kind == INTAKE_CATCHUP:
                 self._catch_up()
+            elif kind == INTAKE_RECONCILE:
+                self._reconcile(envelope)
             elif kind == INTAKE_RECOVER:
                 self._recover(f"mailbox(es) {', '.join(envelope.payload.get('mailboxes', []))}")
             else:
@@ -153,6 +165,33 @@ class Intake(MailboxActor):
         request = SyncRequest(mode="all", job_id="recovery-" + new_job_id())
         self.send(INTAKE, Envelope(kind=SYNC_REQUEST, payload=request.model_dump(mode="json")))
 
+    def _reconcile(self, envelope: Envelope) -> None:
+        """The scheduled whole-library pass for what no hook or cursor sees (performer and scene
+        merges, files reassigned, edits while Stash could not reach us, edits made in Plex).
+
+        Every synced scene goes to Plex again, changed or not (``SyncRequest.reconcile``): the
+        gateway diffs against a fresh read of each item, so unchanged items cost a batched read
+        and no write. One pass at a time: a pass still running within its interval skips this.
+        """
+        running = self.state.kv.get("reconcile_job")
+        job = job_progress(self.state.store, running) if running else None
+        interval_s = self.settings.reconcile_interval_hours * 3600
+        if job and not job["finished"] and time.time() - job["created_at"] < interval_s:
+            log.info("reconciliation %s is still running; skipping this one", running)
+            return
+        job_id = RECONCILE_PREFIX + new_job_id()
+        self.state.kv.set("reconcile_job", job_id)
+        log.info("reconciliation %s: comparing every scene with Plex", job_id)
+        self._request(envelope, SyncRequest(mode="all", job_id=job_id, reconcile=True))
+
+    def _finished(self, job_id: str | None, finished: bool) -> None:
+        """A job just finished: a reconciliation says what it fixed."""
+        if not (finished and job_id and job_id.startswith(RECONCILE_PREFIX)):
+            return
+        job = job_progress(self.state.store, job_id)
+        if job is not None:
+            log.info("%s", reconcile_summary(job))
+
     def _count(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
 
@@ -165,7 +204,7 @@ class Intake(MailboxActor):
             self.stash.use_session_cookie(cookie)
         scene_id = event.scene_id
         if scene_id is None:  # HookEvent guarantees an object_id instead
-            self._related(event, envelope)
+            self.related.handle(event, envelope)
             return
         received = event.received_at or envelope.created_at
         verdict = scene_hook_verdict(
@@ -179,12 +218,14 @@ class Intake(MailboxActor):
             self._count("destroyed")
             if self.state.cancel_pending(scene_id):
                 log.info("scene %s destroyed: its pending job is cancelled", scene_id)
-            # A newer revision than any job so far: the Scheduler drops the scene's retries.
+            self.state.forget_links([scene_id])
+            # A newer revision than any job so far: the Scheduler drops the scene's retries,
+            # PlexGateway a job of it still waiting for Plex to scan its file.
             revision = self.state.next_revisions(1)
-            self.send(
-                SCHEDULER,
-                Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {scene_id: revision}}),
-            )
+            for to in (SCHEDULER, PLEX_GATEWAY):
+                self.send(
+                    to, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": {scene_id: revision}})
+                )
             return
         if verdict is HookVerdict.IRRELEVANT:
             fields = changed_fields(event.input_fields)
@@ -195,54 +236,6 @@ class Intake(MailboxActor):
             self._count("dropped_stale")
         else:
             self.state.add_pending(scene_id, received)
-
-    def _related(self, event: HookEvent, envelope: Envelope) -> None:
-        """A performer, studio, tag or group was edited: re-read every scene linked to it.
-
-        The scenes join the pending set as if each had been edited, so the flush reads them in
-        batches and the fingerprint drops those whose Plex fields did not change (an edit form
-        saved with the name as it was, a toggle switched off since). Unlike a scene's event,
-        none is dropped as older than our last fetch: a fetch in flight during the rename may
-        have read the old name yet be stamped after the hook, and no catch-up would ever
-        notice, whereas a needless re-read costs one row of a batched read.
-        """
-        kind, object_id = event.object_kind, str(event.object_id)
-        self._count("related_events")
-        if not related_edit_matters(kind, event.input_fields, self.related_relevant):
-            fields = changed_fields(event.input_fields)
-            log.debug("%s %s: update touched nothing we sync (%s)", kind, object_id, fields)
-            self._count("dropped_irrelevant")
-            return
-        try:
-            scene_ids = self.stash.linked_scene_ids(kind, object_id)
-        except StashError as exc:
-            # Nothing else would ever notice this edit, so it must not be lost with the batch.
-            log.warning(
-                "Stash could not list the scenes of %s %s (%s); trying again in %.0f s",
-                kind,
-                object_id,
-                exc,
-                STASH_RETRY_S,
-            )
-            self._retry_related(envelope, f"{kind}:{object_id}")
-            return
-        log.info("%s %s was edited: %d linked scenes to re-read", kind, object_id, len(scene_ids))
-        received = event.received_at or envelope.created_at
-        for scene_id in scene_ids:
-            self.state.add_pending(scene_id, received)
-        self._count("related_scenes", len(scene_ids))
-
-    def _retry_related(self, envelope: Envelope, key: str) -> None:
-        # Without the session cookie: a retried event needs none, and timers are stored for as
-        # long as Stash stays away.
-        timer = timer_envelope(
-            RELATED_RETRY_TIMER_PREFIX + key,
-            time.time() + STASH_RETRY_S,
-            to=INTAKE,
-            kind=HOOK_EVENT,
-            payload=without_cookie(envelope.payload),
-        )
-        self.send(SCHEDULER, timer)
 
     def _set_flush_timer(self, delay: float) -> None:
         self._flush_armed = True
@@ -266,6 +259,7 @@ class Intake(MailboxActor):
         for scene_id in missing:
             log.info("scene %s no longer exists in Stash; dropping its event", scene_id)
             self.state.bump_job(by_id[scene_id].job_id, failed=1)
+        self.state.forget_links(missing)
         for (job_id, dry_run, force), raw in groups.items():
             self.jobs.consider(
                 list(raw), job_id=job_id, dry_run=dry_run, force=force, sent_at=sent_at
@@ -283,7 +277,8 @@ class Intake(MailboxActor):
     def _request(self, envelope: Envelope, request: SyncRequest) -> None:
         job_id = request.job_id
         if job_id:
-            self.state.create_job(job_id, request.mode, dry_run=request.dry_run)
+            mode = "reconcile" if request.reconcile else request.mode
+            self.state.create_job(job_id, mode, dry_run=request.dry_run)
         if request.mode == "scenes" and request.dry_run:
             self.state.bump_job(job_id, total=len(request.scene_ids))
             self._dry_run(request.scene_ids, job_id=job_id, force=request.force)
@@ -300,19 +295,24 @@ class Intake(MailboxActor):
             self.state.bump_job(job_id, total=len(request.scene_ids))
             self._flush()
             return
-        since = request.since if request.mode == "since" else None
         try:
-            self.jobs.walk(
-                self.stash.scene_pages(updated_after=since),
-                job_id=job_id,
-                dry_run=request.dry_run,
-                force=request.force,
-            )
+            if request.mode == "since" and request.since:
+                self.catchup.since(
+                    request.since, job_id=job_id, dry_run=request.dry_run, force=request.force
+                )
+            else:
+                self.jobs.walk(
+                    self.stash.scene_pages(),
+                    job_id=job_id,
+                    dry_run=request.dry_run,
+                    force=request.force,
+                    reconcile=request.reconcile,
+                )
         except StashError as exc:
             log.error("sync %s stopped: Stash could not be read (%s)", job_id or "", exc)
-            self.state.job_enumerated(job_id, error=str(exc))
+            self._finished(job_id, self.state.job_enumerated(job_id, error=str(exc)))
             return
-        self.state.job_enumerated(job_id)
+        self._finished(job_id, self.state.job_enumerated(job_id))
 
     def _dry_run(self, scene_ids: list[str], *, job_id: str | None, force: bool) -> None:
         """Dry runs skip the pending table: coalesced with a real edit, one would hide the other."""
@@ -329,36 +329,10 @@ class Intake(MailboxActor):
         self.state.job_enumerated(job_id)
 
     def _catch_up(self) -> None:
-        cursor = self.state.kv.get("cursor")
         try:
-            if cursor is None:
-                latest, at_latest = self.stash.latest_updated_at()
-                # Catch-up covers changes from now on; what came before is the first full sync's
-                # job. The next pass re-reads the margin before ``latest``, because Stash stamps
-                # whole seconds and an edit in latest's own second may not have been seen yet;
-                # the scenes already stamped with it are the baseline it leaves alone.
-                self.state.kv.set("cursor", latest)
-                self.state.kv.set("cursor_baseline", {"stamp": latest, "ids": at_latest})
-                log.info(
-                    "catch-up cursor starts at %s; run `stashplex sync` for a first full sync",
-                    latest,
-                )
-                return
-            pages = self.stash.scene_pages(updated_after=cursor_with_margin(cursor))
-            baseline = self.state.kv.get("cursor_baseline")
-            newest = self.jobs.walk(
-                without_baseline(pages, baseline) if baseline else pages,
-                job_id=None,
-                catching_up=True,
-            )
+            self.catchup.run()
         except StashError as exc:
             log.warning("catch-up skipped: Stash could not be read (%s)", exc)
-            return
-        moved, baseline_spent = cursor_after_walk(cursor, newest, baseline)
-        if moved != cursor:
-            self.state.kv.set("cursor", moved)
-        if baseline_spent:
-            self.state.kv.set("cursor_baseline", None)
 
     def _done(self, done: SyncDone) -> None:
         self._count("jobs_done")
@@ -368,14 +342,29 @@ class Intake(MailboxActor):
             )
         if done.job_id:
             if done.status == "dead_letter":
-                self.state.bump_job(done.job_id, failed=1)
+                finished = self.state.bump_job(done.job_id, failed=1)
             elif done.status == "skipped":  # dropped for a newer job: not synced by this one
-                self.state.bump_job(done.job_id, superseded=1)
+                finished = self.state.bump_job(done.job_id, superseded=1)
             else:
-                self.state.bump_job(done.job_id, done=1, changes=done.changes)
+                written = int(done.status == "written")
+                finished = self.state.bump_job(
+                    done.job_id, done=1, changes=done.changes, written=written
+                )
+            self._finished(done.job_id, finished)
             if done.diff:
                 self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
 
 
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def reconcile_summary(job: dict[str, Any]) -> str:
+    """What a reconciliation did, in one log line: the counts of what it read and fixed."""
+    took = (job.get("finished_at") or time.time()) - job["created_at"]
+    line = (
+        f"reconciliation {job['job_id']} finished in {took:.0f} s: {job['total']} scenes read, "
+        f"{job['queued']} compared with Plex, {job['written']} fixed "
+        f"({job['changes']} field changes), {job['skipped']} skipped, {job['failed']} failed"
+    )
+    return line + (f"; stopped early: {job['error']}" if job.get("error") else "")

@@ -20,7 +20,7 @@ from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
 from stashplex.sync.changes import select_changed
 from stashplex.sync.fieldmap import FieldToggles
-from stashplex.sync.intake_rules import newest_stamp
+from stashplex.sync.related import scene_links
 from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class JobEmitter:
         dry_run: bool = False,
         force: bool = False,
         catching_up: bool = False,
+        reconcile: bool = False,
         sent_at: float,
     ) -> int:
         """Emit jobs for the scenes just read from Stash that need one; returns how many.
@@ -62,12 +63,14 @@ class JobEmitter:
         than what we got, so its hook must not be dropped as already reflected.
         """
         ids = [str(s.get("id")) for s in raw_scenes]
+        self.state.record_links({str(s.get("id")): scene_links(s) for s in raw_scenes})
         selection = select_changed(
             raw_scenes,
             self.state.synced(ids),
             self.toggles,
             force=force,
             catching_up=catching_up,
+            reconcile=reconcile,
             organized_only=self.organized_only,
         )
         for level, note in selection.notes:
@@ -138,31 +141,35 @@ class JobEmitter:
 
     def walk(
         self,
-        pages: Iterable[tuple[int, list[dict[str, Any]]]],
+        pages: Iterable[tuple[int | None, list[dict[str, Any]]]],
         *,
         job_id: str | None,
         dry_run: bool = False,
         force: bool = False,
         catching_up: bool = False,
-    ) -> str | None:
-        newest: str | None = None
+        reconcile: bool = False,
+    ) -> None:
+        """Emit the jobs of every page. A page's total is the whole walk's count, given once
+        by the first page; ``None`` means the walk is counted page by page as it is read."""
         first = True
         iterator = iter(pages)
         while True:
             sent_at = time.time()  # the next page is read by next()
             page = next(iterator, None)
             if page is None:
-                return newest
+                return
             total, scenes = page
-            if first:
+            if total is None:
+                self.state.bump_job(job_id, total=len(scenes))
+            elif first:
                 self.state.bump_job(job_id, total=total)
-                first = False
+            first = False
             self.consider(
                 scenes,
                 job_id=job_id,
                 dry_run=dry_run,
                 force=force,
                 catching_up=catching_up,
+                reconcile=reconcile,
                 sent_at=sent_at,
             )
-            newest = newest_stamp(scenes, newest)

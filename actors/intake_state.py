@@ -4,7 +4,8 @@
 (latest wins) until Intake turns the pending set into jobs. ``synced`` holds the fingerprint of
 each scene's last successful sync (so an unchanged scene is not sent to Plex again) and when we
 last fetched it (so an event older than that fetch is already reflected and can be dropped).
-``jobs`` is what ``stashplex sync`` and the Stash tasks follow.
+``jobs`` is what ``stashplex sync`` and the Stash tasks follow. ``scene_links`` is what each
+scene linked to at its last read, for the merges and deletes Stash can no longer answer for.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     """CREATE TABLE IF NOT EXISTS job_diffs (
         job_id TEXT NOT NULL, scene_id TEXT NOT NULL, diff TEXT NOT NULL)""",
+    # Which performers, studio, tags and groups each scene had at its last read: after a
+    # destroy, Stash no longer knows (see stashplex.sync.related).
+    """CREATE TABLE IF NOT EXISTS scene_links (
+        kind TEXT NOT NULL, object_id TEXT NOT NULL, scene_id TEXT NOT NULL,
+        PRIMARY KEY (kind, object_id, scene_id))""",
+    "CREATE INDEX IF NOT EXISTS scene_links_scene ON scene_links(scene_id)",
     *KeyValue.SCHEMA,
 )
 
@@ -48,14 +55,26 @@ class Pending:
     force: bool
 
 
+#: Columns added since the first release: (table, column, declaration).
+_ADDED_COLUMNS = (
+    ("jobs", "written", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "superseded", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
 class SyncState:
     def __init__(self, data_dir: DataDir) -> None:
         self.store = Store(data_dir.state / "intake.db", SCHEMA)
         self.kv = KeyValue(self.store)
-        columns = {r["name"] for r in self.store.query("PRAGMA table_info(jobs)")}
-        if "superseded" not in columns:  # state written before superseded jobs were counted
-            with self.store.transaction() as conn:
-                conn.execute("ALTER TABLE jobs ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0")
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """State written by an older version lacks some columns; add them."""
+        for table, name, declaration in _ADDED_COLUMNS:
+            have = {r["name"] for r in self.store.query(f"PRAGMA table_info({table})")}
+            if name not in have:
+                with self.store.transaction() as conn:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
     # -- pending ---------------------------------------------------------------------------
 
@@ -181,6 +200,40 @@ class SyncState:
             )
         return first
 
+    # -- links to performers, studios, tags and groups ----------------------------------------
+
+    def record_links(self, links: dict[str, set[tuple[str, str]]]) -> None:
+        """These scenes were just read: their links replace what they had at the last read."""
+        if not links:
+            return
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in links]
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO scene_links(kind, object_id, scene_id) VALUES(?, ?, ?)",
+                [(kind, obj, scene) for scene, pairs in links.items() for kind, obj in pairs],
+            )
+
+    def scenes_linked_to(self, pairs: list[tuple[str, str]]) -> list[str]:
+        """The scenes that carried any of these (kind, id) at their last read."""
+        found: set[str] = set()
+        for kind, object_id in pairs:
+            found.update(
+                r["scene_id"]
+                for r in self.store.query(
+                    "SELECT scene_id FROM scene_links WHERE kind = ? AND object_id = ?",
+                    (kind, object_id),
+                )
+            )
+        return sorted(found, key=lambda s: (len(s), s))
+
+    def forget_links(self, scene_ids: list[str]) -> None:
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in scene_ids]
+            )
+
     # -- counters (for status and for tests that prove nothing was lost) -------------------
 
     def bump_counters(self, deltas: dict[str, int]) -> None:
@@ -203,32 +256,36 @@ class SyncState:
                 (job_id, mode, time.time(), int(dry_run)),
             )
 
-    def bump_job(self, job_id: str | None, **counts: int) -> None:
+    def bump_job(self, job_id: str | None, **counts: int) -> bool:
+        """Add to a job's counters; True when that finished the job."""
         if not job_id or not counts:
-            return
+            return False
         sets = ", ".join(f"{name} = {name} + ?" for name in counts)
         with self.store.transaction() as conn:
             conn.execute(
                 f"UPDATE jobs SET {sets} WHERE job_id = ?",  # noqa: S608
                 (*counts.values(), job_id),
             )
-            self._finish_if_done(conn, job_id)
+            return self._finish_if_done(conn, job_id)
 
-    def job_enumerated(self, job_id: str | None, error: str | None = None) -> None:
+    def job_enumerated(self, job_id: str | None, error: str | None = None) -> bool:
+        """Every scene of the job was read; True when that finished the job."""
         if not job_id:
-            return
+            return False
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE jobs SET enumerated = 1, error = ? WHERE job_id = ?", (error, job_id)
             )
-            self._finish_if_done(conn, job_id)
+            return self._finish_if_done(conn, job_id)
 
     @staticmethod
-    def _finish_if_done(conn: Any, job_id: str) -> None:
-        conn.execute(
-            "UPDATE jobs SET finished_at = ? WHERE job_id = ? AND finished_at IS NULL "
-            "AND enumerated = 1 AND done + failed + superseded >= queued",
-            (time.time(), job_id),
+    def _finish_if_done(conn: Any, job_id: str) -> bool:
+        return bool(
+            conn.execute(
+                "UPDATE jobs SET finished_at = ? WHERE job_id = ? AND finished_at IS NULL "
+                "AND enumerated = 1 AND done + failed + superseded >= queued",
+                (time.time(), job_id),
+            ).rowcount
         )
 
     def add_job_diff(self, job_id: str, scene_id: str, diff: list[dict[str, Any]]) -> None:

@@ -38,6 +38,7 @@ SYNC_DONE = "sync.done"  # -> intake: a scene reached Plex (or was found unchang
 INTAKE_CATCHUP = "intake.catchup"  # -> intake: scheduled, look for changes Stash did not hook
 INTAKE_FLUSH = "intake.flush"  # -> intake: turn coalesced pending events into jobs now
 INTAKE_RECOVER = "intake.recover"  # -> intake: a mailbox was lost; re-send what was in flight
+INTAKE_RECONCILE = "intake.reconcile"  # -> intake: scheduled, compare the whole library with Plex
 SYNC_LOCATE = "sync.locate"  # -> plex_gateway: find Plex candidates for a scene's files
 MATCH_SCORE = "match.score"  # -> matcher: decide which candidate (if any) is the scene
 SYNC_WRITE = "sync.write"  # -> plex_gateway: write the scene to these Plex items
@@ -53,6 +54,7 @@ FIELDS_RELEASE = "fields.release"  # -> plex_gateway: forget that we own some fi
 INDEX_REBUILD = "index.rebuild"  # -> plex_gateway: list the libraries again from scratch
 PLEX_PROBE = "plex.probe"  # -> plex_gateway: is Plex back? (every second while the breaker is open)
 TIMER_RELEASE = "timer.release"  # -> scheduler: deliver every timer of this reason now
+PLEX_RECHECK = "plex.recheck"  # -> plex_gateway: look again for files of jobs waiting for Plex
 
 ReasonClass = Literal[
     "transient",
@@ -118,6 +120,9 @@ class SyncRequest(_Payload):
     dry_run: bool = False
     force: bool = False
     job_id: str | None = None
+    #: A scheduled reconciliation (mode ``all``): every synced scene goes to Plex again, changed
+    #: or not, so the gateway's diff finds drift on either side (``select_changed``).
+    reconcile: bool = False
 
 
 class SyncDone(_Payload):
@@ -290,8 +295,8 @@ class HookEvent(BaseModel):
     """What the hook forwards: enough to find the object again, nothing the hook had to fetch.
 
     A scene trigger names its scene in ``scene_id``; a related trigger (a performer, studio, tag
-    or group was edited) names that object in ``object_id`` and has no ``scene_id``, so its id
-    can never be taken for a scene's. Keep these rules in step with
+    or group was edited, merged into or deleted) names that object in ``object_id`` and has no
+    ``scene_id``, so its id can never be taken for a scene's. Keep these rules in step with
     ``stashplex.link.events.build_event`` (a test checks it).
     """
 
@@ -305,6 +310,11 @@ class HookEvent(BaseModel):
         "Studio.Update.Post",
         "Tag.Update.Post",
         "Group.Update.Post",
+        "Tag.Merge.Post",
+        "Performer.Destroy.Post",
+        "Studio.Destroy.Post",
+        "Tag.Destroy.Post",
+        "Group.Destroy.Post",
     ]
     scene_id: str | None = Field(default=None, pattern=_ID_PATTERN)
     object_id: str | None = Field(default=None, pattern=_ID_PATTERN)

@@ -2,8 +2,14 @@
 
 Contract (consumes, in batches so detail reads are amortised):
   ``sync.locate`` (:class:`~actors.messages.SyncJob`): look up Plex candidates for the scene's
-      files in the path index (refreshing it, at most once per interval, on a miss; optionally
-      asking Plex to scan the file's folder) -> ``match.score`` to Matcher.
+      files in the path index (refreshing it, at most once per interval, on a miss) ->
+      ``match.score`` to Matcher; with no candidate at all the job waits for Plex with the others
+      (:mod:`actors.plex_awaiting`, :mod:`actors.plex_locate`), and Plex is asked to scan the
+      files' folders (a bounded number of requests per interval).
+  ``plex.recheck`` (the shared timer of the jobs waiting for Plex): refresh the index once and
+      send on those whose files appeared; past the not-found wait they go to the dead letters.
+  ``timer.supersede``: newer jobs exist for these scenes (a scene was deleted): drop its waiting
+      job.
   ``sync.write`` (SyncJob with ``targets``): reload the items in one request, plan each by the
       ownership rules, send one edit per item, upload the poster if its bytes changed ->
       ``sync.done`` to Intake.
@@ -17,7 +23,6 @@ Failures become messages: transient -> ``retry.schedule`` (transient); breaker o
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import uuid
@@ -25,35 +30,38 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
-from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY, SCHEDULER
+from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.messages import (
     FIELDS_RELEASE,
     INDEX_REBUILD,
     JOURNAL_UNDO,
-    MATCH_SCORE,
     PLEX_PROBE,
+    PLEX_RECHECK,
     SYNC_DONE,
     SYNC_LOCATE,
     SYNC_WRITE,
     TIMER_RELEASE,
+    TIMER_SUPERSEDE,
     FieldsRelease,
     JobRef,
     JournalUndo,
     SyncDone,
     SyncJob,
+    TimerSupersede,
     dead_letter_envelope,
     job_ended_envelope,
     retry_envelope,
     timer_envelope,
 )
+from actors.plex_awaiting import AwaitingPlex
+from actors.plex_locate import LocateSteps
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
 from stashplex.plex.covers import cover_download, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.handback import apply_undo, release, select_undo
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.items import target_problem
-from stashplex.plex.scanning import FolderScans
 from stashplex.plex.state import GatewayState, Written
 from stashplex.plex.trust import identity_file
 from stashplex.plex.writer import ItemPlan, plan_item
@@ -61,7 +69,6 @@ from stashplex.runtime.envelope import Envelope
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, newest_jobs
-from stashplex.sync.matching import PlexCandidate
 from stashplex.sync.ownership import OwnershipPolicy
 from stashplex.sync.pathmap import PathMap
 from stashplex.sync.request_size import split_edit
@@ -76,7 +83,7 @@ PROBE_TIMER = "plex-probe"
 DETAIL_CHUNK = 100
 
 
-class PlexGateway(MailboxActor):
+class PlexGateway(LocateSteps, MailboxActor):
     mailbox_name: ClassVar[str] = PLEX_GATEWAY
     batch_size: ClassVar[int] = 50
     #: Every send here follows from a Plex call; none is followed by deleting durable state.
@@ -99,9 +106,11 @@ class PlexGateway(MailboxActor):
         self._plex: Any = None
         self._builder: IndexBuilder | None = None
         self._index = PathIndex(case_insensitive=self.settings.case_insensitive_paths)
-        self._scans = FolderScans(
-            self._call, self._library_section, self.settings.index_refresh_seconds
-        )
+        self._scans: dict[str, float] = {}
+        self._scan_window: tuple[float, int] = (0.0, 0)
+        self.awaiting = AwaitingPlex(self.state.store, self.settings, send_many=self.send_many)
+        if self.awaiting.count():
+            self.awaiting.arm(self.awaiting.first_s)
         self._publish_status()
 
     def teardown(self) -> None:
@@ -140,6 +149,7 @@ class PlexGateway(MailboxActor):
                 "breaker": self.breaker.snapshot(),
                 "index_items": len(self._index),
                 "index_built_at": self._index.built_at or None,
+                "awaiting_plex": self.awaiting.count(),
                 "at": time.time(),
             },
         )
@@ -174,6 +184,10 @@ class PlexGateway(MailboxActor):
             elif envelope.kind == INDEX_REBUILD:
                 self._index = PathIndex(case_insensitive=self._index.case_insensitive)
                 self._guarded(envelope, self._ensure_index)
+            elif envelope.kind == PLEX_RECHECK:
+                self._recheck()
+            elif envelope.kind == TIMER_SUPERSEDE:
+                self.awaiting.drop_older(TimerSupersede.model_validate(envelope.payload).revisions)
             elif envelope.kind not in (SYNC_LOCATE, SYNC_WRITE):
                 super().handle(envelope)
         for envelope in locates:
@@ -205,40 +219,6 @@ class PlexGateway(MailboxActor):
             job = _job_ref(envelope, envelope.kind)
             reason: Any = failure.error_class.value
             self.send(DEAD_LETTER, dead_letter_envelope(reason, failure.message, job))
-
-    # -- locate ----------------------------------------------------------------------------
-
-    def _lookup(self, scene: StashScene) -> list[PlexCandidate]:
-        return self._index.candidates(self.pathmap.map(file.path) for file in scene.files)
-
-    def _locate(self, envelope: Envelope) -> None:
-        job = SyncJob.model_validate(envelope.payload)
-        scene = StashScene.model_validate(job.scene)
-        index = self._ensure_index()
-        candidates = self._lookup(scene)
-        known = [] if candidates else self.state.keys_of_scene(scene.id)
-        if known:  # written before: its file may have moved under the same item
-            assert self._builder is not None
-            self._call(self._builder.reindex_items, index, known)
-            candidates = self._lookup(scene)
-        fresh_enough = time.time() - index.refreshed_at < self.settings.index_refresh_seconds
-        if not candidates and not fresh_enough:
-            assert self._builder is not None
-            added = self._call(self._builder.refresh, index)
-            log.info("path index refreshed on a miss: %d new items", added)
-            self._publish_status()
-            candidates = self._lookup(scene)
-        if not candidates and self.settings.scan_on_miss:
-            paths = [self.pathmap.map(file.path) for file in scene.files]
-            self._scans.scan_missing(index, paths, f"scene {scene.id}")
-        job = job.model_copy(update={"candidates": [dataclasses.asdict(c) for c in candidates]})
-        self.send(
-            MATCHER, envelope.derive(MATCH_SCORE, job.model_dump(mode="json"), sender=PLEX_GATEWAY)
-        )
-
-    def _library_section(self, key: int) -> Any:
-        """plexapi's section object (its first use lists the libraries: a Plex request)."""
-        return self._server().library.sectionByID(key)
 
     # -- write -----------------------------------------------------------------------------
 

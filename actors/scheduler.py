@@ -8,7 +8,8 @@ Contract (consumes):
   ``timer.supersede`` (:class:`~actors.messages.TimerSupersede`): newer jobs exist for these
       scenes; pending retries older than them are dropped, and so are late arrivals.
 Emits: the stored job to its own mailbox when due; ``dead_letter.job``; recurring
-``intake.catchup`` and ``dead_letter.cleanup``.
+``intake.catchup``, ``intake.reconcile`` (every ``reconcile_interval_hours``, none when 0) and
+``dead_letter.cleanup``.
 
 Timers live in SQLite, so they survive restarts: overdue ones fire at once on start, the rest
 at their time. Waiting is a single ``threading.Timer`` armed for the earliest due time, which
@@ -31,6 +32,7 @@ from actors.base import POISON_KIND, MailboxActor
 from actors.messages import (
     DEAD_LETTER_CLEANUP,
     INTAKE_CATCHUP,
+    INTAKE_RECONCILE,
     RETRY_SCHEDULE,
     TIMER_RELEASE,
     TIMER_SET,
@@ -60,6 +62,8 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS revisions (scene_id TEXT PRIMARY KEY, revision INTEGER NOT NULL)",
 )
 
+#: The recurring timer of the whole-library reconciliation (``reconcile_interval_hours``).
+RECONCILE_TIMER = "reconcile"
 #: Timers fired per tick; the rest follow on the next tick right away.
 FIRE_BATCH = 500
 DAY_S = 86_400.0
@@ -104,6 +108,14 @@ class Scheduler(MailboxActor):
         self._timer: threading.Timer | None = None
         self._ensure_recurring("catchup", INTAKE, INTAKE_CATCHUP, settings.catchup_interval_seconds)
         self._ensure_recurring("dead-letter-retention", DEAD_LETTER, DEAD_LETTER_CLEANUP, DAY_S)
+        reconcile_s = settings.reconcile_interval_hours * 3600
+        if reconcile_s:
+            # Its first run is one interval away, not now: a restart is no reason for a full pass.
+            self._ensure_recurring(
+                RECONCILE_TIMER, INTAKE, INTAKE_RECONCILE, reconcile_s, first_in=reconcile_s
+            )
+        else:
+            self._drop_recurring(RECONCILE_TIMER)
         overdue = self.store.scalar("SELECT COUNT(*) FROM timers WHERE due_at <= ?", (time.time(),))
         total = self.store.scalar("SELECT COUNT(*) FROM timers")
         log.info("scheduler: %d timers stored, %d overdue fire now", total, overdue)
@@ -252,19 +264,27 @@ class Scheduler(MailboxActor):
                 ),
             )
 
-    def _ensure_recurring(self, name: str, to: str, kind: str, every_s: float) -> None:
+    def _ensure_recurring(
+        self, name: str, to: str, kind: str, every_s: float, *, first_in: float = 0.0
+    ) -> None:
+        """Keep one recurring timer per name; a stored one with the same interval keeps its
+        due time (so restarts neither skip nor repeat a run)."""
         timer_id = f"recurring:{name}"
         row = self.store.query("SELECT every_s FROM timers WHERE id = ?", (timer_id,))
         if row and row[0]["every_s"] == every_s:
             return
         self._insert(
             JobRef(to=to, kind=kind, payload={}),
-            time.time(),
+            time.time() + first_in,
             "recurring",
             None,
             timer_id=timer_id,
             every_s=every_s,
         )
+
+    def _drop_recurring(self, name: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM timers WHERE id = ?", (f"recurring:{name}",))
 
     def _fire_due(self) -> None:
         now = time.time()

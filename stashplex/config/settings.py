@@ -42,6 +42,8 @@ ENV_PREFIX = "STASHPLEX_"
 STASH_SOURCE = "Stash plugin settings"
 #: Settings Stash's plugin settings can never set: they say where Stash and its key are.
 LOCAL_ONLY = frozenset({"stash_url", "stash_api_key"})
+#: The shortest reconciliation interval (15 minutes): a full diff-based sync is not a poll.
+MIN_RECONCILE_HOURS = 0.25
 
 
 class SettingsError(ValueError):
@@ -104,6 +106,8 @@ class Settings(BaseModel):
     breaker_reset_seconds: float = Field(60.0, ge=1, le=3600)
     dead_letter_retention_days: int = Field(30, ge=1, le=365)
     catchup_interval_seconds: float = Field(300.0, ge=5, le=86400)
+    #: A diff-based sync of the whole library for what no hook or cursor sees; 0 turns it off.
+    reconcile_interval_hours: float = Field(24.0, ge=0, le=720)
     index_refresh_seconds: float = Field(30.0, ge=1, le=3600)
     # -- bounded reads: what one answer from Stash or Plex may cost ----------------------------
     max_response_mb: int = Field(64, ge=1, le=4096)
@@ -164,6 +168,15 @@ class Settings(BaseModel):
                 "that cannot be sent in an HTTP header"
             )
         return bare
+    @field_validator("reconcile_interval_hours")
+    @classmethod
+    def _off_or_a_sane_interval(cls, value: float) -> float:
+        if 0 < value < MIN_RECONCILE_HOURS:
+            raise ValueError(
+                f"must be 0 (off) or from {MIN_RECONCILE_HOURS:g} to 720 hours: each run reads "
+                "the whole library"
+            )
+        return value
 
     @field_validator("transient_cap_seconds", "not_found_cap_seconds")
     @classmethod

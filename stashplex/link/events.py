@@ -21,12 +21,25 @@ SCENE_TRIGGERS = ("Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post"
 #: Triggers whose ``id`` is a performer, studio, tag or group; the event carries it as
 #: ``object_id``. Stash fires no scene hook when one is renamed and leaves the linked scenes'
 #: ``updated_at`` alone, so these hooks are the only timely sign that Plex shows an old name.
-RELATED_TRIGGERS = (
+UPDATE_TRIGGERS = (
     "Performer.Update.Post",
     "Studio.Update.Post",
     "Tag.Update.Post",
     "Group.Update.Post",
 )
+#: A tag merge moves the sources' links to the destination (the hook's ``id``; ``input.source``
+#: names the sources) and deletes the sources; a destroy drops the object's links. Neither
+#: touches the scenes' ``updated_at`` nor fires a scene hook. (Stash also fires the deprecated
+#: ``Movie.*`` alias with each ``Group.*``: following one of them is enough.)
+MERGE_TRIGGERS = ("Tag.Merge.Post",)
+DESTROY_TRIGGERS = (
+    "Performer.Destroy.Post",
+    "Studio.Destroy.Post",
+    "Tag.Destroy.Post",
+    "Group.Destroy.Post",
+)
+#: Every trigger about a performer, studio, tag or group.
+RELATED_TRIGGERS = UPDATE_TRIGGERS + MERGE_TRIGGERS + DESTROY_TRIGGERS
 #: The triggers we handle; the manifest registers only these.
 HOOK_TRIGGERS = SCENE_TRIGGERS + RELATED_TRIGGERS
 #: Stash ids are SQLite integers; more digits than this is not a Stash id.

@@ -29,11 +29,13 @@ TASKS = (
 
 
 def recent_since(cursor: str | None, now: datetime | None = None) -> str:
-    """A time a day ago, spelled like Stash's own timestamps when we know how it spells them."""
-    from stashplex.sync.changes import shift_stash_time
+    """A time a day before the catch-up cursor (else before now), with its zone: Intake compares
+    it with Stash's stamps as an instant."""
+    from stashplex.sync.stamps import instant, offset_of, spell
 
-    if cursor:
-        return shift_stash_time(cursor, -RECENT.total_seconds())
+    moment, offset = instant(cursor), offset_of(cursor)
+    if moment is not None and offset is not None:
+        return spell(moment - RECENT, offset)
     moment = (now or datetime.now(UTC)) - RECENT
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 

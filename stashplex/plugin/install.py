@@ -60,7 +60,13 @@ HOOKS = (
     (
         "Sync renamed performers, studios, tags and groups to Plex",
         "Hands the edit to the stashplex supervisor, which re-syncs the scenes linked to it.",
-        events.RELATED_TRIGGERS,
+        events.UPDATE_TRIGGERS,
+    ),
+    (
+        "Sync merged and deleted performers, studios, tags and groups to Plex",
+        "Hands the merge or delete to the stashplex supervisor, which re-syncs the scenes that"
+        " were linked to it, so the old names leave Plex.",
+        events.MERGE_TRIGGERS + events.DESTROY_TRIGGERS,
     ),
 )
 HOOK_TRIGGERS = tuple(trigger for _name, _description, triggers in HOOKS for trigger in triggers)
@@ -144,6 +150,9 @@ SETTINGS = (
      "Longest delay between looks."),
     ("dead_letter_retention_days", "NUMBER", "Dead letter retention (days)",
      "Dead letters older than this are purged."),
+    ("reconcile_interval_hours", "NUMBER", "Reconciliation interval (hours)",
+     "How often the whole library is compared with Plex and what differs is fixed, for changes"
+     " no hook announces (merges, edits made while Stash could not reach stashplex). 0: never."),
 )  # fmt: skip
 
 

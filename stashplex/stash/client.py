@@ -188,6 +188,14 @@ class StashClient:
             scene_filter["updated_at"] = {"value": updated_after, "modifier": "GREATER_THAN"}
         return self._keyset_pages(queries.FIND_SCENES_PAGE, scene_filter, page_size)
 
+    def scene_stamp_pages(
+        self, *, updated_after: str, page_size: int = LINKED_IDS_PAGE_SIZE
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield (total count, ``{id, updated_at}`` rows) of the scenes whose stamp sorts above
+        ``updated_after`` in Stash's text comparison, in id order."""
+        scene_filter = {"updated_at": {"value": updated_after, "modifier": "GREATER_THAN"}}
+        return self._keyset_pages(queries.SCENE_STAMPS_PAGE, scene_filter, page_size)
+
     def linked_scene_ids(
         self, kind: str, object_id: str, *, page_size: int = LINKED_IDS_PAGE_SIZE
     ) -> list[str]:
@@ -247,14 +255,14 @@ class StashClient:
             coverless |= {str(i) for i in found.intersection(chunk)}
         return coverless
 
-    def latest_updated_at(self) -> tuple[str | None, list[str]]:
-        """The newest ``updated_at`` and every scene stamped with it (whole seconds in Stash)."""
+    def newest_stamps(self) -> list[dict[str, Any]]:
+        """``{id, updated_at}`` of the scenes with the highest stamps, as Stash sorts them (text).
+
+        Across a DST fall-back Stash's text order is not time order, so the caller picks the
+        newest by instant (``stashplex.sync.stamps.newest``) from the whole page.
+        """
         data = self.execute(queries.LATEST_UPDATED_AT)
-        scenes = data["findScenes"]["scenes"]
-        if not scenes:
-            return None, []
-        latest = scenes[0]["updated_at"]
-        return latest, [str(s["id"]) for s in scenes if s["updated_at"] == latest]
+        return list(data["findScenes"]["scenes"])
 
     def plugin_settings(self, plugin_id: str) -> dict[str, Any]:
         data = self.execute(queries.PLUGIN_SETTINGS, {"include": [plugin_id]})

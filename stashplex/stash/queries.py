@@ -43,11 +43,21 @@ query LinkedSceneIds($filter: FindFilterType, $scene_filter: SceneFilterType) {
 }
 """
 
+# Sorted by Stash as text (its ORDER BY on the stored strings), so across a DST fall-back the
+# newest instant may not come first: the caller takes the newest of the page by instant.
 LATEST_UPDATED_AT: Final = """
 query LatestUpdatedAt {
   findScenes(filter: {per_page: 1000, sort: "updated_at", direction: DESC}) {
     count scenes { id updated_at }
   }
+}
+"""
+
+# The catch-up listing: ids and stamps only, so re-listing the hour a DST change may repeat
+# costs little; only the scenes stamped after the cursor (as instants) are then read in full.
+SCENE_STAMPS_PAGE: Final = """
+query SceneStampsPage($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) { count scenes { id updated_at } }
 }
 """
 
@@ -82,6 +92,7 @@ ALL_QUERIES: Final = {
     "FIND_SCENES_PAGE": FIND_SCENES_PAGE,
     "LINKED_SCENE_IDS": LINKED_SCENE_IDS,
     "LATEST_UPDATED_AT": LATEST_UPDATED_AT,
+    "SCENE_STAMPS_PAGE": SCENE_STAMPS_PAGE,
     "SCENE_FILES": SCENE_FILES,
     "COVERLESS_SCENES": COVERLESS_SCENES,
     "PLUGIN_SETTINGS": PLUGIN_SETTINGS,

@@ -1,4 +1,4 @@
-"""Which Stash changes matter to Plex, and how to follow Stash's ``updated_at`` cursor.
+"""Which Stash changes matter to Plex, and which scenes just read need a job.
 
 Plain functions, so Intake stays a thin shell and the rules have plain tests.
 """
@@ -6,9 +6,8 @@ Plain functions, so Intake stays a thin shell and the rules have plain tests.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from stashplex.sync.fieldmap import FieldToggles
@@ -47,8 +46,6 @@ RELATED_INPUT_FIELDS: dict[str, dict[str, frozenset[str]]] = {
     "tag": {"tags": frozenset({"name"})},
     "group": {"groups": frozenset({"name"})},
 }
-#: Re-read this far before the cursor: Stash compares timestamps as text at second precision.
-CURSOR_MARGIN = timedelta(seconds=2)
 
 
 def relevant_fields(settings: Any) -> frozenset[str]:
@@ -91,45 +88,6 @@ def related_edit_matters(
     return not fields or bool(set(fields) & wanted)
 
 
-def cursor_with_margin(cursor: str, *, forward: bool = False) -> str:
-    margin = CURSOR_MARGIN.total_seconds()
-    return shift_stash_time(cursor, margin if forward else -margin)
-
-
-def shift_stash_time(stamp: str, seconds: float) -> str:
-    """Move a Stash timestamp, spelled as Stash spells it.
-
-    Stash compares timestamps as text, so the result keeps the input's form exactly: ``Z`` for
-    UTC, the same offset, and fractional seconds only if the input had them.
-    """
-    cursor = stamp
-    try:
-        moment = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
-    except ValueError:
-        return cursor
-    moved = moment + timedelta(seconds=seconds)
-    timespec = "microseconds" if "." in cursor else "seconds"
-    text = moved.isoformat(timespec=timespec)
-    return text[:-6] + "Z" if cursor.endswith("Z") and text.endswith("+00:00") else text
-
-
-def without_baseline(
-    pages: Iterable[tuple[int, list[dict[str, Any]]]], baseline: dict[str, Any]
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """Drop scenes that were already in Stash, unchanged, when the cursor was started.
-
-    The first cursor is Stash's newest ``updated_at``; a later edit may share its second, so
-    catch-up re-reads that second. The scenes stamped with it at the start belong to the first
-    full sync, not to catch-up, unless they changed since (then their stamp moved on).
-    """
-    ids = set(baseline.get("ids", []))
-    stamp = baseline.get("stamp")
-    for total, scenes in pages:
-        yield total, [
-            s for s in scenes if not (str(s.get("id")) in ids and s.get("updated_at") == stamp)
-        ]
-
-
 @dataclass
 class Selection:
     """Which scenes just read from Stash need a job, and what became of the others."""
@@ -147,6 +105,7 @@ def select_changed(
     *,
     force: bool = False,
     catching_up: bool = False,
+    reconcile: bool = False,
     organized_only: bool = False,
 ) -> Selection:
     """Sanitize and fingerprint scenes; keep those whose Plex fields may have changed.
@@ -154,7 +113,11 @@ def select_changed(
     A scene is skipped when its fingerprint equals that of its last successful sync, or of a
     job for it still in flight (so a burst of events makes one job). The catch-up pass also
     skips what last failed, so a failed scene is not re-failed on every pass; a new edit or
-    ``sync`` retries it. ``force`` skips nothing that has files. With ``organized_only`` a
+    ``sync`` retries it. ``force`` skips nothing that has files. A ``reconcile`` pass sends
+    every scene that was synced before, changed or not, so Plex-side drift is found by the
+    gateway's diff (it costs a read, and a write only where Plex differs); it skips what is
+    already on its way to Plex and, like catch-up, what last failed unchanged (those wait in
+    the dead letters; a nightly pass would only fail them again). With ``organized_only`` a
     scene not marked organized is skipped, forced or not; it leaves no fingerprint behind, so
     the edit that marks it organized finds it changed (whatever Plex got before stays there).
     """
@@ -181,11 +144,18 @@ def select_changed(
             continue
         fp = fingerprint(scene, toggles)
         known = synced.get(scene.id, {})
-        already = {known.get("fingerprint"), known.get("emitted_fingerprint")}
-        if catching_up:
-            already.add(known.get("failed_fingerprint"))
-        if not force and fp in already:
+        if _skip(fp, known, force=force, catching_up=catching_up, reconcile=reconcile):
             selection.skipped += 1
             continue
         selection.jobs.append((scene, fp))
     return selection
+
+
+def _skip(
+    fp: str, known: Mapping[str, Any], *, force: bool, catching_up: bool, reconcile: bool
+) -> bool:
+    if (catching_up or reconcile) and fp == known.get("failed_fingerprint"):
+        return True
+    if reconcile:
+        return fp == known.get("emitted_fingerprint")
+    return not force and fp in {known.get("fingerprint"), known.get("emitted_fingerprint")}

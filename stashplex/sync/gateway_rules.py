@@ -66,3 +66,65 @@ def folders_due_for_scan(
             continue
         due.append(folder)
     return due
+
+
+def path_separator(path: str) -> str:
+    """A Windows Plex server's paths use backslashes (``D:\\Media\\a.mp4``); every other, ``/``."""
+    return "\\" if "\\" in path and "/" not in path else "/"
+
+
+def collapse_folders(
+    folders: Iterable[str],
+    *,
+    limit: int,
+    floor: Callable[[str], str | None],
+    separator: str = "/",
+) -> list[str]:
+    """At most ``limit`` folders whose scans cover every one of ``folders``.
+
+    A scan storm spreads new files over many folders (one per studio, one per scene); asking
+    Plex to scan each is a queue of scans on Plex's side. A scan of a folder covers its
+    subfolders, so folders nested in another are dropped, and while too many remain the deepest
+    are replaced by their parents, never above ``floor(folder)`` (the library location holding
+    it: Plex scans only inside a library). If they still do not fit, the first ``limit`` are
+    returned and the rest wait for the next round.
+    """
+
+    def parent(folder: str) -> str | None:
+        top = floor(folder)
+        up = folder.rsplit(separator, 1)[0]
+        if top is None or len(up) < len(top.rstrip(separator)) or up == folder:
+            return None
+        return up
+
+    def nested(folder: str, others: set[str]) -> bool:
+        return any(folder.startswith(other + separator) for other in others if other != folder)
+
+    current = set(folders)
+    current = {f for f in current if not nested(f, current)}
+    while len(current) > limit:
+        depth = max(f.count(separator) for f in current)
+        lifted = {parent(f) or f if f.count(separator) == depth else f for f in current}
+        lifted = {f for f in lifted if not nested(f, lifted)}
+        if lifted == current:
+            break
+        current = lifted
+    return sorted(current)[:limit]
+
+
+def recheck_delay(wave: int, *, first_s: float, base_s: float, cap_s: float) -> float:
+    """When the shared timer of the jobs waiting for Plex rings next.
+
+    Wave 0 (something new waits, or Plex just added files) comes after one index refresh
+    interval; then the not-found policy's doubling, from its base to its cap. Never sooner than
+    the refresh interval, since a recheck is an index refresh.
+    """
+    if wave <= 0:
+        return first_s
+    return max(first_s, min(cap_s, base_s * 2.0 ** min(wave - 1, 64)))
+
+
+def wait_budget(*, base_s: float, cap_s: float, retries: int) -> float:
+    """How long a job may wait for Plex to scan its file: the not-found policy's retries
+    end to end, without jitter (inside the documented 68-89 min at the defaults)."""
+    return sum(min(cap_s, base_s * 2.0 ** min(n, 64)) for n in range(retries))

@@ -1,9 +1,10 @@
-"""Intake's decisions, as plain functions: what a hook event means, when to flush, where the
-cursor goes. The Intake actor reads Stash and its store and acts on what these return.
+"""Intake's decisions, as plain functions: what a hook event means, when to flush, which scenes
+a related object's event re-reads. The Intake actor reads Stash and its store and acts on what
+these return.
 
 ``changes`` decides which *fetched* scenes need a job; this module decides everything before
-the fetch (is this event worth a read?) and the bookkeeping after it (which scenes vanished,
-how far the catch-up cursor may move).
+the fetch (is this event worth a read?) and the bookkeeping after it (which scenes vanished).
+Where the catch-up cursor goes is :mod:`stashplex.sync.stamps`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Protocol
 
-from stashplex.sync.changes import NOT_A_CHANGE, cursor_with_margin
+from stashplex.sync.changes import NOT_A_CHANGE
 
 #: Pending scenes that trigger a flush without waiting for the coalescing window.
 FLUSH_AT = 500
@@ -108,29 +109,6 @@ def group_fetched(
         found.add(scene_id)
         groups.setdefault((entry.job_id, entry.dry_run, entry.force), []).append(scene)
     return groups, sorted(set(by_id) - found, key=_numeric_first)
-
-
-def newest_stamp(scenes: Iterable[Mapping[str, Any]], newest: str | None) -> str | None:
-    """The latest ``updated_at`` among ``scenes`` and ``newest``, as Stash spells it."""
-    for scene in scenes:
-        stamp = scene.get("updated_at")
-        if isinstance(stamp, str) and (newest is None or stamp > newest):
-            newest = stamp
-    return newest
-
-
-def cursor_after_walk(
-    cursor: str, newest: str | None, baseline: Mapping[str, Any] | None
-) -> tuple[str, bool]:
-    """Where the catch-up cursor goes after a walk, and whether the start baseline is spent.
-
-    The cursor never moves back; the baseline (scenes stamped in the cursor's first second) is
-    spent once the re-read margin has moved past that second.
-    """
-    if not newest or newest <= cursor:
-        return cursor, False
-    spent = bool(baseline) and cursor_with_margin(newest) > str(baseline.get("stamp"))
-    return newest, spent
 
 
 def without_cookie(payload: Mapping[str, Any]) -> dict[str, Any]:

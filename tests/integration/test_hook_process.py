@@ -427,7 +427,7 @@ def test_garbage_on_stdin_never_produces_a_traceback(plugin, garbage):
 @pytest.mark.parametrize(
     ("context", "expected"),
     [
-        ({"type": "Tag.Merge.Post"}, "'args.hookContext.type' must be one of Scene."),
+        ({"type": "Gallery.Update.Post"}, "'args.hookContext.type' must be one of Scene."),
         ({"type": "scene.update.post"}, "'args.hookContext.type' must be one of Scene."),
         ({"id": 10**18}, "'args.hookContext.id' must be a positive integer of at most 18 digits"),
         ({"id": "1234567890123456789"}, "'args.hookContext.id' must be a positive integer"),
@@ -504,7 +504,7 @@ _contexts = st.fixed_dictionaries(
         | st.text(max_size=5)
         | st.none()
         | st.booleans(),
-        "type": st.sampled_from([*HOOK_TRIGGERS, "Scene.Merge.Post", "Tag.Merge.Post", ""])
+        "type": st.sampled_from([*HOOK_TRIGGERS, "Scene.Merge.Post", "Movie.Destroy.Post", ""])
         | st.text(max_size=20)
         | st.integers(),
         "inputFields": st.lists(st.text(max_size=5), max_size=205)

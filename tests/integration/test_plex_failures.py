@@ -111,7 +111,8 @@ def test_a_file_that_never_appears_is_dead_lettered_after_its_window_and_retry_s
         # Then after its not-found retries it is dead-lettered with a clear reason
         (dead,) = wait_until(world.dead_letters, timeout=30, message="not-found dead letter")
         assert dead["reason"] == "not_found"
-        assert "gave up after 2 not_found retries" in dead["error"]
+        assert "gave up waiting" in dead["error"]
+        assert "2 not_found retries" in dead["error"]
         # When the file appears in Plex and the operator retries not-found dead letters
         rating_key = world.plex.add_movie(
             section, "/media/new/late.mp4", title="late", size=5, duration_ms=60_000

@@ -48,7 +48,7 @@ EXPECTED_SETTINGS = {
     "transient_retries": "NUMBER", "transient_base_seconds": "NUMBER",
     "transient_cap_seconds": "NUMBER", "not_found_retries": "NUMBER",
     "not_found_base_seconds": "NUMBER", "not_found_cap_seconds": "NUMBER",
-    "dead_letter_retention_days": "NUMBER",
+    "dead_letter_retention_days": "NUMBER", "reconcile_interval_hours": "NUMBER",
 }  # fmt: skip
 
 
@@ -98,7 +98,7 @@ def test_the_plugin_id_is_stashplex_and_no_other_yml_is_in_the_folder(installed)
 def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(installed):
     _, _, manifest = installed
 
-    scenes, related = manifest["hooks"]
+    scenes, related, gone = manifest["hooks"]
     # python3 is what Stash replaces with its python_path setting (else its PATH's python3)
     assert manifest["exec"] == ["python3"]
     assert scenes["name"] == "Sync scene to Plex"
@@ -109,7 +109,12 @@ def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(in
     assert related["triggeredBy"] == [
         "Performer.Update.Post", "Studio.Update.Post", "Tag.Update.Post", "Group.Update.Post",
     ]  # fmt: skip
-    for hook in (scenes, related):
+    assert gone["name"] == "Sync merged and deleted performers, studios, tags and groups to Plex"
+    assert gone["triggeredBy"] == [
+        "Tag.Merge.Post", "Performer.Destroy.Post", "Studio.Destroy.Post", "Tag.Destroy.Post",
+        "Group.Destroy.Post",
+    ]  # fmt: skip
+    for hook in (scenes, related, gone):
         assert manifest["exec"] + hook["execArgs"] == [
             "python3", "-S", "{pluginDir}/stashplex_hook.py",
         ]  # fmt: skip

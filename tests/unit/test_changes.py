@@ -5,37 +5,14 @@ import pytest
 from stashplex.config.settings import Settings
 from stashplex.sync.changes import (
     RELATED_INPUT_FIELDS,
-    cursor_with_margin,
     related_edit_matters,
     related_relevant_fields,
     relevant_fields,
     select_changed,
-    without_baseline,
 )
 from stashplex.sync.fieldmap import MAPPING_TABLE, FieldToggles
 from stashplex.sync.fingerprint import fingerprint
 from stashplex.sync.scene import StashScene
-
-
-@pytest.mark.parametrize(
-    ("cursor", "forward", "expected"),
-    [
-        ("2026-01-10T19:00:05+11:00", False, "2026-01-10T19:00:03+11:00"),
-        ("2026-01-10T08:00:05Z", False, "2026-01-10T08:00:03Z"),
-        ("2026-01-10T08:00:05.250000Z", True, "2026-01-10T08:00:07.250000Z"),
-        ("not a time", False, "not a time"),
-    ],
-    ids=[
-        "an offset stays an offset",
-        "utc keeps its z",
-        "fractions stay fractions",
-        "garbage is passed through unchanged",
-    ],
-)
-def test_the_cursor_margin_keeps_stash_s_spelling_so_text_comparison_stays_correct(
-    cursor, forward, expected
-):
-    assert cursor_with_margin(cursor, forward=forward) == expected
 
 
 def test_an_update_of_a_field_we_do_not_sync_is_not_relevant():
@@ -131,22 +108,6 @@ def test_the_related_rules_cover_every_toggle_the_mapping_builds_from_a_linked_o
     assert ruled == toggles
 
 
-def test_catch_up_leaves_alone_the_scenes_already_stamped_with_the_first_cursor():
-    # Given the first cursor's second and the scenes Stash had stamped with it at that moment
-    baseline = {"stamp": "2026-01-10T08:00:05Z", "ids": ["1", "2"]}
-    page = [
-        {"id": "1", "updated_at": "2026-01-10T08:00:05Z"},  # baseline, unchanged
-        {"id": "2", "updated_at": "2026-01-10T08:00:07Z"},  # baseline, edited since
-        {"id": "3", "updated_at": "2026-01-10T08:00:05Z"},  # edited later in the same second
-        {"id": "4", "updated_at": "2026-01-10T08:00:04Z"},  # inside the re-read margin
-    ]
-    # When a catch-up page is filtered
-    ((total, kept),) = list(without_baseline([(4, page)], baseline))
-    # Then only the unchanged baseline scene is left for the first full sync
-    assert total == 4
-    assert [s["id"] for s in kept] == ["2", "3", "4"]
-
-
 def _raw(scene_id: str, title: str = "T", files: bool = True) -> dict:
     return {
         "id": scene_id,
@@ -162,15 +123,20 @@ def _fp(raw: dict) -> str:
 
 
 @pytest.mark.parametrize(
-    ("known", "force", "catching_up", "selected"),
+    ("known", "mode", "selected"),
     [
-        ({}, False, False, True),
-        ({"fingerprint": "SAME"}, False, False, False),
-        ({"emitted_fingerprint": "SAME"}, False, False, False),
-        ({"failed_fingerprint": "SAME"}, False, False, True),
-        ({"failed_fingerprint": "SAME"}, False, True, False),
-        ({"fingerprint": "SAME"}, True, False, True),
-        ({"fingerprint": "OTHER"}, False, False, True),
+        ({}, "sync", True),
+        ({"fingerprint": "SAME"}, "sync", False),
+        ({"emitted_fingerprint": "SAME"}, "sync", False),
+        ({"failed_fingerprint": "SAME"}, "sync", True),
+        ({"failed_fingerprint": "SAME"}, "catching_up", False),
+        ({"fingerprint": "SAME"}, "force", True),
+        ({"fingerprint": "OTHER"}, "sync", True),
+        ({"fingerprint": "SAME"}, "reconcile", True),
+        ({}, "reconcile", True),
+        ({"fingerprint": "SAME", "emitted_fingerprint": "SAME"}, "reconcile", False),
+        ({"failed_fingerprint": "SAME"}, "reconcile", False),
+        ({"failed_fingerprint": "OTHER"}, "reconcile", True),
     ],
     ids=[
         "never synced: sent",
@@ -180,17 +146,21 @@ def _fp(raw: dict) -> str:
         "failed before, found by catch-up: skipped",
         "forced: sent",
         "changed since: sent",
+        "reconcile, unchanged: sent, so plex-side drift is found",
+        "reconcile, never synced: sent",
+        "reconcile, the same job in flight: skipped",
+        "reconcile, failed unchanged: left to the dead letters",
+        "reconcile, changed since it failed: sent",
     ],
 )
-def test_only_scenes_whose_plex_fields_may_have_changed_get_a_job(
-    known, force, catching_up, selected
-):
+def test_only_scenes_whose_plex_fields_may_have_changed_get_a_job(known, mode, selected):
     # Given a scene read from Stash and what Intake remembers of it
     raw = _raw("1")
     memory = {k: (_fp(raw) if v == "SAME" else v) for k, v in known.items()}
-    # When it is considered
-    result = select_changed([raw], {"1": memory}, FieldToggles(), force=force,
-                            catching_up=catching_up)
+    # When it is considered by a sync, a forced sync, a catch-up pass or a reconciliation
+    flags = {"force": mode == "force", "catching_up": mode == "catching_up",
+             "reconcile": mode == "reconcile"}  # fmt: skip
+    result = select_changed([raw], {"1": memory}, FieldToggles(), **flags)
     # Then it gets a job, or counts as skipped
     assert [scene.id for scene, _ in result.jobs] == (["1"] if selected else [])
     assert result.skipped == (0 if selected else 1)

@@ -1,10 +1,17 @@
-"""Which folders the gateway asks Plex to scan for files it cannot find."""
+"""Which folders the gateway asks Plex to scan for files it cannot find, and how long the jobs
+waiting for Plex wait."""
 
 from __future__ import annotations
 
 import pytest
 
-from stashplex.sync.gateway_rules import folders_due_for_scan
+from stashplex.sync.gateway_rules import (
+    collapse_folders,
+    folders_due_for_scan,
+    path_separator,
+    recheck_delay,
+    wait_budget,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +38,64 @@ def test_a_windows_server_path_is_split_on_its_own_separator():
     )
 
     assert result == ["D:\\Media\\a"]
+
+
+def _media_floor(folder: str) -> str | None:
+    return "/media/" if folder.startswith("/media") else None
+
+
+@pytest.mark.parametrize(
+    ("folders", "limit", "expected"),
+    [
+        (["/media/a", "/media/b"], 10, ["/media/a", "/media/b"]),
+        (["/media/a", "/media/a/x", "/media/a/y/z"], 10, ["/media/a"]),
+        ([f"/media/storm/studio{i:03d}" for i in range(100)], 10, ["/media/storm"]),
+        (
+            [*(f"/media/s/{i}" for i in range(20)), "/media/t/1", "/media/u/deep/er"],
+            3,
+            ["/media/s", "/media/t", "/media/u"],
+        ),
+        ([f"/media/{i}" for i in range(20)], 10, ["/media"]),
+        ([f"/other/{i}" for i in range(5)], 2, ["/other/0", "/other/1"]),
+        ([], 10, []),
+    ],
+    ids=[
+        "few enough: as they are",
+        "nested folders: the outer one covers them",
+        "a storm over 100 studio folders: their common folder",
+        "collapsed level by level, deepest first",
+        "never above the library location",
+        "outside any library: cut to the limit, the rest wait",
+        "nothing due",
+    ],
+)
+def test_many_folders_to_scan_collapse_into_few_scans_that_cover_them_all(
+    folders, limit, expected
+):
+    assert collapse_folders(folders, limit=limit, floor=_media_floor) == expected
+
+
+def test_a_windows_library_collapses_on_backslashes():
+    folders = [f"D:\\Media\\storm\\{i}" for i in range(30)]
+    result = collapse_folders(folders, limit=5, floor=lambda _f: "D:\\Media\\", separator="\\")
+    assert result == ["D:\\Media\\storm"]
+    assert path_separator("D:\\Media\\a.mp4") == "\\"
+    assert path_separator("/media/a.mp4") == "/"
+
+
+@pytest.mark.parametrize(
+    ("wave", "delay"),
+    [(0, 30.0), (1, 30.0), (2, 60.0), (3, 120.0), (5, 480.0), (6, 600.0), (40, 600.0)],
+)
+def test_the_shared_recheck_backs_off_like_the_not_found_policy(wave, delay):
+    assert recheck_delay(wave, first_s=30.0, base_s=30.0, cap_s=600.0) == delay
+
+
+def test_a_recheck_never_comes_sooner_than_an_index_refresh_allows():
+    assert recheck_delay(1, first_s=30.0, base_s=5.0, cap_s=600.0) == 30.0
+
+
+def test_a_job_waits_for_plex_as_long_as_its_not_found_retries_would_have():
+    # 30, 60, 120, 240, 480, then 600 s seven times: 85.5 min, inside the documented 68-89 min
+    assert wait_budget(base_s=30.0, cap_s=600.0, retries=12) == 5130.0
+    assert wait_budget(base_s=1.0, cap_s=1.0, retries=2) == 2.0

@@ -1,14 +1,16 @@
-"""Intake and edits of related objects: a renamed tag, performer, studio or group re-syncs the
-scenes linked to it. Real mailboxes and stores; the Stash emulator is Intake's only neighbour."""
+"""Intake and edits of related objects: a renamed, merged or deleted tag, performer, studio or
+group re-syncs the scenes linked to it. Real mailboxes and stores; the Stash emulator is Intake's
+only neighbour."""
 
 from __future__ import annotations
 
 import pytest
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
-from actors.intake import RELATED_RETRY_TIMER_PREFIX, STASH_RETRY_S, Intake
+from actors.intake import Intake
+from actors.intake_related import RELATED_RETRY_TIMER_PREFIX, STASH_RETRY_S
 from actors.intake_state import SyncState, counters
-from actors.messages import HOOK_EVENT, SYNC_DONE, SYNC_LOCATE, TIMER_SET
+from actors.messages import HOOK_EVENT, SYNC_DONE, SYNC_LOCATE, SYNC_REQUEST, TIMER_SET
 from stashplex.sandbox.stash import StashEmulator
 from stashplex.stash import StashClient
 from tests.support.actors import Harness
@@ -188,6 +190,65 @@ def test_when_stash_cannot_list_the_scenes_the_event_is_tried_again_later(tmp_pa
     assert timer.payload["due_at"] >= timer.created_at + STASH_RETRY_S - 1
     assert timer.payload["job"] == {"to": INTAKE, "kind": HOOK_EVENT, "payload": event}
     assert SyncState(h.data).pending_count() == 0
+
+
+def read_once(h: Harness, scene_ids: list[str]) -> None:
+    """Intake reads these scenes (a sync of them), so its table knows their links."""
+    h.send(INTAKE, SYNC_REQUEST, {"mode": "scenes", "scene_ids": scene_ids})
+    wait_until(lambda: stats(h).get("jobs_emitted", 0) >= len(scene_ids), message="first read")
+    jobs(h)
+
+
+@pytest.mark.parametrize(
+    ("kind", "link"),
+    [("performer", "performer_ids"), ("tag", "tag_ids"), ("group", "groups"), ("studio", None)],
+)
+def test_a_deleted_object_re_reads_the_scenes_it_had_at_their_last_read(
+    tmp_path, stash, kind, link
+):
+    # Given two scenes linked to an object, read once by Intake, and a third without it
+    target = getattr(stash, f"add_{kind}")("Gone soon")
+    linked = {
+        "performer_ids": lambda: {"performer_ids": [target]},
+        "tag_ids": lambda: {"tag_ids": [target]},
+        "groups": lambda: {"groups": [{"group_id": target}]},
+        None: lambda: {"studio_id": target},
+    }[link]
+    carrying = [scene_with(stash, n, **linked()) for n in range(2)]
+    other = scene_with(stash, 9)
+    h = start(tmp_path, stash)
+    read_once(h, [*carrying, other])
+    # When the object is deleted in Stash (which drops the links) and its hook event arrives
+    stash.destroy(kind, target)
+    trigger = f"{kind.capitalize()}.Destroy.Post"
+    event = related(trigger, target, fields=()) | {"input": {"id": target}}
+    h.send(INTAKE, HOOK_EVENT, event)
+    # Then exactly the scenes that carried it are read again and sent on without it
+    wait_until(lambda: stats(h).get("jobs_emitted") == 5, message="two more jobs")
+    emitted = jobs(h)
+    assert sorted(e.scene_id for e in emitted) == sorted(carrying)
+    assert stats(h)["related_scenes"] == 2
+
+
+def test_a_tag_merge_re_reads_the_scenes_of_the_destination_and_of_the_sources(tmp_path, stash):
+    # Given a scene with the source tag, one with the destination, one with neither, all read
+    source, destination = stash.add_tag("Old name"), stash.add_tag("Kept name")
+    had_source = scene_with(stash, 1, tag_ids=[source])
+    had_destination = scene_with(stash, 2, tag_ids=[destination])
+    scene_with(stash, 3)
+    h = start(tmp_path, stash)
+    read_once(h, [had_source, had_destination])
+    # When the source is merged into the destination and Tag.Merge.Post arrives (for the
+    # destination, with the merge input)
+    stash.merge_tags([source], destination)
+    event = related("Tag.Merge.Post", destination, fields=())
+    event["input"] = {"source": [source], "destination": destination}
+    h.send(INTAKE, HOOK_EVENT, event)
+    # Then both scenes are read again; the one that had the source now shows the destination
+    wait_until(lambda: stats(h).get("related_scenes") == 2, message="both re-read")
+    wait_until(lambda: stats(h).get("jobs_emitted") == 3, message="one new job")
+    (job,) = jobs(h)
+    assert (job.scene_id, job.payload["scene"]["tags"]) == (had_source, ["Kept name"])
 
 
 def test_the_client_pages_through_every_linked_scene_in_id_order(stash):

@@ -1,4 +1,4 @@
-"""Intake's decisions as plain functions: hook verdicts, flush steps, grouping, the cursor."""
+"""Intake's decisions as plain functions: hook verdicts, flush steps, grouping."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from stashplex.sync.intake_rules import (
     FlushStep,
     HookVerdict,
     changed_fields,
-    cursor_after_walk,
     flush_step,
     group_fetched,
-    newest_stamp,
     scene_hook_verdict,
     without_cookie,
 )
@@ -85,37 +83,6 @@ def test_fetched_scenes_are_grouped_by_job_and_the_ones_stash_lacks_are_named():
     # Then each scene sits with its job, the stray answer is ignored and the lost one is named
     assert groups == {("a", False, False): [{"id": "2"}], (None, False, True): [{"id": "10"}]}
     assert missing == ["1"]
-
-
-def test_the_newest_stamp_is_the_latest_string_seen_across_pages():
-    first = newest_stamp([{"updated_at": "2026-01-01T00:00:02Z"}, {"updated_at": None}], None)
-    assert newest_stamp([{"updated_at": "2026-01-01T00:00:01Z"}], first) == first
-
-
-@pytest.mark.parametrize(
-    ("cursor", "newest", "baseline", "expected"),
-    [
-        ("2026-01-01T00:00:10Z", None, None, ("2026-01-01T00:00:10Z", False)),
-        ("2026-01-01T00:00:10Z", "2026-01-01T00:00:09Z", None, ("2026-01-01T00:00:10Z", False)),
-        ("2026-01-01T00:00:10Z", "2026-01-01T00:00:11Z", None, ("2026-01-01T00:00:11Z", False)),
-        (
-            "2026-01-01T00:00:10Z",
-            "2026-01-01T00:00:11Z",
-            {"stamp": "2026-01-01T00:00:10Z"},
-            ("2026-01-01T00:00:11Z", False),
-        ),
-        (
-            "2026-01-01T00:00:10Z",
-            "2026-01-01T00:00:13Z",
-            {"stamp": "2026-01-01T00:00:10Z"},
-            ("2026-01-01T00:00:13Z", True),
-        ),
-    ],
-)
-def test_the_cursor_only_moves_forward_and_spends_its_baseline_past_the_margin(
-    cursor, newest, baseline, expected
-):
-    assert cursor_after_walk(cursor, newest, baseline) == expected
 
 
 def test_a_stored_event_keeps_its_connection_but_not_its_session_cookie():

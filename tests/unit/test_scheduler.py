@@ -148,6 +148,37 @@ def test_recurring_ticks_for_catch_up_and_retention_are_scheduled_on_start(harne
     assert harness.kinds(DEAD_LETTER) == ["dead_letter.cleanup"]
 
 
+def recurring(h: Harness) -> dict[str, dict]:
+    store = open_store(h.data)
+    rows = {r["id"]: dict(r) for r in store.query("SELECT * FROM timers WHERE every_s > 0")}
+    store.close()
+    return rows
+
+
+def test_the_reconciliation_recurs_every_interval_starting_one_interval_from_now(tmp_path):
+    # Given a reconciliation every 6 hours
+    h = Harness(tmp_path, reconcile_interval_hours=6)
+    # When the Scheduler starts
+    started = time.time()
+    ref = Scheduler.start(h.context())
+    wait_until(lambda: "recurring:reconcile" in recurring(h), message="the reconcile timer")
+    # Then its timer recurs every 6 h, and its first run is 6 h away, not now
+    timer = recurring(h)["recurring:reconcile"]
+    assert timer["every_s"] == 6 * 3600
+    assert started + 6 * 3600 - 5 < timer["due_at"] <= time.time() + 6 * 3600
+    assert "intake.reconcile" not in h.kinds(INTAKE)
+    ref.stop()
+
+    # When it starts again with reconciliation switched off (0)
+    h.settings = h.settings.model_copy(update={"reconcile_interval_hours": 0})
+    h.services["settings"] = h.settings
+    ref = Scheduler.start(h.context())
+    wait_until(lambda: "recurring:reconcile" not in recurring(h), message="the timer gone")
+    # Then no reconciliation is scheduled, and the other recurring ticks still are
+    assert set(recurring(h)) == {"recurring:catchup", "recurring:dead-letter-retention"}
+    ref.stop()
+
+
 def test_an_unusable_timer_row_is_set_aside_and_the_other_timers_still_fire(harness):
     # Given overdue timers: a job that is not a job, one addressed to no mailbox, and a good one
     store = open_store(harness.data)

@@ -41,6 +41,24 @@ def test_a_cap_below_its_base_is_refused():
                            "STASHPLEX_TRANSIENT_CAP_SECONDS": "10"})
 
 
+@pytest.mark.parametrize(
+    ("hours", "accepted"),
+    [("0", True), ("0.25", True), ("24", True), ("720", True), ("0.1", False), ("721", False),
+     ("-1", False)],
+)  # fmt: skip
+def test_reconciliation_is_off_at_0_or_runs_every_quarter_hour_to_30_days(hours, accepted):
+    env = {"STASHPLEX_RECONCILE_INTERVAL_HOURS": hours}
+    if accepted:
+        assert load_settings(env=env).reconcile_interval_hours == float(hours)
+        return
+    with pytest.raises(SettingsError, match="reconcile_interval_hours"):
+        load_settings(env=env)
+
+
+def test_reconciliation_runs_nightly_by_default():
+    assert load_settings(env={}).reconcile_interval_hours == 24
+
+
 def test_secrets_never_print_in_the_settings_repr():
     settings = load_settings(env={"STASHPLEX_PLEX_TOKEN": "super-secret-token"})
     assert "super-secret-token" not in repr(settings)
