@@ -26,6 +26,10 @@ def stash_client(settings: Settings, *, timeout: float = 30.0) -> StashClient:
         max_bytes=settings.max_response_mb * 2**20,
         max_cover_bytes=settings.max_cover_mb * 2**20,
         deadline_s=settings.request_deadline_seconds,
+        follow_plugin_connection=(
+            settings.source_of("stash_url") == "default"
+            and settings.stash_url == type(settings).model_fields["stash_url"].default
+        ),
     )
 
 

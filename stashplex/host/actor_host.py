@@ -114,9 +114,10 @@ class Host:
     def request_shutdown(self, *_args: object) -> None:
         self._shutdown.set()
 
-    def use_session_cookie(self, cookie: str) -> None:
-        """The freshest hook's session cookie, for Stash reads; kept in memory only."""
-        self.ctx.service("stash").use_session_cookie(cookie)
+    def use_stash_connection(self, connection: dict[str, Any]) -> None:
+        """A hook's or task's ``server_connection``: Stash's address (when no ``stash_url`` was
+        set) and its fresh session cookie; kept in memory only."""
+        self.ctx.service("stash").use_connection(connection)
 
     def request_stop_all(self) -> None:
         """Stop the whole supervisor (the operator asked): tell the watchdog, then ourselves."""

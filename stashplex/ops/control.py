@@ -108,9 +108,8 @@ class ControlHandler:
             where = ".".join(str(p) for p in first["loc"]) or "event"
             raise ValueError(f"malformed hook event: {where}: {first['msg']}") from None
         payload = parsed.model_dump(mode="json")
-        cookie = parsed.connection.get("session_cookie")
-        if cookie:
-            self.host.use_session_cookie(cookie)
+        if parsed.connection:
+            self.host.use_stash_connection(parsed.connection)
             payload["connection"] = {**payload["connection"], "session_cookie": None}
         envelope = Envelope(
             kind=HOOK_EVENT, scene_id=parsed.scene_id, payload=payload, sender="hook"
@@ -161,6 +160,8 @@ class ControlHandler:
     def _task(self, request: dict[str, Any]) -> dict[str, Any]:
         from stashplex.ops.tasks import TaskContext, run_task
 
+        if isinstance(request.get("connection"), dict):  # a task's fresh session, like a hook's
+            self.host.use_stash_connection(request["connection"])
         context = TaskContext(self.ops, self.host.settings, lambda: self._stop({}))
         return {
             "ok": True,

@@ -7,7 +7,7 @@ way, from the host down, so the operator surface can be tested with any object t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from stashplex.config.settings import Settings
@@ -30,5 +30,6 @@ class HostView(Protocol):
     def request_stop_all(self) -> None:
         """Stop every actor and then the host, as SIGTERM would."""
 
-    def use_session_cookie(self, cookie: str) -> None:
-        """Hand Stash's freshest session cookie to the Stash client, in memory only."""
+    def use_stash_connection(self, connection: dict[str, Any]) -> None:
+        """Where Stash is and its freshest session, as a plugin run was told."""
+

@@ -87,8 +87,11 @@ class StashClient:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_cover_bytes: int = DEFAULT_MAX_COVER_BYTES,
         deadline_s: float = DEFAULT_DEADLINE_S,
+        follow_plugin_connection: bool = False,
     ) -> None:
         self.url = url.rstrip("/")
+        #: No ``stash_url`` was configured: the address Stash hands each plugin run is used.
+        self.follow_plugin_connection = follow_plugin_connection
         self._api_key = api_key
         self._timeout = timeout
         self._session = session or bounded_session(max_bytes=max_bytes, deadline_s=deadline_s)
@@ -100,6 +103,29 @@ class StashClient:
     @property
     def graphql_url(self) -> str:
         return f"{self.url}/graphql"
+
+    def use_connection(self, connection: dict[str, Any]) -> None:
+        """What a hook or task run was handed as ``server_connection``: Stash's own address and
+        a fresh session cookie.
+
+        The address replaces the default ``http://127.0.0.1:9999`` only when the user set no
+        ``stash_url``: a Stash on another port or on TLS then works without configuration.
+        Stash reports its listen address; the hook turns a wildcard into loopback.
+        """
+        scheme, host, port = (connection.get(k) for k in ("scheme", "host", "port"))
+        if (
+            self.follow_plugin_connection
+            and scheme in ("http", "https")
+            and isinstance(host, str)
+            and host
+            and type(port) is int
+        ):
+            shown = f"[{host}]" if ":" in host else host
+            with self._lock:
+                if self.url != (url := f"{scheme}://{shown}:{port}"):
+                    log.info("Stash is at %s (from the plugin's server_connection)", url)
+                    self.url = url
+        self.use_session_cookie(connection.get("session_cookie"))
 
     def use_session_cookie(self, value: str | None) -> None:
         """Remember the freshest plugin session cookie (used only without an API key).

@@ -78,3 +78,20 @@ def test_the_placeholder_stash_serves_for_a_coverless_scene_is_not_a_cover(stash
     # When it is fetched, Then it is refused rather than uploaded as a poster
     with pytest.raises(StashQueryError, match="image/svg"):
         client.fetch_image(cover_url(stash, scene_id))
+
+
+def test_without_a_stash_url_the_address_stash_hands_a_plugin_run_is_used(stash):
+    # Given a client on the default address, which is not where this Stash listens
+    client = StashClient("http://127.0.0.1:9", follow_plugin_connection=True)
+    # When a hook's server_connection names Stash's real port
+    client.use_connection({"scheme": "http", "host": "127.0.0.1", "port": stash.port})
+    # Then reads go there
+    assert client.version() is not None
+
+
+def test_a_configured_stash_url_is_never_replaced_by_a_plugin_runs_address(stash):
+    client = StashClient(stash.url, follow_plugin_connection=False)
+
+    client.use_connection({"scheme": "http", "host": "127.0.0.1", "port": 9})
+
+    assert client.url == stash.url and client.version() is not None
