@@ -10,6 +10,7 @@ scene linked to at its last read, for the merges and deletes Stash can no longer
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -72,9 +73,14 @@ class SyncState:
         """State written by an older version lacks some columns; add them."""
         for table, name, declaration in _ADDED_COLUMNS:
             have = {r["name"] for r in self.store.query(f"PRAGMA table_info({table})")}
-            if name not in have:
+            if name in have:
+                continue
+            try:
                 with self.store.transaction() as conn:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+            except sqlite3.OperationalError as exc:  # another connection added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
     # -- pending ---------------------------------------------------------------------------
 
