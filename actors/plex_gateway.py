@@ -24,9 +24,11 @@ Failures become messages: transient -> ``retry.schedule`` (transient); breaker o
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, ClassVar
 
@@ -102,6 +104,9 @@ class PlexGateway(LocateSteps, MailboxActor):
             self.settings.breaker_reset_seconds,
             on_transition=self._breaker_moved,
         )
+        concurrency = self.settings.plex_concurrency
+        self._pool = ThreadPoolExecutor(concurrency, "plex-write") if concurrency > 1 else None
+        self._index_lock = threading.Lock()
         self._call = GuardedCalls(self.breaker, self._identity)
         self._plex: Any = None
         self._builder: IndexBuilder | None = None
@@ -114,6 +119,8 @@ class PlexGateway(LocateSteps, MailboxActor):
         self._publish_status()
 
     def teardown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self.state.store.close()
 
     # -- the breaker around every Plex request ----------------------------------------------
@@ -243,8 +250,15 @@ class PlexGateway(LocateSteps, MailboxActor):
                 self._route_failure(envelope, exc.failure)
             return
         written = self.state.written(keys)
-        for envelope, job in jobs:
-            self._guarded(envelope, lambda e=envelope, j=job: self._write(e, j, items, written))
+        work = [
+            partial(self._guarded, envelope, partial(self._write, envelope, job, items, written))
+            for envelope, job in jobs
+        ]
+        if self._pool is None or len(work) < 2:
+            for step in work:
+                step()
+        else:  # each job writes its own items (latest wins left one job per scene)
+            list(self._pool.map(lambda step: step(), work))
 
     def _superseded(self, envelope: Envelope, job: SyncJob, newer: int) -> None:
         """Latest wins: a write older than one already done or in this batch is dropped."""
@@ -287,7 +301,8 @@ class PlexGateway(LocateSteps, MailboxActor):
             problem = target_problem(key, item, paths, self._index.key)
             if problem is not None:
                 if item is None:
-                    self._index.remove_item(key)
+                    with self._index_lock:
+                        self._index.remove_item(key)
                 raise PlexCallError(problem)
             prior = written.get(key)
             plan = plan_item(
