@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "plex_emulator": ([], ["--requests", "300", "--items", "10000"]),
     "burst": ([], ["--saves", "20", "--hooks", "100", "--scenes", "50"]),
     "first_sync": ([], ["--scenes", "1000"]),
+    "latency": ([], ["--scenes", "300"]),
     "scale": (
         [],
         ["--items", "2000,10000", "--scenes", "1000", "--library", "10000", "--settle", "3"],
@@ -41,6 +42,7 @@ TITLES = {
     "plex_emulator": "Plex emulator capacity (bench/plex_emulator.py)",
     "burst": "1-2. Save wait and hook burst (bench/burst.py)",
     "first_sync": "3-4. First full sync and unchanged re-syncs (bench/first_sync.py)",
+    "latency": "First sync against a Plex with real latency (bench/latency.py)",
     "scale": "5. Scale (bench/scale.py)",
     "recovery": "6. Recovery from SIGKILL (bench/recovery.py)",
     "outage": "7. Plex outage (bench/outage.py)",
