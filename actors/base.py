@@ -169,6 +169,8 @@ class MailboxActor(pykka.ThreadingActor):
         handled = 0
         take = self.batch_size if self.batch_size > 1 else TAKE_CHUNK
         while not self._stopping and handled < self.drain_slice:
+            if not self.may_take():
+                return  # left in the mailbox, durable, for whoever may take it next
             deliveries = self.mailbox.take(take)
             if not deliveries:
                 self.idle()
@@ -356,6 +358,11 @@ class MailboxActor(pykka.ThreadingActor):
         """Handle several messages at once (for actors that amortise I/O over a batch)."""
         for envelope in envelopes:
             self.handle(envelope)
+
+    def may_take(self) -> bool:
+        """Asked before each take: False leaves the messages where they are (Intake says so
+        while a restart to apply changed settings is under way)."""
+        return True
 
     def idle(self) -> None:
         """Called when the mailbox ran dry; a good moment for housekeeping."""

@@ -44,6 +44,7 @@ from actors.messages import (
     job_ended_envelope,
     retry_envelope,
 )
+from actors.problem_reports import GatewayReports
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
 from stashplex.plex.covers import CoverUnavailableError, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
@@ -82,6 +83,7 @@ class PlexGateway(MailboxActor):
             self.settings.path_map, case_insensitive=self.settings.case_insensitive_paths
         )
         self.state = GatewayState(self.ctx.service("data_dir"))
+        self.reports = GatewayReports(self.ctx.service("data_dir").root, self.settings)
         self.breaker = CircuitBreaker(
             self.settings.breaker_failures,
             self.settings.breaker_reset_seconds,
@@ -101,22 +103,20 @@ class PlexGateway(MailboxActor):
 
     def _breaker_moved(self, old: BreakerState, new: BreakerState) -> None:
         log.warning("Plex circuit breaker %s -> %s", old, new)
+        self.reports.breaker_moved(new)
         self._publish_status()
 
     def _publish_status(self) -> None:
-        self.state.kv.set(
-            "status",
-            {
-                "breaker": self.breaker.snapshot(),
-                "index_items": len(self._index),
-                "index_built_at": self._index.built_at or None,
-                "at": time.time(),
-            },
-        )
+        index, breaker = self._index, self.breaker.snapshot()
+        self.state.kv.set("status", {
+            "breaker": breaker, "index_items": len(index),
+            "index_built_at": index.built_at or None, "at": time.time(),
+        })  # fmt: skip
 
     def _server(self) -> Any:
         if self._plex is None:
             self._plex = self._call(connect, self.settings)
+            self.reports.plex_answered()
             self._call.probe = lambda plex=self._plex: plex.query("/identity")
             self._builder = IndexBuilder(self._plex, self.settings.plex_libraries)
         return self._plex
@@ -146,6 +146,7 @@ class PlexGateway(MailboxActor):
                 super().handle(envelope)
         for envelope in locates:
             self._guarded(envelope, lambda e=envelope: self._locate(e))
+        self.reports.batch_located(self._index)
         if writes:
             self._write_batch(writes)
 
@@ -163,6 +164,8 @@ class PlexGateway(MailboxActor):
     ) -> None:  # fmt: skip
         job = _job_ref(envelope, kind or envelope.kind)
         self.send(SCHEDULER, retry_envelope(reason, error, job, due_at=due_at))
+        if reason == "breaker_open":
+            self.reports.breaker_waits()
 
     def _route_failure(self, envelope: Envelope, failure: PlexFailure) -> None:
         if failure.error_class is ErrorClass.TRANSIENT:
@@ -170,6 +173,8 @@ class PlexGateway(MailboxActor):
         elif failure.error_class is ErrorClass.NOT_FOUND:
             self._defer(envelope, "not_found", failure.message, kind=SYNC_LOCATE)
         else:
+            if failure.error_class is ErrorClass.UNAUTHORIZED:
+                self.reports.token_rejected()
             job = _job_ref(envelope, envelope.kind)
             reason: Any = failure.error_class.value
             self.send(DEAD_LETTER, dead_letter_envelope(reason, failure.message, job))
@@ -204,6 +209,7 @@ class PlexGateway(MailboxActor):
             log.info("path index refreshed on a miss: %d new items", added)
             self._publish_status()
             candidates = self._lookup(scene)
+        self.reports.located([f.path for f in scene.files], self.pathmap, index)
         if not candidates and self.settings.scan_on_miss:
             self._scan_folders(scene)
         job = job.model_copy(update={"candidates": [dataclasses.asdict(c) for c in candidates]})
@@ -263,12 +269,9 @@ class PlexGateway(MailboxActor):
 
     def _superseded(self, envelope: Envelope, job: SyncJob, newer: int) -> None:
         """Latest wins: a write older than one already done or in this batch is dropped."""
-        log.info(
-            "scene %s: stale write of revision %d dropped (have %d)",
-            envelope.scene_id,
-            job.revision,
-            newer,
-        )
+        log.info("scene %s: stale write of revision %d dropped (have %d)", *(
+            envelope.scene_id, job.revision, newer,
+        ))  # fmt: skip
         ended = job_ended_envelope(envelope.scene_id, envelope.payload, "skipped")
         if ended is not None:
             self.send(INTAKE, ended)
@@ -377,12 +380,10 @@ class PlexGateway(MailboxActor):
         restores, skipped = select_undo(self.state.store, **request.model_dump())
         items = self._fetch_items(sorted({r.rating_key for r in restores}), missing_ok=True)
         report = apply_undo(restores, items, self.state, self._call)
-        log.info(
-            "journal undo: restored %d fields of %d items, %d skipped",
-            report.fields,
-            report.items,
-            len(report.skipped) + len(skipped),
-        )
+        skipped_count = len(report.skipped) + len(skipped)
+        log.info("journal undo: restored %d fields of %d items, %d skipped", *(
+            report.fields, report.items, skipped_count,
+        ))  # fmt: skip
 
     def _release(self, request: FieldsRelease) -> None:
         where = {"rating_key": request.rating_key, "scene_id": request.scene_id}

@@ -89,13 +89,13 @@ def render_status(status: dict) -> str:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from stashplex.config.loading import load_effective_settings
     from stashplex.config.settings import SettingsError
-    from stashplex.ops.doctor import report_text, run_doctor
+    from stashplex.ops.doctor import doctor_checks, report_text
 
     data = data_dir_of(args)
     try:
-        settings = load_effective_settings(data.config_file)
+        load_effective_settings(data.config_file)
     except SettingsError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    checks = run_doctor(settings)
+    checks = doctor_checks(data.root)
     print(report_text(checks))
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED

@@ -80,9 +80,9 @@ def run_task(  # noqa: PLR0911 - one return per task
     if name == "status":
         return {"summary": status_line(ops.status())}
     if name == "doctor":
-        from stashplex.ops.doctor import report_text, run_doctor
+        from stashplex.ops.doctor import doctor_report
 
-        return {"summary": report_text(run_doctor(settings))}
+        return {"summary": doctor_report(ops.host.data.root)}
     if name == "dlq_retry":
         count = sum(ops.status()["dead_letters"].values())
         ops.dead_letters({"action": "retry", "all": True})

@@ -25,12 +25,12 @@ import sys
 import time
 
 try:
-    from stashplex_link import events, handoff, wire
+    from stashplex_link import events, handoff, notices, wire
     from stashplex_link.events import BadInputError, build_event, subject
 except ImportError:  # not an installed plugin folder: the source tree or the installed package
     if not __package__:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    from stashplex.link import events, handoff, wire  # noqa: F401 - task.py uses events
+    from stashplex.link import events, handoff, notices, wire  # noqa: F401 - task.py uses events
     from stashplex.link.events import BadInputError, build_event, subject
 
 TYPE_CHECKING = False
@@ -51,8 +51,11 @@ DATA_DIR_ENV = "STASHPLEX_DATA_DIR"
 MAX_LOG_LINE = 60000
 #: Lock guarding "start the supervisor" so that concurrent hooks start it once.
 SPAWN_LOCK_NAME = "spawn.lock"
-#: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF).
-SPAWN_LOG = os.path.join("logs", "supervisor-start.log")
+#: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF):
+#: the supervisor's own log, so that one file holds everything that process ever said.
+SPAWN_LOG = os.path.join("logs", "supervisor.log")
+#: A start log past this size is rotated (once, to ``.1``) before the next start appends to it.
+SPAWN_LOG_MAX_BYTES = 10 * 1024 * 1024
 
 _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e", "progress": "p"}
 
@@ -152,46 +155,69 @@ def load_config(config_path: str | None = None) -> HookConfig:
 # -- starting the supervisor ------------------------------------------------------------------
 
 
+class StartAttempt:
+    """A supervisor start, as the hook or task saw it: the process, and what went before."""
+
+    __slots__ = ("failed_before", "log_from", "process")
+
+    def __init__(self, process: Any, log_from: int, failed_before: str | None) -> None:
+        #: The started process, or None if another hook's start stands (lock, cooldown).
+        self.process = process
+        #: The start log's size before this start: what it says from there on is this one's.
+        self.log_from = log_from
+        #: Why the previous start died without answering, if it did and was not reported yet.
+        self.failed_before = failed_before
+
+
 def start_supervisor_detached(
     config: HookConfig, *, cooldown: float = SPAWN_COOLDOWN_SECONDS
-) -> bool:
-    """Start the supervisor unless another hook just did; True if this call started it.
+) -> StartAttempt:
+    """Start the supervisor unless another hook just did.
 
     Many hooks can find the supervisor missing at once (a scan runs hooks in parallel). A
-    non-blocking lock on ``spawn.lock`` plus the last attempt's time stored in it make the
-    burst start one process: a loser of the lock, or anyone within ``cooldown`` seconds of the
-    last attempt, leaves it alone. The supervisor's own instance lock refuses any duplicate.
-    Raises ``OSError`` if the command cannot be started.
+    non-blocking lock on ``spawn.lock`` plus the last attempt stored in it make the burst
+    start one process: a loser of the lock, or anyone within ``cooldown`` seconds of the last
+    attempt, leaves it alone. The supervisor's own instance lock refuses any duplicate. The
+    winner also checks whether the previous start died without answering (its Python cannot
+    import a package, say): nothing else could have told the user. Raises ``OSError`` if the
+    command cannot be started.
     """
     os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
     fd = os.open(os.path.join(config.data_dir, SPAWN_LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+    log_path = os.path.join(config.data_dir, SPAWN_LOG)
     try:
         if not _try_lock(fd):
-            return False
+            return StartAttempt(None, 0, None)
         try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            try:
-                last_attempt = float(os.read(fd, 64) or b"0")
-            except ValueError:
-                last_attempt = 0.0
+            last = notices.read_attempt(fd)
+            failed = notices.failed_start(config.data_dir, last, log_path)
+            if failed == last.get("reported"):
+                failed = None  # told once; a start that fails the same way again is no news
+            elif failed is not None:
+                last["reported"] = failed
             now = time.time()
-            if 0 <= now - last_attempt < cooldown:
-                return False
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, repr(now).encode("ascii"))
-            _spawn_detached(config)
-            return True
+            attempt = StartAttempt(None, 0, failed)
+            recent = 0 <= now - float(last.get("at") or 0) < cooldown
+            if recent or notices.supervisor_alive(config.data_dir):
+                if failed is not None:
+                    notices.write_attempt(fd, last)
+                return attempt
+            attempt.log_from = notices.rotated_size(log_path, SPAWN_LOG_MAX_BYTES)
+            last.update(at=now, pid=None, log_from=attempt.log_from)
+            notices.write_attempt(fd, last)  # a failed spawn still starts the cooldown
+            attempt.process = _spawn_detached(config, log_path)
+            last["pid"] = attempt.process.pid
+            notices.write_attempt(fd, last)
+            return attempt
         finally:
             _unlock(fd)
     finally:
         os.close(fd)
 
 
-def _spawn_detached(config: HookConfig) -> None:
+def _spawn_detached(config: HookConfig, log_path: str) -> Any:
     import subprocess
 
-    log_path = os.path.join(config.data_dir, SPAWN_LOG)
     os.makedirs(os.path.dirname(log_path), mode=0o700, exist_ok=True)
     options: dict[str, Any] = {}
     if sys.platform == "win32":  # pragma: no cover - Windows
@@ -201,7 +227,7 @@ def _spawn_detached(config: HookConfig) -> None:
     spawn_log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         # Our stdout/stderr are Stash's pipes: a child holding them would keep the save waiting.
-        subprocess.Popen(
+        return subprocess.Popen(
             config.spawn,
             stdin=subprocess.DEVNULL,
             stdout=spawn_log,
@@ -275,11 +301,14 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
         log("warning", f"{outcome}; the supervisor will pick it up from {spool_path}")
     else:
         try:
-            started = start_supervisor_detached(config)
+            attempt = start_supervisor_detached(config)
         except OSError as exc:
             log("error", f"{outcome}; could not start the supervisor {config.spawn[0]}: {exc}")
             emit_result(f"{outcome}; supervisor start failed", None)
             return 0
+        if attempt.failed_before:
+            log("error", start_failure_line(config, attempt.failed_before))
+        started = attempt.process is not None
         action = "starting the supervisor" if started else "supervisor start already under way"
         outcome = f"{outcome}; {action}"
         log("info", outcome)
@@ -287,10 +316,32 @@ def hand_over(config: HookConfig, event: dict[str, Any]) -> int:
     return 0
 
 
+def start_failure_line(config: HookConfig, reason: str) -> str:
+    """The error line for a supervisor that died at start, with what fixes it."""
+    where = os.path.join(config.data_dir, SPAWN_LOG)
+    if "No module named" in reason or "ImportError" in reason:
+        fix = (
+            f"install stashplex and its dependencies for {config.python} (`{config.python} -m pip"
+            " install -e <the stashplex project>`), then save again"
+        )
+    else:
+        fix = f"run `{' '.join(config.spawn)}` in a shell to see why (its output is in {where})"
+    return f"stashplex: the supervisor exits at start: {reason}. Fix: {fix}"
+
+
+def report_problems(config: HookConfig) -> None:
+    """Each problem the supervisor recorded since the last report, once, at error level."""
+    for line in notices.unreported_problems(config.data_dir):
+        log("error", line)
+
+
 def main() -> int:
     try:
         event = build_event(read_stdin_object())
-        return hand_over(load_config(), event)
+        config = load_config()
+        code = hand_over(config, event)
+        report_problems(config)
+        return code
     except BadInputError as exc:
         return fail(2, f"stashplex hook: {exc}")
     except ConfigError as exc:

@@ -31,7 +31,7 @@ HOOK_SCRIPT = "stashplex_hook.py"
 TASK_SCRIPT = "stashplex_task.py"
 #: The stdlib-only modules of :mod:`stashplex.link` the hook and tasks import, as a package.
 LINK_PACKAGE = "stashplex_link"
-LINK_MODULES = ("wire.py", "handoff.py", "events.py")
+LINK_MODULES = ("wire.py", "handoff.py", "events.py", "notices.py")
 HOOK_CONFIG = hook_module.CONFIG_NAME
 DESCRIPTION = "Keeps Plex metadata in step with Stash, durably and in the background."
 PROJECT_URL = "https://github.com/stashplex/stashplex"

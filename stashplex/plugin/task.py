@@ -7,8 +7,8 @@ and ``stop`` work without a running supervisor. Stdlib only, like the hook whose
 shares (``stashplex_hook.py`` sits next to it in the plugin folder).
 
 Stash logs a task's ``output`` only at DEBUG, below its default Info level, so the result
-summary is also logged at info (and a failure at error): otherwise the user who ran the task
-sees nothing at all.
+summary is also logged at info (and a failure, or a failed check, at error): otherwise the user
+who ran the task sees nothing at all.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ POLL_INTERVAL_SECONDS = 0.5
 MAX_MISSED_POLLS = 20
 #: How long ``start`` waits for a started supervisor to answer a ping.
 START_WAIT_SECONDS = 30.0
+#: ``stashplex run``'s exit code when another supervisor owns the data directory.
+EXIT_ALREADY_RUNNING = 4
 
 
 class TaskError(RuntimeError):
@@ -62,21 +64,93 @@ def is_running(config: hook.HookConfig) -> bool:
 
 
 def start(config: hook.HookConfig, wait_seconds: float = START_WAIT_SECONDS) -> str:
+    """Start the supervisor and wait until it answers, or say at once why it cannot.
+
+    The task is the started process's parent, so a supervisor that exits (it refused its
+    settings, its Python cannot import a package) is seen the moment it does, with its reason;
+    so is an actor host that the watchdog cannot start (it records why in the problems file).
+    """
     if is_running(config):
         return "supervisor already running"
-    try:
-        hook.start_supervisor_detached(config, cooldown=0.0)
-    except OSError as exc:
-        raise TaskError(f"cannot start the supervisor {config.spawn[0]}: {exc}") from None
+    since_ns = time.time_ns()
     deadline = time.monotonic() + wait_seconds
+    attempt = None
     while time.monotonic() < deadline:
+        if attempt is None or attempt.process is None or _lost_to_another(attempt):
+            # Nothing started while another supervisor holds the data directory (stopping,
+            # or restarting its actor host): look again until one answers or it is gone.
+            try:
+                attempt = hook.start_supervisor_detached(config, cooldown=0.0)
+            except OSError as exc:
+                raise TaskError(f"cannot start the supervisor {config.spawn[0]}: {exc}") from None
         if is_running(config):
             return "supervisor started"
+        if attempt.process is None:
+            alive = hook.notices.supervisor_alive(config.data_dir)
+            reason = start_problem(config, 0, keys=("cannot_start",)) if alive else None
+            if reason:
+                raise TaskError(f"a supervisor runs, but {reason}")
+        else:
+            code = attempt.process.poll()
+            reason = start_problem(config, since_ns)  # it explains itself: say that
+            if reason:
+                raise TaskError(reason)
+            if code is not None and code != EXIT_ALREADY_RUNNING and not is_running(config):
+                reason = start_log_reason(config, attempt.log_from) or "it said nothing"
+                raise TaskError(f"the supervisor exited at start (code {code}): {reason}")
         time.sleep(0.2)
     raise TaskError(
-        f"the supervisor did not answer within {wait_seconds:g} s; "
-        f"see {config.data_dir}/{hook.SPAWN_LOG}"
+        f"the supervisor did not answer within {wait_seconds:g} s; see {start_log(config)}"
     )
+
+
+def _lost_to_another(attempt: hook.StartAttempt) -> bool:
+    return attempt.process is not None and attempt.process.poll() == EXIT_ALREADY_RUNNING
+
+
+def start_problem(
+    config: hook.HookConfig, since_ns: int, keys: tuple[str, ...] = ("settings", "cannot_start")
+) -> str | None:
+    """A start problem the supervisor recorded since ``since_ns``, with its fix."""
+    for key in keys:
+        problem = hook.notices.recorded_problems(config.data_dir).get(key)
+        if problem is None:
+            continue
+        last = problem.get("last")
+        last_ns = int(last * 1e9) if isinstance(last, int | float) else 0
+        if max(problem["rev"], last_ns) >= since_ns:
+            return f"{problem['message']}. Fix: {problem['fix']}"
+    return None
+
+
+def start_log_reason(config: hook.HookConfig, log_from: int) -> str:
+    """Why the started supervisor died, from what it printed to its log since it started."""
+    log_path = start_log(config)
+    reason = hook.notices.reason_from_output(hook.notices.read_log_tail(log_path, log_from))
+    return f"{reason} (see {log_path})" if reason else ""
+
+
+def start_log(config: hook.HookConfig) -> str:
+    """The supervisor's log, where a started supervisor's own output goes too."""
+    return os.path.join(config.data_dir, hook.SPAWN_LOG)  # noqa: PTH118 - stdlib-light task
+
+
+def local_doctor(config: hook.HookConfig) -> str:
+    """The Health check in this process when no supervisor answers.
+
+    It runs with the plugin's configured interpreter (the project's virtualenv), so the full
+    package is usually importable; if it is not, that is the finding.
+    """
+    try:
+        from stashplex.ops.doctor import doctor_report
+    except ImportError as exc:
+        raise TaskError(
+            f"no supervisor answers, and {sys.executable} cannot import stashplex to check on its"
+            f" own ({exc}); reinstall the project's virtualenv"
+        ) from None
+    where = handoff.endpoint_for(config.data_dir).describe()
+    supervisor = f"no supervisor answers at {where}; the 'Start supervisor' task starts it"
+    return doctor_report(config.data_dir, supervisor=supervisor)
 
 
 def follow_job(config: hook.HookConfig, job_id: Any) -> Any:
@@ -119,6 +193,8 @@ def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any
         return start(config)
     if name == "stop" and not is_running(config):
         return "supervisor is not running"
+    if name == "doctor" and not is_running(config):
+        return local_doctor(config)
     args = {key: value for key, value in payload["args"].items() if key != "task"}
     message = {"type": "task", "task": name, "args": args}
     connection = hook.events.connection_from(payload.get("server_connection"))
@@ -147,7 +223,8 @@ def log_summary(name: str, summary: Any) -> None:
     text = summary if isinstance(summary, str) else wire.to_json(summary)
     for line in text.splitlines():
         if line.strip():
-            hook.log("info", line)
+            # A failed Health check line is a failure: Stash shows it as one.
+            hook.log("error" if line.startswith("[FAIL]") else "info", line)
 
 
 def main() -> int:

@@ -1,0 +1,84 @@
+"""The CLI says why a start failed, and each process keeps one log.
+
+Every command runs as a user runs it: ``python -m stashplex ...`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.processes import REPO, configure_for, write_config
+from tests.support.stash_plugin import CONFIGURE_PLUGIN, broken_module
+from tests.support.world import TOKEN, SyncWorld
+
+
+def stashplex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stashplex", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = SyncWorld(tmp_path, scenes=2)
+    yield w
+    stashplex("stop", "--data-dir", str(tmp_path / "data"), env={"PYTHONPATH": ""})
+    w.close()
+
+
+def test_start_with_a_setting_stash_refuses_says_which_and_names_host_log(world, tmp_path):
+    # Given a Plex URL without http:// saved in Stash's plugin settings
+    data = tmp_path / "data"
+    write_config(data, plex_token=TOKEN, stash_url=world.stash.url)
+    world.stash.graphql(CONFIGURE_PLUGIN, {"id": "stashplex", "input": {"plex_url": "plex"}})
+    # When `stashplex start` runs
+    result = stashplex("start", "--data-dir", str(data))
+    # Then it fails in one line with the setting, its source, the fix, and the log with more
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("stashplex start: the supervisor cannot start: invalid settings: ")
+    assert "plex_url (from Stash plugin settings): must start with http://" in line
+    assert "Fix: correct plex_url in Stash" in line
+    assert line.endswith(f"(details in {data / 'logs' / 'host.log'})")
+
+
+def test_start_with_an_actor_host_that_cannot_import_names_the_reason_and_supervisor_log(
+    world, tmp_path
+):
+    # Given an environment in which the actor host cannot import pykka
+    data = tmp_path / "data"
+    configure_for(world, data)
+    broken = {"PYTHONPATH": broken_module(tmp_path / "broken", "pykka")}
+    # When `stashplex start` runs
+    result = stashplex("start", "--data-dir", str(data), env=broken)
+    # Then it says at once why, that the supervisor keeps trying, and where to read more
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert "the actor host exited with code 1 before it was ready: ImportError: pykka" in line
+    assert "it keeps trying (`stashplex stop` stops it)" in line
+    assert line.endswith(f"(details in {data / 'logs' / 'supervisor.log'})")
+
+
+def test_a_detached_supervisor_and_its_host_each_keep_one_log_file(world, tmp_path):
+    # Given a supervisor started detached and stopped again
+    data = tmp_path / "data"
+    configure_for(world, data)
+    assert stashplex("start", "--data-dir", str(data)).returncode == 0
+    assert stashplex("stop", "--data-dir", str(data)).returncode == 0
+    # Then the logs are one file per process, each line written once
+    logs = data / "logs"
+    assert sorted(path.name for path in logs.iterdir()) == ["host.log", "supervisor.log"]
+    supervisor = (logs / "supervisor.log").read_text()
+    host = (logs / "host.log").read_text()
+    assert supervisor.count("actor host started (pid") == 1
+    assert "ready in" in host and "ready in" not in supervisor
