@@ -1,4 +1,4 @@
-"""``status`` and ``doctor``: is it running, and can it work?"""
+"""``status``, ``doctor`` and ``unmatched``: is it running, can it work, what does not map?"""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_dir(doctor)
     doctor.set_defaults(func=cmd_doctor)
+
+    unmatched = sub.add_parser(
+        "unmatched",
+        help="list every Stash scene whose files do not map to a Plex item, with the reason",
+    )
+    add_data_dir(unmatched)
+    unmatched.add_argument("--json", action="store_true", help="machine-readable output")
+    unmatched.set_defaults(func=cmd_unmatched)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -99,3 +107,39 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     checks = doctor_checks(data.root)
     print(report_text(checks))
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+
+
+def cmd_unmatched(args: argparse.Namespace) -> int:
+    """Exit 0 when every scene maps to a Plex item, 1 when some do not (they are listed)."""
+    from dataclasses import asdict
+
+    from stashplex.config.loading import load_effective_settings
+    from stashplex.config.settings import SettingsError
+    from stashplex.ops.unmatched import Coverage, find_unmatched
+    from stashplex.plex.connection import PLEX_ERRORS, classify
+    from stashplex.stash import StashError
+
+    data = data_dir_of(args)
+    try:
+        settings = load_effective_settings(data.config_file)
+    except SettingsError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    if not settings.plex_url:
+        raise CommandError("plex_url is not set; `stashplex doctor` checks the setup", EXIT_USAGE)
+    coverage = Coverage()
+    try:
+        rows = list(find_unmatched(settings, coverage))
+    except PLEX_ERRORS as exc:
+        raise CommandError(f"Plex's libraries cannot be listed: {classify(exc).message}") from None
+    except StashError as exc:
+        raise CommandError(f"Stash's scenes cannot be read: {exc}") from None
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    elif not rows:
+        items = coverage.plex_items
+        print(f"all {coverage.scenes} scenes map to a Plex item ({items} items in Plex)")
+    else:
+        print(f"{len(rows)} of {coverage.scenes} scenes do not map to a Plex item:")
+        for row in rows:
+            print(f"scene {row.scene_id} {row.title!r}: {row.reason}: {row.detail}")
+    return EXIT_FAILED if rows else EXIT_OK

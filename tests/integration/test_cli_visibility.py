@@ -1,10 +1,11 @@
-"""The CLI says why a start failed, and each process keeps one log.
+"""The CLI says what does not map and why a start failed, and each process keeps one log.
 
 Every command runs as a user runs it: ``python -m stashplex ...`` in a subprocess.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,10 +31,49 @@ def stashplex(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 @pytest.fixture
 def world(tmp_path):
-    w = SyncWorld(tmp_path, scenes=2)
+    w = SyncWorld(tmp_path, scenes=4)
     yield w
     stashplex("stop", "--data-dir", str(tmp_path / "data"), env={"PYTHONPATH": ""})
     w.close()
+
+
+def test_unmatched_lists_every_scene_that_does_not_map_with_its_reason(world, tmp_path):
+    # Given scenes Plex has at their mapped path, and three that it does not
+    unmapped = world.stash.add_scene(title="Other disk", files=[{"path": "/other/disk/x.mp4"}])
+    unscanned = world.stash.add_scene(title="New file", files=[{"path": "/data/Movies/new.mp4"}])
+    ambiguous = world.stash.add_scene(
+        title="Two candidates", files=[{"path": "/data/nowhere/shared name.mp4"}]
+    )
+    data = tmp_path / "data"
+    configure_for(world, data)
+    # When `stashplex unmatched` runs (no supervisor needed)
+    result = stashplex("unmatched", "--data-dir", str(data))
+    # Then it lists exactly those three, each with its reason, and exits 1
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "3 of 7 scenes do not map to a Plex item:"
+    assert lines[1:] == [
+        f"scene {unmapped} 'Other disk': no path-map rule: /other/disk/x.mp4: no rule maps it, "
+        "and no Plex library is there",
+        f"scene {unscanned} 'New file': not in Plex: /data/Movies/new.mp4 -> "
+        "/media/Movies/new.mp4: Plex has no such file (not scanned?)",
+        lines[3],
+    ]
+    assert lines[3].startswith(f"scene {ambiguous} 'Two candidates': ambiguous: ")
+    assert "shared name.mp4" in lines[3]
+    # And --json gives the same, one object per scene
+    listed = json.loads(stashplex("unmatched", "--json", "--data-dir", str(data)).stdout)
+    assert [(row["scene_id"], row["reason"]) for row in listed] == [
+        (unmapped, "no path-map rule"), (unscanned, "not in Plex"), (ambiguous, "ambiguous"),
+    ]  # fmt: skip
+
+
+def test_unmatched_says_so_when_every_scene_maps(world, tmp_path):
+    data = tmp_path / "data"
+    configure_for(world, data)
+    result = stashplex("unmatched", "--data-dir", str(data))
+    assert result.returncode == 0
+    assert result.stdout.startswith("all 4 scenes map to a Plex item (")
 
 
 def test_start_with_a_setting_stash_refuses_says_which_and_names_host_log(world, tmp_path):
