@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import textwrap
 
 from stashplex.cli.common import (
     EXIT_FAILED,
@@ -48,50 +48,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def render_status(status: dict) -> str:
-    last = status.get("last_sync_at")
-    timers = status.get("timers", {})
-    breaker = status.get("breaker", {})
-    rows = [
-        (
-            "supervisor",
-            f"pid {status.get('pid')}, up {status.get('uptime_s', 0):.0f} s, "
-            f"RSS {status.get('rss_mb')} MB",
-        ),
-        ("mailboxes", ", ".join(f"{k} {v}" for k, v in status.get("mailboxes", {}).items())),
-        ("pending events", str(status.get("pending_events", 0))),
-        (
-            "timers",
-            f"{timers.get('scheduled', 0)} "
-            + json.dumps(timers.get("by_reason", {}))
-            + (
-                f", next in {timers['next_retry_in_s']} s"
-                if timers.get("next_retry_in_s") is not None
-                else ""
-            ),
-        ),
-        (
-            "dead letters",
-            ", ".join(f"{k} {v}" for k, v in status.get("dead_letters", {}).items()) or "none",
-        ),
-        (
-            "Plex breaker",
-            f"{breaker.get('state', 'unknown')}, "
-            f"{breaker.get('consecutive_failures', 0)} consecutive failures",
-        ),
-        ("path index", f"{status.get('index_items', 0)} Plex items"),
-        ("actor restarts", ", ".join(f"{k} {v}" for k, v in status.get("restarts", {}).items())),
-        (
-            "last successful sync",
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)) if last else "never",
-        ),
-        (
-            "counters",
-            ", ".join(f"{k} {v}" for k, v in sorted(status.get("counters", {}).items())) or "none",
-        ),
-    ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+#: ``stashplex status`` fits a terminal this narrow.
+STATUS_WIDTH = 50
+LABEL_WIDTH = 10
+
+
+def render_status(status: dict, *, width: int = STATUS_WIDTH) -> str:
+    """The status rows as a table in user words, each line at most ``width`` characters."""
+    from stashplex.ops.statusline import status_rows
+
+    lines = []
+    for label, value in status_rows(status):
+        lines += textwrap.wrap(
+            value,
+            width=width,
+            initial_indent=f"{label:<{LABEL_WIDTH}}  ",
+            subsequent_indent=" " * (LABEL_WIDTH + 2),
+            break_on_hyphens=False,
+        ) or [label]
+    return "\n".join(lines)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -124,6 +124,11 @@ class Host:
             self._release_host_lock()
         return self._exit_code
 
+    @property
+    def supervisor_pid(self) -> int | None:
+        """The watchdog that started this host (None when run on its own, as in tests)."""
+        return self._watch_parent
+
     def request_shutdown(self, *_args: object) -> None:
         self._shutdown.set()
 

@@ -78,7 +78,9 @@ def run_task(  # noqa: PLR0911 - one return per task
         cursor = KeyValue(ops._store("intake")).get("cursor")  # noqa: SLF001
         return ops.start_sync({"mode": "since", "since": recent_since(cursor)})
     if name == "status":
-        return {"summary": status_line(ops.status())}
+        status = ops.status()
+        problems = [f"[FAIL] problem: {p['message']}. Fix: {p['fix']}" for p in status["problems"]]
+        return {"summary": "\n".join([status_line(status), *problems])}
     if name == "doctor":
         from stashplex.ops.doctor import doctor_report
 

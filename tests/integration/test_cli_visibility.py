@@ -122,3 +122,28 @@ def test_a_detached_supervisor_and_its_host_each_keep_one_log_file(world, tmp_pa
     host = (logs / "host.log").read_text()
     assert supervisor.count("actor host started (pid") == 1
     assert "ready in" in host and "ready in" not in supervisor
+
+
+def test_status_names_the_watchdog_and_the_host_in_user_words_within_50_columns(world, tmp_path):
+    # Given a supervisor started detached, with a scene Plex cannot match given up on
+    from stashplex.runtime.datadir import DataDir, read_holder
+    from tests.support.processes import host_pid
+
+    data = tmp_path / "data"
+    configure_for(world, data)
+    world.stash.add_scene(files=[{"path": "/data/nowhere/shared name.mp4"}])
+    assert stashplex("start", "--data-dir", str(data)).returncode == 0
+    assert stashplex("sync", "--data-dir", str(data)).returncode == 1  # one scene failed
+    # When `stashplex status` runs
+    result = stashplex("status", "--data-dir", str(data))
+    # Then the watchdog is the supervisor, the host has its own pid, and every line fits
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"supervisor  pid {read_holder(DataDir(data)).pid}" in lines
+    assert any(line.startswith(f"actor host  pid {host_pid(data)}, up ") for line in lines)
+    assert max(len(line) for line in lines) <= 50
+    # And it speaks of failed syncs and the problem with its fix, never in the code's names
+    text = " ".join(result.stdout.split())
+    assert "failed 1 (1 " in text and "Fix: `stashplex dlq list`" in text
+    for name in ("plex_gateway", "dead_letter", "intake", "{}", "low_confidence"):
+        assert name not in result.stdout
