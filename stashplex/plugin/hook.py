@@ -5,6 +5,11 @@ until this process exits. So the hook does the least possible work: validate std
 frame to the long-running supervisor, exit. When the supervisor is not there, the event goes to a
 durable spool and the supervisor is started detached; the user's save never waits for Plex.
 
+The hook is also the only voice the supervisor has in Stash's log: its failures happen after
+every hook has exited. So each hook reads the supervisor's problems record (one small file) and
+logs any problem not logged before at error level, with its fix; and a hook that finds the
+supervisor it started last dead without a word reads why from its log.
+
 Installed as ``<plugin dir>/stashplex_hook.py`` and run with ``python -S`` (no site import, so
 the installed ``stashplex`` package is out of reach): it imports only the standard library and
 the ``stashplex_link`` package copied next to it. Heavy modules (``subprocess``) load only on

@@ -3,8 +3,11 @@
 Stash runs one job at a time and shows a task's ``\\x01p\\x02<fraction>`` lines as the job's
 progress bar, so a long task (a full sync) is run by the supervisor as a job and this process
 polls it, turning its progress and messages into Stash log lines until it is done. ``start``
-and ``stop`` work without a running supervisor. Stdlib only, like the hook whose helpers it
-shares (``stashplex_hook.py`` sits next to it in the plugin folder).
+and ``stop`` work without a running supervisor (``start`` returns as soon as the supervisor
+answers, exits, or records why it cannot start), and so does ``doctor``, which then runs the
+checks in this process. Stdlib only, like the hook whose helpers it shares
+(``stashplex_hook.py`` sits next to it in the plugin folder), but for that doctor: the task
+runs with the plugin's configured interpreter, the project's virtualenv.
 
 Stash logs a task's ``output`` only at DEBUG, below its default Info level, so the result
 summary is also logged at info (and a failure, or a failed check, at error): otherwise the user

@@ -170,7 +170,9 @@ class ProblemLog:
 
     def _write(self, record: Any, before: dict[str, Any], problems: dict[str, Any]) -> None:
         old_rev = record.get("rev", 0) if isinstance(record, dict) else 0
-        rev = max(int(old_rev) + 1 if isinstance(old_rev, int) else 0, time.time_ns())
+        # Above what the hook has seen even if the clock went back: or it would never be logged.
+        floor = max(old_rev if isinstance(old_rev, int) else 0, self.seen_rev()) + 1
+        rev = max(floor, time.time_ns())
         for key, value in problems.items():
             old = before.get(key)
             same = old is not None and _essence(old) == _essence(value)

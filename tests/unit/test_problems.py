@@ -142,3 +142,14 @@ def test_the_reason_a_process_died_is_read_alike_by_the_hook_and_the_watchdog(ou
 def test_a_credential_in_a_reported_text_never_reaches_the_record(tmp_path):
     ProblemLog(tmp_path).report("cannot_start", "died: GET /?X-Plex-Token=s3cr3t-t0ken", "fix")
     assert "s3cr3t" not in (tmp_path / record.PROBLEMS_FILE).read_text()
+
+
+def test_a_problem_reported_after_the_clock_went_back_is_still_logged(tmp_path):
+    # Given a hook that has logged a problem stamped in the future (the clock was ahead)
+    (tmp_path / record.SEEN_FILE).write_text(str(10**30))
+    # When a problem is reported now
+    ProblemLog(tmp_path).report(SETTINGS, "plex_url is wrong", "correct it")
+    # Then the next hook still logs it
+    assert notices.unreported_problems(str(tmp_path)) == [
+        "stashplex: plex_url is wrong. Fix: correct it"
+    ]
