@@ -44,8 +44,7 @@ _PING = "ping"
 
 
 def _failed_before(envelope: Envelope) -> bool:
-    """A message that failed or was in flight in a dead host is handled alone: should it
-    fail (or kill the host) again, no batch mate pays for it."""
+    """Failed before (or in flight in a dead host): handled alone, so no batch mate pays."""
     return envelope.attempt > 0
 
 
@@ -108,8 +107,7 @@ class MailboxActor(pykka.ThreadingActor):
         self._stopping = False
         self._outbox: list[tuple[str, Envelope]] | None = None
         self._thread: threading.Thread | None = None
-        #: A message's handler failed and the message was charged for it (requeued or
-        #: dead-lettered) in the chunk being processed.
+        #: A handler failed in this chunk and its message was charged (requeued or dead letter).
         self._charged = False
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -190,6 +188,8 @@ class MailboxActor(pykka.ThreadingActor):
         handled = 0
         take = self.batch_size if self.batch_size > 1 else TAKE_CHUNK
         while not self._stopping and handled < self.drain_slice:
+            if not self.may_take():
+                return  # left in the mailbox, durable, for whoever may take it next
             deliveries = self.mailbox.take(take, alone=_failed_before)
             if not deliveries:
                 self.idle()
@@ -391,6 +391,10 @@ class MailboxActor(pykka.ThreadingActor):
         """Handle several messages at once (for actors that amortise I/O over a batch)."""
         for envelope in envelopes:
             self.handle(envelope)
+
+    def may_take(self) -> bool:
+        """Asked before each take: False leaves the messages queued (settings are changing)."""
+        return True
 
     def idle(self) -> None:
         """Called when the mailbox ran dry; a good moment for housekeeping."""

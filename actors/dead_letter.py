@@ -39,8 +39,10 @@ from actors.messages import (
     SyncRequest,
     job_ended_envelope,
 )
+from actors.problem_reports import report_dead_letter
 from stashplex.runtime.datadir import DataDir
 from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.problems import DEAD_LETTERS, ProblemLog
 from stashplex.runtime.store import Store, dumps, loads
 
 log = logging.getLogger(__name__)
@@ -169,6 +171,7 @@ class DeadLetter(MailboxActor):
 
     def setup(self) -> None:
         self.store = open_store(self.ctx.service("data_dir"))
+        self.problems = ProblemLog(self.ctx.service("data_dir").root)
         self._cleanup()
 
     def teardown(self) -> None:
@@ -190,7 +193,8 @@ class DeadLetter(MailboxActor):
             super().handle(envelope)
 
     def _insert(self, **values: Any) -> None:
-        """One entry per scene: a scene that fails again replaces its older entry."""
+        """One entry per scene: a scene that fails again replaces its older entry. Each is
+        counted for Stash's log too (the problems record), until the hook reports them."""
         with self.store.transaction() as conn:
             if values.get("scene_id") and values.get("job") is not None:
                 conn.execute(
@@ -213,6 +217,7 @@ class DeadLetter(MailboxActor):
                     values.get("job_id"),
                 ),
             )
+        report_dead_letter(self.problems, values["reason"])
 
     def _store_job(self, envelope: Envelope, job: DeadLetterJob) -> None:
         log.warning("scene %s dead-lettered (%s): %s", envelope.scene_id, job.reason, job.error)
@@ -286,6 +291,7 @@ class DeadLetter(MailboxActor):
                 conn.execute("DELETE FROM dead_letters WHERE id = ?", (row["id"],))
             retried += 1
         log.info("retried %d of %d dead letters", retried, len(rows))
+        self._resolve_when_empty()
 
     def _resend(self, row: Any) -> bool:
         """Send a dead letter's work again; False if it holds nothing that can be sent."""
@@ -320,6 +326,12 @@ class DeadLetter(MailboxActor):
                 "DELETE FROM dead_letters WHERE created_at <= ?", (cutoff,)
             ).rowcount
         log.info("purged %d dead letters older than %g days", removed, older_than_days)
+        self._resolve_when_empty()
+
+    def _resolve_when_empty(self) -> None:
+        """No dead letter left (all retried or purged): nothing left to tell about them."""
+        if not self.store.scalar("SELECT COUNT(*) FROM dead_letters"):
+            self.problems.resolve(DEAD_LETTERS)
 
     def _cleanup(self) -> None:
         self._purge(self.ctx.service("settings").dead_letter_retention_days)

@@ -120,6 +120,13 @@ class Intake(MailboxActor):
     def teardown(self) -> None:
         self.state.store.close()
 
+    def may_take(self) -> bool:
+        """Take nothing judged by stale settings: if the settings' sources changed since the
+        last hook (``dry_run`` toggled in Stash, say), the host restarts with the new ones and
+        the new Intake takes these messages instead."""
+        watch = self.ctx.services.get("settings_watch")
+        return watch is None or watch.current()
+
     # -- dispatch --------------------------------------------------------------------------
 
     def handle_batch(self, envelopes: Sequence[Envelope]) -> None:

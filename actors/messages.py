@@ -70,6 +70,20 @@ ReasonClass = Literal[
     "unknown",
 ]
 
+#: Each reason in the words a user knows (status, Stash's log).
+REASON_WORDS: dict[str, str] = {
+    "transient": "Plex error",
+    "not_found": "not in Plex",
+    "breaker_open": "Plex down",
+    "permanent": "refused by Plex",
+    "unauthorized": "token rejected",
+    "ambiguous": "ambiguous match",
+    "low_confidence": "uncertain match",
+    "invalid_scene": "no files",
+    "poison": "crashed stashplex",
+    "unknown": "unreadable",
+}
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore")

@@ -58,6 +58,7 @@ from actors.messages import (
 )
 from actors.plex_awaiting import AwaitingPlex
 from actors.plex_locate import LocateSteps
+from actors.problem_reports import GatewayReports
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
 from stashplex.plex.covers import cover_download, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
@@ -99,6 +100,7 @@ class PlexGateway(LocateSteps, MailboxActor):
             self.settings.path_map, case_insensitive=self.settings.case_insensitive_paths
         )
         self.state = GatewayState(self.ctx.service("data_dir"))
+        self.reports = GatewayReports(self.ctx.service("data_dir").root, self.settings)
         self.breaker = CircuitBreaker(
             self.settings.breaker_failures,
             self.settings.breaker_reset_seconds,
@@ -129,6 +131,7 @@ class PlexGateway(LocateSteps, MailboxActor):
         """Open: probe Plex every second, so the queue moves within a second of Plex answering
         rather than at the breaker's next trial. Closed again: release the jobs that waited."""
         log.warning("Plex circuit breaker %s -> %s", old, new)
+        self.reports.breaker_moved(new)
         self._publish_status()
         if new is BreakerState.OPEN and old is BreakerState.CLOSED:
             self._arm_probe()
@@ -165,6 +168,7 @@ class PlexGateway(LocateSteps, MailboxActor):
         if self._plex is None:
             record = identity_file(self.ctx.service("data_dir"))
             self._plex = self._call(connect, self.settings, identity_record=record)
+            self.reports.plex_answered()
             self._builder = IndexBuilder(self._plex, self.settings.plex_libraries)
         return self._plex
 
@@ -199,6 +203,7 @@ class PlexGateway(LocateSteps, MailboxActor):
                 super().handle(envelope)
         for envelope in locates:
             self._guarded(envelope, lambda e=envelope: self._locate(e))
+        self.reports.batch_located(self._index)
         if writes:
             self._write_batch(writes)
 
@@ -216,6 +221,8 @@ class PlexGateway(LocateSteps, MailboxActor):
     ) -> None:  # fmt: skip
         job = _job_ref(envelope, kind or envelope.kind)
         self.send(SCHEDULER, retry_envelope(reason, error, job, due_at=due_at))
+        if reason == "breaker_open":
+            self.reports.breaker_waits()
 
     def _route_failure(self, envelope: Envelope, failure: PlexFailure) -> None:
         if failure.error_class is ErrorClass.TRANSIENT:
@@ -223,6 +230,8 @@ class PlexGateway(LocateSteps, MailboxActor):
         elif failure.error_class is ErrorClass.NOT_FOUND:
             self._defer(envelope, "not_found", failure.message, kind=SYNC_LOCATE)
         else:
+            if failure.error_class is ErrorClass.UNAUTHORIZED:
+                self.reports.token_rejected()
             job = _job_ref(envelope, envelope.kind)
             reason: Any = failure.error_class.value
             self.send(DEAD_LETTER, dead_letter_envelope(reason, failure.message, job))
@@ -262,12 +271,9 @@ class PlexGateway(LocateSteps, MailboxActor):
 
     def _superseded(self, envelope: Envelope, job: SyncJob, newer: int) -> None:
         """Latest wins: a write older than one already done or in this batch is dropped."""
-        log.info(
-            "scene %s: stale write of revision %d dropped (have %d)",
-            envelope.scene_id,
-            job.revision,
-            newer,
-        )
+        log.info("scene %s: stale write of revision %d dropped (have %d)", *(
+            envelope.scene_id, job.revision, newer,
+        ))  # fmt: skip
         ended = job_ended_envelope(envelope.scene_id, envelope.payload, "skipped")
         if ended is not None:
             self.send(INTAKE, ended)
@@ -369,12 +375,10 @@ class PlexGateway(LocateSteps, MailboxActor):
         restores, skipped = select_undo(self.state.store, **request.model_dump())
         items = self._fetch_items(sorted({r.rating_key for r in restores}), missing_ok=True)
         report = apply_undo(restores, items, self.state, self._call)
-        log.info(
-            "journal undo: restored %d fields of %d items, %d skipped",
-            report.fields,
-            report.items,
-            len(report.skipped) + len(skipped),
-        )
+        skipped_count = len(report.skipped) + len(skipped)
+        log.info("journal undo: restored %d fields of %d items, %d skipped", *(
+            report.fields, report.items, skipped_count,
+        ))  # fmt: skip
 
     def _release(self, request: FieldsRelease) -> None:
         where = {"rating_key": request.rating_key, "scene_id": request.scene_id}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from actors.addresses import MATCHER, PLEX_GATEWAY
 from actors.messages import MATCH_SCORE, SyncJob
 from actors.plex_awaiting import AwaitingPlex
+from actors.problem_reports import GatewayReports
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.index import IndexBuilder, PathIndex
 from stashplex.plex.state import GatewayState
@@ -43,6 +44,7 @@ class LocateSteps:
     state: GatewayState
     pathmap: PathMap
     awaiting: AwaitingPlex
+    reports: GatewayReports
     _index: PathIndex
     _builder: IndexBuilder | None
     _call: GuardedCalls
@@ -79,6 +81,7 @@ class LocateSteps:
             log.info("path index refreshed on a miss: %d new items", added)
             self._publish_status()
             candidates = self._lookup(paths)
+        self.reports.located(paths, self.pathmap, index)
         if not candidates and not job.dry_run:
             alone = not self.awaiting.count()
             if self.awaiting.park(envelope, job.revision, paths):

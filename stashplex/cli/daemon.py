@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from stashplex.cli.common import (
     EXIT_NOT_RUNNING,
@@ -51,25 +52,46 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from stashplex.config.settings import SettingsError, load_settings
-    from stashplex.runtime.logs import configure_logging
+    from stashplex.config.watch import settings_fix, settings_text
+    from stashplex.runtime.logs import configure_process_logging
+    from stashplex.runtime.problems import SETTINGS, ProblemLog
     from stashplex.runtime.watchdog import exec_watchdog
 
     os.umask(0o077)  # inherited by the watchdog this process becomes, and its hosts
     data = ensured(data_dir_of(args))
-    configure_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
+    configure_process_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
     try:
         settings = load_settings(config_file=data.config_file)
     except SettingsError as exc:
+        # Started by a hook, nobody sees this process's output: the record reaches Stash's log.
+        message = f"the supervisor cannot start: {settings_text(exc)}"
+        ProblemLog(data.root).report(SETTINGS, message, settings_fix(exc))
         raise CommandError(str(exc), EXIT_USAGE) from None
     logging.shutdown()  # flush the log before this process image is replaced
     exec_watchdog(data.root, settings, log_level=args.log_level)
     return 0  # not reached: exec replaced this process
 
 
+#: The supervisor's log is rotated (once, to ``.1``) past this size when a start appends to it.
+LOG_ROTATE_BYTES = 10 * 1024 * 1024
+
+
+def supervisor_log(data: DataDir) -> Path:
+    """The supervisor's one log: its log lines and whatever it prints, a crash included."""
+    return data.logs / "supervisor.log"
+
+
 def spawn_detached(data: DataDir) -> subprocess.Popen[bytes]:
-    """Start ``stashplex run`` in its own session, so no caller ever waits on its output."""
+    """Start ``stashplex run`` in its own session, so no caller ever waits on its output.
+
+    Its stdout and stderr go into its own log (which it then writes to stderr alone), as when
+    the plugin's hook starts it: an import error is in the same file as its log lines.
+    """
     ensured(data)
-    fd = open_private(data.logs / "supervisor.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    log_file = supervisor_log(data)
+    if log_file.exists() and log_file.stat().st_size > LOG_ROTATE_BYTES:
+        log_file.replace(log_file.with_name(log_file.name + ".1"))
+    fd = open_private(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     out = os.fdopen(fd, "ab")
     try:
         return subprocess.Popen(
@@ -109,18 +131,58 @@ def cmd_start(args: argparse.Namespace) -> int:
     if holder is not None:
         print(f"already running (pid {holder.pid}) in {data.root}")
         return EXIT_OK
+    since = time.time()
+    log_from = supervisor_log(data).stat().st_size if supervisor_log(data).exists() else 0
     proc = spawn_detached(data)
-    try:
-        reply = wait_until_answering(data, START_WAIT_S)
-    except CommandError:
-        if proc.poll() is not None:
-            raise CommandError(
-                f"the supervisor exited with code {proc.returncode}; see "
-                f"{data.logs / 'supervisor.log'}"
-            ) from None
-        raise
+    deadline = time.monotonic() + START_WAIT_S
+    reply: dict | None = None
+    while reply is None:
+        try:
+            reply = ask(data, {"type": "ping"}, timeout=2.0)
+        except CommandError as exc:
+            failure = start_failure(data, proc, since, log_from)
+            if failure is not None:
+                raise CommandError(failure) from None
+            if time.monotonic() > deadline:
+                raise CommandError(
+                    f"the supervisor did not answer within {START_WAIT_S:.0f} s ({exc}); "
+                    f"see {supervisor_log(data)}"
+                ) from None
+            time.sleep(0.1)
     print(f"started: supervisor pid {proc.pid}, actor host pid {reply.get('pid')}, in {data.root}")
     return EXIT_OK
+
+
+def start_failure(
+    data: DataDir, proc: subprocess.Popen[bytes], since: float, log_from: int
+) -> str | None:
+    """Why the supervisor just started cannot come up, naming the log that says more; None
+    while it may still. Its own record says why first; else the end of its log."""
+    from stashplex.runtime.problems import CANNOT_START, SETTINGS, ProblemLog
+
+    problems = ProblemLog(data.root).active()
+    recorded = [
+        problems[key]
+        for key in (SETTINGS, CANNOT_START)
+        if key in problems and max(problems[key].rev / 1e9, problems[key].last) >= since
+    ]
+    code = proc.poll()
+    if recorded:
+        problem = recorded[0]
+        host_log = data.logs / "host.log"
+        host_said = host_log.exists() and host_log.stat().st_mtime >= since
+        where = host_log if problem.key == SETTINGS and host_said else supervisor_log(data)
+        state = "exited" if code is not None else "keeps trying (`stashplex stop` stops it)"
+        return f"{problem.message}; it {state}. Fix: {problem.fix} (details in {where})"
+    if code is None:
+        return None
+    with supervisor_log(data).open("rb") as handle:
+        handle.seek(log_from)
+        lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    from stashplex.runtime.problems import reason_from_output
+
+    reason = reason_from_output(lines) or "it printed nothing"
+    return f"the supervisor exited with code {code}: {reason} (see {supervisor_log(data)})"
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

@@ -1,10 +1,10 @@
-"""``status`` and ``doctor``: is it running, and can it work?"""
+"""``status``, ``doctor`` and ``unmatched``: is it running, can it work, what does not map?"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import textwrap
 
 from stashplex.cli.common import (
     EXIT_FAILED,
@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_dir(trust)
     trust.set_defaults(func=cmd_trust_plex)
+    unmatched = sub.add_parser(
+        "unmatched",
+        help="list every Stash scene whose files do not map to a Plex item, with the reason",
+    )
+    add_data_dir(unmatched)
+    unmatched.add_argument("--json", action="store_true", help="machine-readable output")
+    unmatched.set_defaults(func=cmd_unmatched)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -47,65 +54,76 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def render_status(status: dict) -> str:
-    last = status.get("last_sync_at")
-    timers = status.get("timers", {})
-    breaker = status.get("breaker", {})
-    rows = [
-        (
-            "supervisor",
-            f"pid {status.get('pid')}, up {status.get('uptime_s', 0):.0f} s, "
-            f"RSS {status.get('rss_mb')} MB",
-        ),
-        ("mailboxes", ", ".join(f"{k} {v}" for k, v in status.get("mailboxes", {}).items())),
-        ("pending events", str(status.get("pending_events", 0))),
-        (
-            "timers",
-            f"{timers.get('scheduled', 0)} "
-            + json.dumps(timers.get("by_reason", {}))
-            + (
-                f", next in {timers['next_retry_in_s']} s"
-                if timers.get("next_retry_in_s") is not None
-                else ""
-            ),
-        ),
-        (
-            "dead letters",
-            ", ".join(f"{k} {v}" for k, v in status.get("dead_letters", {}).items()) or "none",
-        ),
-        (
-            "Plex breaker",
-            f"{breaker.get('state', 'unknown')}, "
-            f"{breaker.get('consecutive_failures', 0)} consecutive failures",
-        ),
-        ("path index", f"{status.get('index_items', 0)} Plex items"),
-        ("actor restarts", ", ".join(f"{k} {v}" for k, v in status.get("restarts", {}).items())),
-        (
-            "last successful sync",
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)) if last else "never",
-        ),
-        (
-            "counters",
-            ", ".join(f"{k} {v}" for k, v in sorted(status.get("counters", {}).items())) or "none",
-        ),
-    ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+#: ``stashplex status`` fits a terminal this narrow.
+STATUS_WIDTH = 50
+LABEL_WIDTH = 10
+
+
+def render_status(status: dict, *, width: int = STATUS_WIDTH) -> str:
+    """The status rows as a table in user words, each line at most ``width`` characters."""
+    from stashplex.ops.statusline import status_rows
+
+    lines = []
+    for label, value in status_rows(status):
+        lines += textwrap.wrap(
+            value,
+            width=width,
+            initial_indent=f"{label:<{LABEL_WIDTH}}  ",
+            subsequent_indent=" " * (LABEL_WIDTH + 2),
+            break_on_hyphens=False,
+        ) or [label]
+    return "\n".join(lines)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from stashplex.config.loading import load_effective_settings
     from stashplex.config.settings import SettingsError
-    from stashplex.ops.doctor import report_text, run_doctor
+    from stashplex.ops.doctor import doctor_checks, report_text
+
+    data = data_dir_of(args)
+    try:
+        load_effective_settings(data.config_file)
+    except SettingsError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    checks = doctor_checks(data.root)
+    print(report_text(checks))
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+
+
+def cmd_unmatched(args: argparse.Namespace) -> int:
+    """Exit 0 when every scene maps to a Plex item, 1 when some do not (they are listed)."""
+    from dataclasses import asdict
+
+    from stashplex.config.loading import load_effective_settings
+    from stashplex.config.settings import SettingsError
+    from stashplex.ops.unmatched import Coverage, find_unmatched
+    from stashplex.plex.connection import PLEX_ERRORS, classify
+    from stashplex.stash import StashError
 
     data = data_dir_of(args)
     try:
         settings = load_effective_settings(data.config_file)
     except SettingsError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    checks = run_doctor(settings, data)
-    print(report_text(checks))
-    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+    if not settings.plex_url:
+        raise CommandError("plex_url is not set; `stashplex doctor` checks the setup", EXIT_USAGE)
+    coverage = Coverage()
+    try:
+        rows = list(find_unmatched(settings, coverage))
+    except PLEX_ERRORS as exc:
+        raise CommandError(f"Plex's libraries cannot be listed: {classify(exc).message}") from None
+    except StashError as exc:
+        raise CommandError(f"Stash's scenes cannot be read: {exc}") from None
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    elif not rows:
+        items = coverage.plex_items
+        print(f"all {coverage.scenes} scenes map to a Plex item ({items} items in Plex)")
+    else:
+        print(f"{len(rows)} of {coverage.scenes} scenes do not map to a Plex item:")
+        for row in rows:
+            print(f"scene {row.scene_id} {row.title!r}: {row.reason}: {row.detail}")
+    return EXIT_FAILED if rows else EXIT_OK
 
 
 def cmd_trust_plex(args: argparse.Namespace) -> int:

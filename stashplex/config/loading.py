@@ -35,14 +35,28 @@ def stash_client(settings: Settings, *, timeout: float = 30.0) -> StashClient:
 
 def load_effective_settings(config_file: Path | None) -> Settings:
     """Validated settings with Stash's plugin settings layered in when Stash is reachable."""
+    return read_effective_settings(config_file)[0]
+
+
+def read_effective_settings(
+    config_file: Path | None, *, quiet: bool = False
+) -> tuple[Settings, bool]:
+    """The settings, and whether Stash's plugin settings could be read at all.
+
+    A watcher comparing settings must tell "Stash has nothing saved" from "Stash could not be
+    asked"; ``quiet`` keeps a watcher that asks every minute out of the log.
+    """
     base = load_settings(config_file=config_file)
+    say = log.debug if quiet else log.info
     client = stash_client(base, timeout=5)
     try:
         from_stash = client.plugin_settings(PLUGIN_ID)
     except StashError as exc:
-        log.warning("plugin settings not read from Stash (%s); using file and environment", exc)
-        return base
+        (log.debug if quiet else log.warning)(
+            "plugin settings not read from Stash (%s); using file and environment", exc
+        )
+        return base, False
     if not from_stash:
-        return base
-    log.info("using %d plugin settings saved in Stash", len(from_stash))
-    return load_settings(config_file=config_file, stash_plugin_config=from_stash)
+        return base, True
+    say("using %d plugin settings saved in Stash", len(from_stash))
+    return load_settings(config_file=config_file, stash_plugin_config=from_stash), True

@@ -24,14 +24,16 @@ from typing import Any
 from actors.addresses import INTAKE, START_ORDER
 from actors.base import ActorContext, MailboxActor
 from actors.messages import INTAKE_RECOVER
-from stashplex.config.loading import load_effective_settings, stash_client
+from stashplex.config.loading import read_effective_settings, stash_client
 from stashplex.config.settings import Settings, SettingsError, secret_values
+from stashplex.config.watch import SettingsWatch, settings_fix, settings_text
 from stashplex.ops.control import ControlHandler
 from stashplex.runtime.datadir import DataDir, DataDirError
 from stashplex.runtime.envelope import Envelope
 from stashplex.runtime.logs import configure_logging, mask_secrets
 from stashplex.runtime.mailbox import PostOffice
 from stashplex.runtime.private_files import open_private
+from stashplex.runtime.problems import CANNOT_START, SETTINGS, ProblemLog
 from stashplex.runtime.supervision import ChildSpec, RestartIntensity, Supervisor
 from stashplex.runtime.trace import TraceSink
 
@@ -41,6 +43,8 @@ EXIT_OK = 0
 EXIT_CONFIG = 2
 EXIT_ESCALATED = 3
 EXIT_HOST_LOCKED = 5
+#: Stopped to apply changed settings: the watchdog starts the next host at once.
+EXIT_RELOAD = 6
 
 #: How often the heartbeat file is touched; the watchdog's timeout is a multiple of it.
 HEARTBEAT_INTERVAL_S = 1.0
@@ -48,6 +52,8 @@ HEARTBEAT_INTERVAL_S = 1.0
 SPOOL_DRAIN_EVERY_BEATS = 5
 #: How long a new host waits for an orphaned predecessor to let go of the mailboxes.
 HOST_LOCK_WAIT_S = 30.0
+#: Heartbeats between looks at whether the settings' sources changed (without a hook).
+SETTINGS_CHECK_EVERY_BEATS = 60
 
 ServiceFactory = Callable[[DataDir, Settings, PostOffice], dict[str, Any]]
 
@@ -73,9 +79,14 @@ class Host:
         classes: dict[str, type[MailboxActor]] | None = None,
         extra_services: ServiceFactory | None = None,
         watch_parent: int | None = None,
+        settings_watch: SettingsWatch | None = None,
     ) -> None:
         self.data = data
         self.settings = settings
+        #: Notices changed settings; only a host of its own process has one (see ``main``).
+        self.settings_watch = settings_watch
+        if settings_watch is not None:
+            settings_watch.on_change = self.request_reload
         self._serve = serve
         self._classes = classes or actor_classes()
         self._extra_services = extra_services
@@ -106,10 +117,17 @@ class Host:
                 if beats % SPOOL_DRAIN_EVERY_BEATS == 0:
                     self._drain_spool(self.control)
                     self._maybe_log_status()
+                if beats % SETTINGS_CHECK_EVERY_BEATS == 0:
+                    self._check_settings()
         finally:
             self._stop()
             self._release_host_lock()
         return self._exit_code
+
+    @property
+    def supervisor_pid(self) -> int | None:
+        """The watchdog that started this host (None when run on its own, as in tests)."""
+        return self._watch_parent
 
     def request_shutdown(self, *_args: object) -> None:
         self._shutdown.set()
@@ -118,6 +136,17 @@ class Host:
         """A hook's or task's ``server_connection``: Stash's address (when no ``stash_url`` was
         set) and its fresh session cookie; kept in memory only."""
         self.ctx.service("stash").use_connection(connection)
+
+    def request_reload(self, _changes: str = "") -> None:
+        """Stop so that the watchdog starts a host with the changed settings at once."""
+        self._exit_code = EXIT_RELOAD
+        self._shutdown.set()
+
+    def _check_settings(self) -> None:
+        """Look at the settings' sources off the heartbeat thread (Stash may be slow)."""
+        watch = self.settings_watch
+        if watch is not None and watch.due():
+            threading.Thread(target=watch.check, name="settings-watch", daemon=True).start()
 
     def request_stop_all(self) -> None:
         """Stop the whole supervisor (the operator asked): tell the watchdog, then ourselves."""
@@ -139,6 +168,8 @@ class Host:
             "trace_sink": TraceSink(self.data.root / "trace.jsonl"),
             "stash": stash_client(self.settings),
         }
+        if self.settings_watch is not None:
+            services["settings_watch"] = self.settings_watch  # Intake asks it before each take
         lost = [name for name in self.post.names() if self.post[name].quarantined]
         if lost:
             services["mailboxes_lost"] = lost  # Intake takes it once: it re-sends what they held
@@ -168,6 +199,7 @@ class Host:
         self._beat()
         self._status_logged_at = 0
         self._maybe_log_status(force=True)
+        ProblemLog(self.data.root).resolve(CANNOT_START, SETTINGS)  # it starts, and they are valid
         log.info("actor host %d ready in %s", os.getpid(), self.data.root)
 
     def _maybe_log_status(self, *, force: bool = False) -> None:
@@ -262,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--watch-parent", type=int, default=None)
+    parser.add_argument(
+        "--log-stderr", action="store_true", help="also log to stderr (a watchdog in a terminal)"
+    )
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file this process creates is owner-only
     data = DataDir(args.data_dir.expanduser().resolve())
@@ -270,18 +305,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataDirError as exc:
         print(f"stashplex host: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(level=args.log_level, log_file=data.logs / "host.log")
+    configure_logging(
+        level=args.log_level,
+        log_file=data.logs / "host.log",
+        stderr=args.log_stderr or sys.stderr.isatty(),
+    )
+    problems = ProblemLog(data.root)
     try:
-        settings = load_effective_settings(data.config_file)
+        settings, from_stash = read_effective_settings(data.config_file)
     except SettingsError as exc:
         log.error("%s", exc)
+        problems.report(
+            SETTINGS, f"the supervisor cannot start: {settings_text(exc)}", settings_fix(exc)
+        )
         return EXIT_CONFIG
     mask_secrets(secret_values(settings))
-    host = Host(data, settings, watch_parent=args.watch_parent)
+    watch = SettingsWatch(
+        settings,
+        from_stash=from_stash,
+        load=lambda: read_effective_settings(data.config_file, quiet=True),
+        problems=problems,
+    )
+    host = Host(data, settings, watch_parent=args.watch_parent, settings_watch=watch)
     signal.signal(signal.SIGTERM, host.request_shutdown)
     signal.signal(signal.SIGINT, host.request_shutdown)
     return host.run()
 
 
-__all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_OK", "INTAKE", "Host", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_OK", "EXIT_RELOAD", "INTAKE", "Host", "main"]
 

@@ -4,22 +4,26 @@
 :class:`Operations` reads the actors' stores and sends them messages; :func:`run_doctor` checks
 Stash, Plex and the path map without a supervisor; :func:`status_line` is the one-line status.
 It sees the host only through :class:`HostView`, so imports point from the host down to here.
+
+The names load their module on first use: the doctor must run in a process (the *Health
+check* task without a supervisor) where the actors' own dependencies may be what is broken.
 """
 
-from stashplex.ops.control import ControlHandler
-from stashplex.ops.doctor import report_text, run_doctor
-from stashplex.ops.host_view import HostView
-from stashplex.ops.operations import Operations
-from stashplex.ops.statusline import status_line
-from stashplex.ops.tasks import TaskContext, run_task
+from __future__ import annotations
 
-__all__ = [
-    "ControlHandler",
-    "HostView",
-    "Operations",
-    "TaskContext",
-    "report_text",
-    "run_doctor",
-    "run_task",
-    "status_line",
-]
+from stashplex.runtime.lazy import lazy_exports
+
+_EXPORTS = {
+    "ControlHandler": "control",
+    "report_text": "doctor",
+    "run_doctor": "doctor",
+    "HostView": "host_view",
+    "Operations": "operations",
+    "status_line": "statusline",
+    "TaskContext": "tasks",
+    "run_task": "tasks",
+}
+
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - the names are the keys above
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -88,6 +88,8 @@ class ControlHandler:
         if route is None:
             known = ", ".join(sorted(self._routes))
             return {"ok": False, "error": f"unknown request type {kind!r} (known: {known})"}
+        if kind in ("sync", "task"):
+            self._poke_settings()  # an operator's sync follows the settings as they are now
         try:
             return route(request)
         except ValidationError as exc:
@@ -114,8 +116,14 @@ class ControlHandler:
         envelope = Envelope(
             kind=HOOK_EVENT, scene_id=parsed.scene_id, payload=payload, sender="hook"
         )
+        self._poke_settings()  # before the send: Intake looks at the settings before taking it
         self._post().send(INTAKE, envelope)
         return envelope
+
+    def _poke_settings(self) -> None:
+        watch = getattr(self.host, "settings_watch", None)  # a host of its own process has one
+        if watch is not None:
+            watch.poke()
 
     def _hook(self, request: dict[str, Any]) -> dict[str, Any]:
         envelope = self.accept_hook_event(request.get("event"))

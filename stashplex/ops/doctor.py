@@ -2,15 +2,19 @@
 
 Runs without the supervisor (a doctor must work when nothing else does). It reads nothing it
 does not need: Stash's version, Plex's identity and sections, and a sample of Stash file paths
-checked against the Plex path index through the configured path map.
+checked against the Plex path index through the configured path map. :func:`doctor_report`
+adds what the supervisor recorded as wrong, and whether the settings load at all: the same
+report for ``stashplex doctor``, the *Health check* task, and that task run without a
+supervisor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from stashplex.config.loading import stash_client
-from stashplex.config.settings import Settings
+from stashplex.config.settings import Settings, SettingsError
 from stashplex.runtime.datadir import DataDir
 from stashplex.stash import StashError, queries
 from stashplex.sync.pathmap import PathMap
@@ -97,6 +101,31 @@ def _coverage(settings: Settings, index: object) -> Check:
         shown = "; ".join(f"{f} -> {pathmap.map(f)}" for f in unmapped[:SHOW_UNMAPPED])
         detail += f"; first unmapped: {shown}"
     return Check("path map", not unmapped, detail)
+
+
+def doctor_report(data_dir: Path | str, *, supervisor: str | None = None) -> str:
+    """The whole report for a data directory; ``supervisor`` says why it is not answering."""
+    return report_text(doctor_checks(data_dir, supervisor=supervisor))
+
+
+def doctor_checks(data_dir: Path | str, *, supervisor: str | None = None) -> list[Check]:
+    """Every check of :func:`doctor_report`."""
+    from stashplex.config.loading import load_effective_settings
+    from stashplex.runtime.datadir import DataDir
+    from stashplex.runtime.problems import SETTINGS, ProblemLog
+
+    data = DataDir(Path(data_dir))
+    checks = [Check("supervisor", False, supervisor)] if supervisor else []
+    checks += [
+        Check("problem", False, f"{p.message}. Fix: {p.fix}")
+        for key, p in ProblemLog(data.root).active().items()
+        if key != SETTINGS  # loaded afresh just below
+    ]
+    try:
+        settings = load_effective_settings(data.config_file)
+    except SettingsError as exc:
+        return [*checks, Check("settings", False, str(exc))]
+    return [*checks, *run_doctor(settings, data)]
 
 
 def report_text(checks: list[Check]) -> str:

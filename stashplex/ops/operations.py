@@ -85,8 +85,18 @@ class Operations:
         intake = self._store("intake")
         supervisor = self.host.supervisor
         rss = psutil.Process(os.getpid()).memory_info().rss
+        from stashplex.runtime.problems import ProblemLog
+
+        problems = ProblemLog(self.host.data.root).active().values()
         return {
             "pid": os.getpid(),
+            "host_pid": os.getpid(),
+            # The watchdog: the process `stashplex start` started and `stashplex stop` stops.
+            "supervisor_pid": getattr(self.host, "supervisor_pid", None),
+            "problems": [
+                {"key": p.key, "message": p.message, "fix": p.fix, "since": p.since}
+                for p in sorted(problems, key=lambda p: p.rev)
+            ],
             "uptime_s": round(time.time() - self.host.started_at, 1),
             "mailboxes": self.host.post.depths(),
             "pending_events": int(intake.scalar("SELECT COUNT(*) FROM pending") or 0),

@@ -80,11 +80,13 @@ def run_task(  # noqa: PLR0911 - one return per task
         cursor = KeyValue(ops._store("intake")).get("cursor")  # noqa: SLF001
         return ops.start_sync({"mode": "since", "since": recent_since(cursor)})
     if name == "status":
-        return {"summary": status_line(ops.status())}
+        status = ops.status()
+        problems = [f"[FAIL] problem: {p['message']}. Fix: {p['fix']}" for p in status["problems"]]
+        return {"summary": "\n".join([status_line(status), *problems])}
     if name == "doctor":
-        from stashplex.ops.doctor import report_text, run_doctor
+        from stashplex.ops.doctor import doctor_report
 
-        return {"summary": report_text(run_doctor(settings, ops.host.data))}
+        return {"summary": doctor_report(ops.host.data.root)}
     if name == "dlq_retry":
         count = sum(ops.status()["dead_letters"].values())
         ops.dead_letters({"action": "retry", "all": True})

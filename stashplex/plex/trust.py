@@ -81,6 +81,7 @@ def recorded_identity(path: Path) -> str | None:
 def record_identity(path: Path, machine_identifier: str, url: str) -> None:
     """Remember the server the token belongs to (only ever from a trusted URL or an operator)."""
     record = {"machine_identifier": machine_identifier, "url": url}
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a doctor run before any start
     write_private(path, json.dumps(record).encode("utf-8"))
 
 

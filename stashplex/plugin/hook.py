@@ -5,6 +5,11 @@ until this process exits. So the hook does the least possible work: validate std
 frame to the long-running supervisor, exit. When the supervisor is not there, the event goes to a
 durable spool and the supervisor is started detached; the user's save never waits for Plex.
 
+The hook is also the only voice the supervisor has in Stash's log: its failures happen after
+every hook has exited. So each hook reads the supervisor's problems record (one small file) and
+logs any problem not logged before at error level, with its fix; and a hook that finds the
+supervisor it started last dead without a word reads why from its log.
+
 Installed as ``<plugin dir>/stashplex_hook.py`` and run with ``python -S`` (no site import, so
 the installed ``stashplex`` package is out of reach): it imports only the standard library and
 the ``stashplex_link`` package copied next to it. Heavy modules (``subprocess``) load only on
@@ -27,12 +32,12 @@ import sys
 import time
 
 try:
-    from stashplex_link import events, handoff, version, wire
+    from stashplex_link import events, handoff, notices, version, wire
     from stashplex_link.events import BadInputError, build_event, subject
 except ImportError:  # not an installed plugin folder: the source tree or the installed package
     if not __package__:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    from stashplex.link import events, handoff, version, wire  # noqa: F401 - task.py uses events
+    from stashplex.link import events, handoff, notices, version, wire  # noqa: F401 - task.py uses events
     from stashplex.link.events import BadInputError, build_event, subject
 
 TYPE_CHECKING = False
@@ -55,8 +60,9 @@ STASH_DATA_FOLDER = "stashplex"
 MAX_LOG_LINE = 60000
 #: Lock guarding "start the supervisor" so that concurrent hooks start it once.
 SPAWN_LOCK_NAME = "spawn.lock"
-#: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF).
-SPAWN_LOG = os.path.join("logs", "supervisor-start.log")
+#: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF):
+#: the supervisor's own log, so that one file holds everything that process ever said.
+SPAWN_LOG = os.path.join("logs", "supervisor.log")
 
 #: Files in the data directory are never opened through a symbolic link.
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -357,11 +363,20 @@ def _environment() -> Any:
     return environment
 
 
+def report_problems(config: HookConfig) -> None:
+    """Each problem the supervisor recorded since the last report, once, at error level."""
+    for line in notices.unreported_problems(config.data_dir):
+        log("error", line)
+
+
 def main() -> int:
     try:
         payload = read_stdin_object()
         event = build_event(payload)
-        return hand_over(load_config(server_connection=payload.get("server_connection")), event)
+        config = load_config(server_connection=payload.get("server_connection"))
+        code = hand_over(config, event)
+        report_problems(config)
+        return code
     except BadInputError as exc:
         return fail(2, f"stashplex hook: {exc}")
     except ConfigError as exc:

@@ -9,8 +9,8 @@ than these plugin files is restarted into them once the task's own work is done.
 like the hook whose helpers it shares (``stashplex_hook.py`` sits next to it).
 
 Stash logs a task's ``output`` only at DEBUG, below its default Info level, so the result
-summary is also logged at info (and a failure at error): otherwise the user who ran the task
-sees nothing at all.
+summary is also logged at info (and a failure, or a failed check, at error): otherwise the user
+who ran the task sees nothing at all.
 """
 
 from __future__ import annotations
@@ -90,6 +90,24 @@ def follow_version(config: hook.HookConfig, reply: dict[str, Any]) -> None:
         hook.log("error", f"upgrading the supervisor failed: {exc}")
 
 
+def local_doctor(config: hook.HookConfig) -> str:
+    """The Health check in this process when no supervisor answers.
+
+    It runs with the plugin's configured interpreter (the project's virtualenv), so the full
+    package is usually importable; if it is not, that is the finding.
+    """
+    try:
+        from stashplex.ops.doctor import doctor_report
+    except ImportError as exc:
+        raise TaskError(
+            f"no supervisor answers, and {sys.executable} cannot import stashplex to check on its"
+            f" own ({exc}); reinstall the project's virtualenv"
+        ) from None
+    where = handoff.endpoint_for(config.data_dir).describe()
+    supervisor = f"no supervisor answers at {where}; the 'Start supervisor' task starts it"
+    return doctor_report(config.data_dir, supervisor=supervisor)
+
+
 def follow_job(config: hook.HookConfig, job_id: Any) -> Any:
     """Poll ``job_id`` until done, echoing progress and new messages to Stash's log.
 
@@ -130,6 +148,8 @@ def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any
         return lifecycle_task(config, name)
     if name == "stop" and not is_running(config):
         return "supervisor is not running"
+    if name == "doctor" and not is_running(config):
+        return local_doctor(config)
     args = {key: value for key, value in payload["args"].items() if key != "task"}
     message = {"type": "task", "task": name, "args": args}
     connection = hook.events.connection_from(payload.get("server_connection"))
@@ -159,7 +179,8 @@ def log_summary(name: str, summary: Any) -> None:
     text = summary if isinstance(summary, str) else wire.to_json(summary)
     for line in text.splitlines():
         if line.strip():
-            hook.log("info", line)
+            # A failed Health check line is a failure: Stash shows it as one.
+            hook.log("error" if line.startswith("[FAIL]") else "info", line)
 
 
 def main() -> int:

@@ -89,3 +89,26 @@ def configure_logging(
     # pykka logs every captured exception at INFO; WARNING is its recommended production level.
     logging.getLogger("pykka").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def stderr_is(path: Path) -> bool:
+    """Whether this process's stderr already writes into ``path``."""
+    try:
+        ours, theirs = os.fstat(sys.stderr.fileno()), path.stat()
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+def configure_process_logging(*, level: str, log_file: Path) -> None:
+    """One log file per process, even for a process started detached into that very file.
+
+    The hook, the task and ``stashplex start`` send a detached supervisor's stdout and stderr
+    into its log, so that what it prints before logging is set up (an import error, a
+    traceback) is where its log lines are. Logging to the file as well would write every line
+    twice, so such a process logs to stderr alone; its starter rotates the file.
+    """
+    if stderr_is(log_file):
+        configure_logging(level=level)
+    else:
+        configure_logging(level=level, log_file=log_file)

@@ -4,7 +4,12 @@ This is the top of the supervision tree. It starts the actor host as a child pro
 watches it with psutil: alive, not a zombie, heartbeat fresh, resident memory under the cap.
 Anything else gets the child stopped and started again, with a backoff that resets once a child
 has stayed up for a while. The first restart is immediate, so a crash costs hooks about one
-host start-up (they are spooled meanwhile, never lost).
+host start-up (they are spooled meanwhile, never lost). A host that stops to apply changed
+settings is started again at once.
+
+The host's stderr comes through a pipe: it is passed on to ours (the terminal, or the
+supervisor's log when started detached), and its last lines say why a host died before it was
+ready, which goes into the problems record for Stash's log to show.
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import psutil
 
 from stashplex.runtime.datadir import AlreadyRunningError, DataDir, DataDirError, InstanceLock
+from stashplex.runtime.problems import CANNOT_START, ProblemLog, reason_from_output
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,8 @@ EXIT_OK = 0
 #: The host refused its settings (``stashplex.host.EXIT_CONFIG``): restarting cannot help.
 EXIT_CONFIG = 2
 EXIT_ALREADY_RUNNING = 4
+#: The host stopped to apply changed settings (``stashplex.host.EXIT_RELOAD``): start it again.
+EXIT_RELOAD = 6
 
 #: Delays before the 1st, 2nd, ... restart of the host; the last one repeats.
 RESTART_DELAYS_S: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -41,6 +50,8 @@ SHUTDOWN_TIMEOUT_S = 30.0
 #: A host judged unhealthy (hung, bloated) gets less time to finish its in-flight messages.
 UNHEALTHY_STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.25
+#: Lines of the host's stderr kept to explain a host that dies before it is ready.
+STDERR_TAIL_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,7 @@ class Watchdog:
                 "--watch-parent",
                 str(os.getpid()),
             ]
-        return [
+        command = [
             sys.executable,
             "-m",
             "stashplex.host",
@@ -131,6 +142,8 @@ class Watchdog:
             "--watch-parent",
             str(os.getpid()),
         ]
+        # In a terminal, the host's log shows there too; detached, it stays in host.log alone.
+        return [*command, "--log-stderr"] if _isatty(sys.stderr) else command
 
     def request_stop(self, *_args: object) -> None:
         self._stop.set()
@@ -156,7 +169,10 @@ class Watchdog:
         failures = 0
         while not self._stop.is_set():
             started = time.time()
-            child = subprocess.Popen(self.host_command())
+            child = subprocess.Popen(self.host_command(), stderr=subprocess.PIPE)
+            tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+            pump = threading.Thread(target=_pump, args=(child.stderr, tail), daemon=True)
+            pump.start()
             log.info("actor host started (pid %d)", child.pid)
             reason = self._watch(child, started)
             if self._stop.is_set():
@@ -170,14 +186,47 @@ class Watchdog:
                 )
                 return EXIT_CONFIG
             self._terminate(child, timeout=UNHEALTHY_STOP_TIMEOUT_S)
+            self.restarts += 1
+            if child.returncode == EXIT_RELOAD:
+                log.info("actor host stopped to apply changed settings; starting it again")
+                continue
+            pump.join(1.0)
+            if not self._became_ready(child.pid, started):
+                self._report_start_failure(child.pid, reason, list(tail))
             failures = 0 if time.time() - started > BACKOFF_RESET_AFTER_S else failures + 1
             delay = (
                 RESTART_DELAYS_S[min(failures - 1, len(RESTART_DELAYS_S) - 1)] if failures else 0.0
             )
-            self.restarts += 1
             log.warning("actor host %s; restarting in %.1f s", reason, delay)
             self._stop.wait(delay)
         return EXIT_OK
+
+    def _became_ready(self, pid: int, started: float) -> bool:
+        """A ready host writes its pid (``host.pid``) after everything else in its start."""
+        try:
+            written = self.data.host_pid_file.stat().st_mtime
+            return written >= started - 1 and int(self.data.host_pid_file.read_text()) == pid
+        except (OSError, ValueError):
+            return False
+
+    def _report_start_failure(self, pid: int, reason: str, stderr_tail: list[str]) -> None:
+        """Nothing else tells the user of a host that dies before it is ready, and its stderr
+        (an import error) or its own log lines (a lock it waited for) say why."""
+        said = reason_from_output(stderr_tail) or reason_from_output(self._host_log_lines(pid))
+        said = said or "it printed nothing"
+        missing = "No module named" in said or "ImportError" in said
+        project = Path(__file__).resolve().parents[2]
+        install = project if (project / "pyproject.toml").exists() else "stashplex"
+        fix = (
+            f"install stashplex and its dependencies for {sys.executable}: "
+            f"`{sys.executable} -m pip install -e {install}`"
+            if missing
+            else f"see {self.data.logs / 'supervisor.log'} and {self.data.logs / 'host.log'}"
+        )
+        log.error("actor host %s before it was ready: %s", reason, said)
+        ProblemLog(self.data.root).report(
+            CANNOT_START, f"the actor host {_steady(reason)} before it was ready: {said}", fix
+        )
 
     def _watch(self, child: subprocess.Popen[bytes], started: float) -> str:
         proc = psutil.Process(child.pid)
@@ -210,6 +259,48 @@ class Watchdog:
             log.error("actor host did not stop within %.0f s; killing it", timeout)
             child.kill()
             child.wait()
+
+
+    def _host_log_lines(self, pid: int) -> list[str]:
+        """The lines process ``pid`` wrote at the end of ``host.log``."""
+        try:
+            with (self.data.logs / "host.log").open("rb") as handle:
+                handle.seek(max(0, handle.seek(0, os.SEEK_END) - 16384))
+                text = handle.read().decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if f"[{pid} " in line]
+
+
+def _steady(reason: str) -> str:
+    """``reason`` without the figures that differ each time (a record changes only on news)."""
+    if reason.startswith("heartbeat"):
+        return "stopped beating"
+    if reason.startswith("RSS"):
+        return "grew past rss_cap_mb"
+    return reason
+
+
+def _pump(stream: IO[bytes] | None, tail: deque[str]) -> None:
+    """Pass the host's stderr on to ours, keeping its last lines."""
+    if stream is None:
+        return
+    with stream:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            tail.append(line)
+            try:
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):  # our stderr is gone: keep the tail all the same
+                pass
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def run_supervisor(data_dir: Path, settings: WatchLimits, *, log_level: str = "INFO") -> int:
@@ -247,7 +338,7 @@ def exec_watchdog(data_dir: Path, limits: WatchLimits, *, log_level: str = "INFO
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    from stashplex.runtime.logs import configure_logging
+    from stashplex.runtime.logs import configure_process_logging
 
     parser = argparse.ArgumentParser(prog="stashplex-watchdog", description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -261,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataDirError as exc:
         print(f"stashplex: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
+    configure_process_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
     limits = Limits(args.rss_cap_mb, args.heartbeat_timeout)
     return run_supervisor(data.root, limits, log_level=args.log_level)
 

@@ -112,7 +112,7 @@ def test_sync_since_a_value_that_is_not_a_time_is_one_clear_line_and_exit_2(env,
 def test_status_prints_a_table_and_json(env, capsys):
     _, data, _, _ = env
     code, out, _ = cli(capsys, "status", "--data-dir", str(data))
-    assert code == 0 and "Plex breaker" in out and "closed" in out
+    assert code == 0 and "Plex" in out and "(breaker closed)" in out
     code, out, _ = cli(capsys, "status", "--data-dir", str(data), "--json")
     status = json.loads(out)
     assert set(status) >= {

@@ -316,6 +316,21 @@ def test_without_a_supervisor_a_burst_of_20_hooks_is_spooled_and_starts_it_once(
         assert line.startswith("\x01i\x02spooled Scene.Update.Post for scene ")
 
 
+def test_a_problem_the_supervisor_recorded_is_one_error_line_of_the_next_hook_only(plugin, server):
+    # Given a problem the supervisor recorded, with its fix
+    from stashplex.runtime.problems import ProblemLog
+
+    ProblemLog(plugin.data_dir).report("settings", "plex_url is wrong", "correct it in Stash")
+    # When two hooks run, the event delivered each time
+    first = run_script(plugin.hook, hook_input(1))
+    second = run_script(plugin.hook, hook_input(2))
+    # Then the first logs it at error level, the second does not repeat it, and both succeed
+    assert [result_of(c)["error"] for c in (first, second)] == [None, None]
+    assert log_lines(first) == ["\x01e\x02stashplex: plex_url is wrong. Fix: correct it in Stash"]
+    assert log_lines(second) == []
+    assert [message["event"]["scene_id"] for message in server] == ["1", "2"]
+
+
 def test_the_session_cookie_never_reaches_stashs_log(plugin):
     spooled = run_script(plugin.hook, hook_input(1))
 
