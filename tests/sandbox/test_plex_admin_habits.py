@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import MOVIES_ROOT, TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import MOVIES_ROOT, TOKEN, SmallLibrary, connect
 
 ALIEN = f"{MOVIES_ROOT}/Alien (1979)/Alien (1979).mkv"
 
@@ -18,11 +18,6 @@ ALIEN = f"{MOVIES_ROOT}/Alien (1979)/Alien (1979).mkv"
 def emulator() -> Iterator[PlexEmulator]:
     with PlexEmulator(token=TOKEN, admin_port=0) as emu:
         yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def _post(emulator: PlexEmulator, path: str, body: dict[str, Any]) -> requests.Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -10,18 +9,7 @@ import requests
 from plexapi.exceptions import BadRequest
 
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import TOKEN, TRICKY_TAG, SmallLibrary, build_small_library, connect
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
+from tests.support.plex import TOKEN, TRICKY_TAG, SmallLibrary, connect
 
 
 def _put(emulator: PlexEmulator, path: str, params: dict[str, str]) -> requests.Response:

@@ -5,28 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import requests
 from plexapi.exceptions import BadRequest, Unauthorized
 
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import TOKEN, SmallLibrary, connect
 from tests.support.waiting import wait_until
 
 SLOW_SECONDS = 0.3
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_a_down_server_refuses_connections_and_comes_back_on_the_same_port(

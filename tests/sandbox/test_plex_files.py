@@ -8,7 +8,7 @@ import pytest
 from plexapi.exceptions import NotFound
 
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import MOVIES_ROOT, TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import MOVIES_ROOT, TOKEN, SmallLibrary, connect
 from tests.support.waiting import wait_until
 
 ALIEN = f"{MOVIES_ROOT}/Alien (1979)/Alien (1979).mkv"
@@ -34,11 +34,6 @@ def clock() -> Clock:
 def emulator(clock: Clock) -> Iterator[PlexEmulator]:
     with PlexEmulator(token=TOKEN, scan_delay=0.05, clock=clock) as emu:
         yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_a_moved_file_keeps_its_item_and_only_the_part_path_changes(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 
 import pytest
 from plexapi.exceptions import NotFound
@@ -14,17 +13,6 @@ from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
 
 FIRST = b"\xff\xd8\xff\xe0" + b"first cover" * 40
 SECOND = b"\xff\xd8\xff\xe0" + b"second cover" * 40
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def _upload_key(data: bytes, folder: str = "posters") -> str:

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
-
-import pytest
 
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import SmallLibrary, connect
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_a_poster_uploaded_as_bytes_is_named_by_its_sha1_selected_and_locked(

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,20 +18,9 @@ import pytest
 import requests
 
 from stashplex.sandbox.plex import LatencySettings, PlexEmulator, RequestShape, max_rate
-from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import TOKEN, SmallLibrary, connect
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def _timed(call: Callable[[], object]) -> float:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import SmallLibrary, connect
 
 CAST = {"actor[0].tag.tag": "Ann Example", "actor[0].tagging.text": "Lead", "actor.locked": 1}
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_the_cast_lock_is_reported_as_actor_by_default(

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from stashplex.sandbox.plex import PlexEmulator
 from tests.support.plex import (
     MOVIES_ROOT,
     SHOWS_ROOT,
-    TOKEN,
     SmallLibrary,
-    build_small_library,
     connect,
 )
 
 SPLIT = f"{MOVIES_ROOT}/Long Movie (2001)"
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_a_stacked_movie_is_one_media_with_its_parts_in_order(

@@ -4,7 +4,6 @@ batched detail reads that fit in one request line."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -14,17 +13,6 @@ from stashplex.sandbox.plex import PlexEmulator, Realism
 from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
 
 LONG_SUMMARY = "Very long description. " * 400 + "終わり 🎬"
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_an_edit_whose_request_line_is_over_8_kib_is_refused_with_414_and_not_applied(

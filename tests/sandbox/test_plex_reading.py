@@ -9,18 +9,13 @@ import requests
 from plexapi.exceptions import NotFound, Unauthorized
 
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import TOKEN, SmallLibrary, connect
 
 
 @pytest.fixture
 def emulator() -> Iterator[PlexEmulator]:
     with PlexEmulator(token=TOKEN, scan_delay=0.1) as emu:
         yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_connecting_costs_exactly_one_request_to_the_root(emulator: PlexEmulator) -> None:

@@ -27,11 +27,6 @@ def emulator() -> Iterator[PlexEmulator]:
         yield emu
 
 
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
-
-
 def test_a_folder_scan_finishes_without_adding_samples_and_extras(
     emulator: PlexEmulator, small: SmallLibrary
 ) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from stashplex.sandbox.plex import PlexEmulator
-from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
+from tests.support.plex import TOKEN, SmallLibrary, connect
 from tests.support.waiting import wait_until
 
 NEW_FILE = "/media/movies/New Movie (2020)/New Movie (2020).mkv"
@@ -17,11 +17,6 @@ NEW_FILE = "/media/movies/New Movie (2020)/New Movie (2020).mkv"
 def emulator() -> Iterator[PlexEmulator]:
     with PlexEmulator(token=TOKEN, scan_delay=0.3) as emu:
         yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_a_partial_scan_adds_the_new_file_once_done(

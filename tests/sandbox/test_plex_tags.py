@@ -2,23 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from stashplex.sandbox.plex import PlexEmulator, Realism
 from tests.support.plex import TOKEN, SmallLibrary, build_small_library, connect
-
-
-@pytest.fixture
-def emulator() -> Iterator[PlexEmulator]:
-    with PlexEmulator(token=TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture
-def small(emulator: PlexEmulator) -> SmallLibrary:
-    return build_small_library(emulator)
 
 
 def test_a_second_spelling_of_a_genre_comes_back_in_the_first_spelling(
