@@ -231,7 +231,7 @@ def test_a_venv_whose_interpreter_is_gone_is_reported_by_the_hook_and_rebuilt_by
     wait_until(
         lambda: stash.plex_title(scene) == "Edited while the venv is broken"
         and stash.plex_title(stash.world.world.scene_ids[2]) == "After the repair",
-        timeout=60,
+        timeout=120,  # a supervisor started from a fresh venv, on a loaded 2-core machine
         message="both titles in Plex",
     )
 
