@@ -29,14 +29,15 @@ class FailingMatcher(Matcher):
         super().setup()
 
 
-def main() -> int:
+def run_host_with(matcher: type[Matcher]) -> int:
+    """An actor-host process (as ``python -m stashplex.host``) with ``matcher`` in the pipeline."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--watch-parent", type=int)
     args = parser.parse_args()
     data = DataDir(args.data_dir)
     configure_logging(log_file=data.logs / "host.log")
-    classes = {**actor_classes(), Matcher.mailbox_name: FailingMatcher}
+    classes = {**actor_classes(), Matcher.mailbox_name: matcher}
     host = Host(
         data,
         load_settings(config_file=data.config_file),
@@ -45,6 +46,10 @@ def main() -> int:
     )
     signal.signal(signal.SIGTERM, host.request_shutdown)
     return host.run()
+
+
+def main() -> int:
+    return run_host_with(FailingMatcher)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ kills, while ``test.ok`` messages (recorded in ``ok.log``) go through.
 
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -16,11 +14,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from actors.matcher import Matcher
-from stashplex.config.settings import load_settings
-from stashplex.host.actor_host import Host, actor_classes
-from stashplex.runtime.datadir import DataDir
 from stashplex.runtime.envelope import Envelope
-from stashplex.runtime.logs import configure_logging
+from tests.support.faulty_host import run_host_with
 
 HOG = "test.hog"
 OK = "test.ok"
@@ -43,21 +38,7 @@ class HoggingMatcher(Matcher):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--watch-parent", type=int)
-    args = parser.parse_args()
-    data = DataDir(args.data_dir)
-    configure_logging(log_file=data.logs / "host.log")
-    classes = {**actor_classes(), Matcher.mailbox_name: HoggingMatcher}
-    host = Host(
-        data,
-        load_settings(config_file=data.config_file),
-        classes=classes,
-        watch_parent=args.watch_parent,
-    )
-    signal.signal(signal.SIGTERM, host.request_shutdown)
-    return host.run()
+    return run_host_with(HoggingMatcher)
 
 
 if __name__ == "__main__":
