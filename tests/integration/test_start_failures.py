@@ -9,6 +9,7 @@ fails to import, as ``stashplex install-plugin`` would record a broken virtualen
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -20,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from stashplex.link.notices import _running
+from stashplex.link.version import __version__
 from stashplex.plugin import install_plugin
 from stashplex.plugin.hook import SPAWN_COOLDOWN_SECONDS
+from stashplex.plugin.install import plugin_files
 from stashplex.runtime.problems import CANNOT_START, ProblemLog
 from tests.support.processes import REPO, configure_for
 from tests.support.stash_plugin import StashWithPlugin, broken_module
@@ -61,8 +64,6 @@ def plugin_runs_with(stash: StashWithPlugin, python: Path) -> None:
 
 def started_pid(data: Path) -> int | None:
     """The supervisor the last hook started (its record in ``spawn.lock``)."""
-    import json
-
     try:
         return json.loads((data / "spawn.lock").read_text()).get("pid")
     except (OSError, ValueError, AttributeError):
@@ -163,6 +164,43 @@ def test_a_supervisor_that_died_without_a_word_is_an_error_at_the_next_save_once
     # Then the next save logs the new reason, once
     (error,) = stash.errors(lines + stash.save())
     assert "ImportError: pydantic is broken differently" in error
+
+
+def test_the_plugins_own_environment_that_cannot_import_is_an_error_naming_install_repair(
+    tmp_path,
+):
+    # Given a plugin folder as Stash's package manager installs it, whose environment in the
+    # data directory passes the hook's cheap checks but cannot import pydantic
+    plugin = tmp_path / "plugins" / "stashplex"
+    for name, content in plugin_files().items():
+        (plugin / name).parent.mkdir(parents=True, exist_ok=True)
+        (plugin / name).write_bytes(content)
+    config = tmp_path / "stash-config"
+    data = config / "stashplex"
+    venv = data / f"venv-{__version__}"
+    (venv / "bin").mkdir(parents=True)
+    python = python_without(venv / "bin", "pydantic")
+    record = {"venv": str(venv), "python": str(python), "stashplex": __version__}
+    (data / "venv.json").write_text(json.dumps(record))
+    payload = {
+        "server_connection": {"Scheme": "http", "Port": 9999, "Dir": str(config)},
+        "args": {"hookContext": {"id": 7, "type": "Scene.Update.Post", "input": None}},
+    }
+
+    def save() -> list[str]:
+        completed = subprocess.run(
+            [sys.executable, "-S", str(plugin / "stashplex_hook.py")],
+            input=json.dumps(payload).encode(), capture_output=True, timeout=60, check=True,
+        )  # fmt: skip
+        return completed.stderr.decode().splitlines()
+
+    # When a save's hook starts the supervisor, which dies at once
+    first = save()
+    wait_until(lambda: dead(started_pid(data)), timeout=30, message="the start to fail")
+    # Then the next save says why in one error line, and the fix is the Install / repair task
+    (error,) = [line for line in first + save() if line.startswith("\x01e\x02")]
+    assert "the supervisor exited at start: ImportError: pydantic is broken here" in error
+    assert "Fix: run the 'Install / repair' task (Settings > Tasks > Plugin Tasks)" in error
 
 
 # -- stashplex start ----------------------------------------------------------------------------
