@@ -135,7 +135,7 @@ def supervisor_alive(data_dir: str) -> bool:
     try:
         with open(os.path.join(data_dir, "supervisor.lock"), encoding="utf-8") as handle:
             pid = wire.from_json(handle.read() or "{}").get("pid")
-        if type(pid) is not int or not _running(pid):
+        if type(pid) is not int or not running(pid):
             return False
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             return b"stashplex" in handle.read()
@@ -143,7 +143,7 @@ def supervisor_alive(data_dir: str) -> bool:
         return False
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
     """Whether ``pid`` runs and is not a zombie (in Docker, Stash reaps nobody)."""
     try:
         os.kill(pid, 0)
@@ -156,6 +156,9 @@ def _running(pid: int) -> bool:
             return handle.read().rpartition(b")")[2].split()[0] != b"Z"
     except (OSError, IndexError):
         return True
+
+
+_running = running  # its former name
 
 
 def _lock(fd: int) -> None:

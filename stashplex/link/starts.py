@@ -23,11 +23,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-PROBLEMS_FILE = notices.PROBLEMS_FILE
-reason_from_output = notices.reason_from_output
-supervisor_alive = notices.supervisor_alive
-_running = notices._running  # noqa: SLF001 - one module split in two
-
 #: How much of a start log is read to find why a supervisor died.
 TAIL_BYTES = 16 * 1024
 #: A start log past this size is moved to ``.1`` before the next start appends to it.
@@ -53,9 +48,9 @@ def failed_start(data_dir: str, attempt: dict[str, Any], log_path: str) -> str |
     ``provision.json``), or when it left no output to explain itself.
     """
     pid, at = attempt.get("pid"), attempt.get("at")
-    if type(pid) is not int or not isinstance(at, int | float) or _running(pid):
+    if type(pid) is not int or not isinstance(at, int | float) or notices.running(pid):
         return None
-    if supervisor_alive(data_dir):
+    if notices.supervisor_alive(data_dir):
         return None  # it found another supervisor in charge, which is no failure
     for name in (HOST_PID_FILE, PROVISION_FILE):
         try:
@@ -64,14 +59,14 @@ def failed_start(data_dir: str, attempt: dict[str, Any], log_path: str) -> str |
         except OSError:
             pass
     try:
-        with open(os.path.join(data_dir, PROBLEMS_FILE), encoding="utf-8") as handle:
+        with open(os.path.join(data_dir, notices.PROBLEMS_FILE), encoding="utf-8") as handle:
             record = wire.from_json(handle.read())
         if isinstance(record, dict) and int(record.get("rev", 0)) >= at * 1e9:
             return None
     except (OSError, UnicodeDecodeError, ValueError, TypeError):
         pass
     lines = read_log_tail(log_path, attempt.get("log_from"))
-    return reason_from_output(lines) or None
+    return notices.reason_from_output(lines) or None
 
 
 def start_news(data_dir: str, attempt: dict[str, Any], log_path: str) -> str | None:
@@ -165,7 +160,7 @@ def task_failure(
         return f"{problem['message']}; {state}. Fix: {problem['fix']} (details in {log_path})"
     if code is None:
         return None
-    reason = reason_from_output(read_log_tail(log_path, attempt.get("log_from")))
+    reason = notices.reason_from_output(read_log_tail(log_path, attempt.get("log_from")))
     reason = reason or "it printed nothing"
     attempt["reported"] = reason
     fix = start_fix(reason, log_path, python=config.python, managed=config.managed)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from stashplex.link.notices import _running
+from stashplex.link.notices import running
 from stashplex.link.version import __version__
 from stashplex.plugin import install_plugin
 from stashplex.plugin.hook import SPAWN_COOLDOWN_SECONDS
@@ -71,7 +71,7 @@ def started_pid(data: Path) -> int | None:
 
 
 def dead(pid: int | None) -> bool:
-    return pid is not None and not _running(pid)
+    return pid is not None and not running(pid)
 
 
 # -- the Start supervisor task ------------------------------------------------------------------
