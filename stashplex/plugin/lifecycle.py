@@ -166,7 +166,9 @@ def start_supervisor(config: hook.HookConfig, argv: list[str]) -> str:
             return version
         code = process.poll()  # before the record: a process that recorded, then exited
         holder = supervisor_pid(config.data_dir)
-        other = holder if holder and holder != process.pid else None
+        # Another one in charge? (A record left by a killed one names a pid that is gone.)
+        other = holder if holder not in (None, 0, process.pid) else None
+        other = other if other and hook.notices.running(other) else None
         failure = starts.task_failure(config, since, code, attempt, holder=other)
         if failure is not None:
             _record(config, attempt)  # shown by this task: hooks need not log it again
