@@ -172,6 +172,9 @@ def start_supervisor(config: hook.HookConfig, argv: list[str]) -> str:
         failure = starts.task_failure(config, since, code, attempt, holder=other)
         if failure is not None:
             _record(config, attempt)  # shown by this task: hooks need not log it again
+            if code is None and holder != process.pid:  # not in charge: it must not take over
+                process.terminate()  # later, when the user stops the one that is
+                process.wait(STOP_WAIT_SECONDS)
             raise ProvisionError(failure)
         if code == starts.EXIT_ALREADY_RUNNING and holder is None:
             process, attempt = _spawn(config, since)  # the one in charge has stopped meanwhile

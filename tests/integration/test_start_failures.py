@@ -25,6 +25,7 @@ from stashplex.link.version import __version__
 from stashplex.plugin import install_plugin
 from stashplex.plugin.hook import SPAWN_COOLDOWN_SECONDS
 from stashplex.plugin.install import plugin_files
+from stashplex.runtime.datadir import DataDir, read_holder
 from stashplex.runtime.problems import CANNOT_START, ProblemLog
 from tests.support.processes import REPO, configure_for
 from tests.support.stash_plugin import StashWithPlugin, broken_module
@@ -128,6 +129,12 @@ def test_the_start_task_says_a_supervisor_runs_but_its_actor_host_cannot_start(s
     assert "but the actor host exited with code 1 before it was ready" in run.error
     assert "ImportError: pykka is broken here" in run.error
     assert "'Stop supervisor' task stops it" in run.error
+    # And the Stop supervisor task does stop it, after which no supervisor takes over
+    stopped = stash.run_task("Stop supervisor")
+    assert stopped.exit_code == 0, stopped.error
+    assert stopped.output == "stopped the supervisor (its actor host was not answering)"
+    time.sleep(3)  # what a late start would take to reach the data directory's lock
+    assert read_holder(DataDir(stash.data)) is None
 
 
 # -- the next save ------------------------------------------------------------------------------
