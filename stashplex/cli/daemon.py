@@ -89,9 +89,12 @@ def spawn_detached(data: DataDir) -> subprocess.Popen[bytes]:
     """
     ensured(data)
     log_file = supervisor_log(data)
-    if log_file.exists() and log_file.stat().st_size > LOG_ROTATE_BYTES:
-        log_file.replace(log_file.with_name(log_file.name + ".1"))
-    fd = open_private(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        if log_file.exists() and log_file.stat().st_size > LOG_ROTATE_BYTES:
+            log_file.replace(log_file.with_name(log_file.name + ".1"))
+        fd = open_private(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    except OSError as exc:
+        raise unwritable(data, exc) from None
     out = os.fdopen(fd, "ab")
     try:
         return subprocess.Popen(
@@ -107,10 +110,24 @@ def spawn_detached(data: DataDir) -> subprocess.Popen[bytes]:
 
 
 def ensured(data: DataDir) -> DataDir:
+    """``data`` made ready, or a one-line ``CommandError`` (exit 2: a data directory to fix)."""
     try:
         return data.ensure()
     except DataDirError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
+    except OSError as exc:
+        raise unwritable(data, exc) from None
+
+
+def unwritable(data: DataDir, exc: OSError) -> CommandError:
+    """A data directory (or a file in it) that cannot be written: read-only, full, not ours."""
+    return CommandError(
+        f"cannot write the data directory {data.root}: {exc.strerror or exc}"
+        f"{f' ({exc.filename})' if exc.filename and str(exc.filename) != str(data.root) else ''}"
+        "; stashplex needs one it can write: make it writable, or choose another with "
+        "--data-dir or $STASHPLEX_DATA_DIR",
+        EXIT_USAGE,
+    )
 
 
 def wait_until_answering(data: DataDir, timeout: float) -> dict:

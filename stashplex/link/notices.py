@@ -5,13 +5,13 @@ supervisor records them in ``<data dir>/problems.json`` (written by
 :mod:`stashplex.runtime.problems`, which owns the format) and every hook reads that one small
 file: a problem not logged before is logged once, at error level, with its fix. A supervisor
 that dies before it can record anything (its Python cannot import a package) is noticed from
-its start log instead, by the next hook that finds it gone.
+its start log instead, by the next hook that finds it gone (:mod:`stashplex.link.starts`).
 
 Part of the stdlib-only hook link (see :mod:`stashplex.link.wire`): copied next to the hook.
 """
 
 # pathlib costs ~10 ms of start-up (it imports re, fnmatch, urllib): the hook pays for every byte.
-# ruff: noqa: PTH105, PTH116, PTH118, PTH123
+# ruff: noqa: PTH118, PTH123
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 #: Same names as in ``stashplex.runtime.problems`` (a test keeps them equal).
 PROBLEMS_FILE = "problems.json"
 SEEN_FILE = "problems.seen"
-#: How much of a start log is read to find why a supervisor died.
-TAIL_BYTES = 16 * 1024
 
 
 def unreported_problems(data_dir: str) -> list[str]:
@@ -74,50 +72,6 @@ def recorded_problems(data_dir: str) -> dict[str, dict[str, Any]]:
         and isinstance(p.get("message"), str)
         and isinstance(p.get("fix"), str)
     }
-
-
-def failed_start(data_dir: str, attempt: dict[str, Any], log_path: str) -> str | None:
-    """Why the supervisor a hook started last has died without ever answering, if it has.
-
-    ``attempt`` is what the hook recorded when it started it: ``at`` (time), ``pid`` and
-    ``log_from`` (the start log's size then). None while it runs, once its actor host became
-    ready (``host.pid`` written since), when it recorded its own problem since (the hook
-    shows that one), or when it left no output to explain itself.
-    """
-    pid, at = attempt.get("pid"), attempt.get("at")
-    if type(pid) is not int or not isinstance(at, int | float) or _running(pid):
-        return None
-    if supervisor_alive(data_dir):
-        return None  # it found another supervisor in charge, which is no failure
-    try:
-        if os.stat(os.path.join(data_dir, "host.pid")).st_mtime >= at:
-            return None
-    except OSError:
-        pass
-    try:
-        with open(os.path.join(data_dir, PROBLEMS_FILE), encoding="utf-8") as handle:
-            record = wire.from_json(handle.read())
-        if isinstance(record, dict) and int(record.get("rev", 0)) >= at * 1e9:
-            return None
-    except (OSError, UnicodeDecodeError, ValueError, TypeError):
-        pass
-    lines = read_log_tail(log_path, attempt.get("log_from"))
-    return reason_from_output(lines) or None
-
-
-def read_log_tail(log_path: str, start: Any) -> list[str]:
-    """The lines written to ``log_path`` since it was ``start`` bytes long (its last 16 KiB)."""
-    begin = start if type(start) is int and start >= 0 else 0
-    try:
-        with open(log_path, "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size < begin:  # the log was rotated meanwhile
-                begin = 0
-            handle.seek(max(begin, size - TAIL_BYTES))
-            data = handle.read()
-    except OSError:
-        return []
-    return data.decode("utf-8", errors="replace").splitlines()
 
 
 def reason_from_output(lines: list[str]) -> str:
@@ -171,47 +125,6 @@ def _reason(lines: list[str]) -> str:
     return ""
 
 
-# -- the hook's record of its last supervisor start (``spawn.lock``) --------------------------
-
-
-def read_attempt(fd: int) -> dict[str, Any]:
-    """The last start recorded in ``spawn.lock`` (older versions stored the time alone)."""
-    os.lseek(fd, 0, os.SEEK_SET)
-    raw = os.read(fd, 4096).decode("utf-8", errors="replace")
-    try:
-        value = wire.from_json(raw) if raw.strip() else {}
-    except wire.FrameError:
-        value = {}
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = {"at": float(value)}
-    if not isinstance(value, dict):
-        return {}
-    if not isinstance(value.get("at"), int | float) or isinstance(value.get("at"), bool):
-        value.pop("at", None)
-    return value
-
-
-def write_attempt(fd: int, attempt: dict[str, Any]) -> None:
-    os.ftruncate(fd, 0)
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.write(fd, wire.to_json(attempt).encode("ascii"))
-
-
-def rotated_size(log_path: str, max_bytes: int) -> int:
-    """The start log's size, after moving it to ``.1`` if it grew too big."""
-    try:
-        size = os.stat(log_path).st_size
-    except OSError:
-        return 0
-    if size <= max_bytes:
-        return size
-    try:
-        os.replace(log_path, log_path + ".1")
-    except OSError:
-        return size
-    return 0
-
-
 def supervisor_alive(data_dir: str) -> bool:
     """Whether a supervisor holds the data directory (it may be busy restarting its host).
 
@@ -222,7 +135,7 @@ def supervisor_alive(data_dir: str) -> bool:
     try:
         with open(os.path.join(data_dir, "supervisor.lock"), encoding="utf-8") as handle:
             pid = wire.from_json(handle.read() or "{}").get("pid")
-        if type(pid) is not int or not _running(pid):
+        if type(pid) is not int or not running(pid):
             return False
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             return b"stashplex" in handle.read()
@@ -230,7 +143,7 @@ def supervisor_alive(data_dir: str) -> bool:
         return False
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
     """Whether ``pid`` runs and is not a zombie (in Docker, Stash reaps nobody)."""
     try:
         os.kill(pid, 0)
@@ -243,6 +156,9 @@ def _running(pid: int) -> bool:
             return handle.read().rpartition(b")")[2].split()[0] != b"Z"
     except (OSError, IndexError):
         return True
+
+
+_running = running  # its former name
 
 
 def _lock(fd: int) -> None:

@@ -206,35 +206,50 @@ def start_supervisor_detached(
     """Start the supervisor unless another hook just did; True if this call started it.
 
     Many hooks can find the supervisor missing at once (a scan runs hooks in parallel). A
-    non-blocking lock on ``spawn.lock`` plus the last attempt's time stored in it make the
-    burst start one process: a loser of the lock, or anyone within ``cooldown`` seconds of the
-    last attempt, leaves it alone. The supervisor's own instance lock refuses any duplicate.
-    (An upgrade is started the same way under a ``lock`` of its own.)
-    Raises ``OSError`` if the command cannot be started.
+    non-blocking lock on ``spawn.lock`` plus the last attempt stored in it make the burst
+    start one process: a loser of the lock, or anyone within ``cooldown`` seconds of the
+    last attempt, leaves it alone, and so does anyone who finds a supervisor holding the data
+    directory (restarting its actor host). The supervisor's own instance lock refuses any
+    duplicate. (An upgrade is started the same way under a ``lock`` of its own.) The winner
+    also logs why the previous start died without a word (its Python cannot import a
+    package): nothing else could tell the user. Raises ``OSError`` if it cannot be started.
     """
+    starts = _starts()
     os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
     fd = os.open(os.path.join(config.data_dir, lock), os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
     try:
-        if not try_lock(fd):
+        if not starts.try_lock(fd):
             return False
         try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            try:
-                last_attempt = float(os.read(fd, 64) or b"0")
-            except ValueError:
-                last_attempt = 0.0
-            now = time.time()
-            if 0 <= now - last_attempt < cooldown:
-                return False
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, repr(now).encode("ascii"))
-            spawn_detached(config)
-            return True
+            return _start_if_due(config, fd, cooldown, supervisor=lock == SPAWN_LOCK_NAME)
         finally:
-            unlock(fd)
+            starts.unlock(fd)
     finally:
         os.close(fd)
+
+
+def _start_if_due(config: HookConfig, fd: int, cooldown: float, *, supervisor: bool) -> bool:
+    """Under the lock: report the last start's mute death, then start unless it is too soon."""
+    starts = _starts()
+    log_path = os.path.join(config.data_dir, SPAWN_LOG)
+    last = starts.read_attempt(fd)
+    died = starts.start_news(config.data_dir, last, log_path)
+    if died is not None:
+        fix = starts.start_fix(died, log_path, python=config.python, managed=config.managed)
+        log("error", f"stashplex: the supervisor exited at start: {died}. Fix: {fix}")
+    now = time.time()
+    if 0 <= now - float(last.get("at") or 0) < cooldown or (
+        supervisor and notices.supervisor_alive(config.data_dir)
+    ):
+        if died is not None:
+            starts.write_attempt(fd, last)
+        return False
+    log_from = starts.rotated_size(log_path, starts.SPAWN_LOG_MAX_BYTES)
+    last.update(at=now, pid=None, log_from=log_from)
+    starts.write_attempt(fd, last)  # a failed spawn still starts the cooldown
+    last["pid"] = spawn_detached(config).pid
+    starts.write_attempt(fd, last)
+    return True
 
 
 def spawn_detached(config: HookConfig) -> Any:
@@ -265,37 +280,6 @@ def spawn_detached(config: HookConfig) -> Any:
         )
     finally:
         os.close(spawn_log)
-
-
-def try_lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def unlock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        return
-    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 # -- the hook ---------------------------------------------------------------------------------
@@ -361,6 +345,15 @@ def _environment() -> Any:
     except ImportError:  # the source tree or the installed package
         from stashplex.plugin import environment
     return environment
+
+
+def _starts() -> Any:
+    """``stashplex_link.starts``, imported only when the supervisor must be started."""
+    try:
+        from stashplex_link import starts
+    except ImportError:  # the source tree or the installed package
+        from stashplex.link import starts
+    return starts
 
 
 def report_problems(config: HookConfig) -> None:

@@ -27,9 +27,11 @@ try:
     import stashplex_environment as environment
     import stashplex_hook as hook
     import stashplex_venvs as venvs
+    from stashplex_link import starts
 except ImportError:  # not an installed plugin folder: the source tree or the installed package
     if not __package__:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    from stashplex.link import starts
     from stashplex.plugin import environment, hook, venvs
 
 TYPE_CHECKING = False
@@ -62,7 +64,7 @@ def provisioning(data_dir: str, wait_seconds: float) -> Iterator[None]:
     fd = os.open(os.path.join(data_dir, hook.SPAWN_LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait_seconds
-        while not hook.try_lock(fd):
+        while not starts.try_lock(fd):
             if time.monotonic() > deadline:
                 raise BusyError(
                     "another install, upgrade or start of the supervisor is under way; "
@@ -72,7 +74,7 @@ def provisioning(data_dir: str, wait_seconds: float) -> Iterator[None]:
         try:
             yield
         finally:
-            hook.unlock(fd)
+            starts.unlock(fd)
     finally:
         os.close(fd)
 
@@ -103,8 +105,8 @@ def supervisor_pid(data_dir: str) -> int | None:
     except OSError:
         return None
     try:
-        if hook.try_lock(fd):
-            hook.unlock(fd)
+        if starts.try_lock(fd):
+            starts.unlock(fd)
             return None
     finally:
         os.close(fd)
@@ -141,11 +143,19 @@ def stop_supervisor(data_dir: str, say: Say) -> bool:
 
 
 def start_supervisor(config: hook.HookConfig, argv: list[str]) -> str:
-    """Start ``argv`` detached and wait until it answers; returns the version it reports."""
+    """Start ``argv`` detached; returns the version it reports as soon as it answers.
+
+    This task is the started process's parent, so it does not wait out ``START_WAIT_SECONDS``
+    for one that cannot come up: it raises ``ProvisionError`` as soon as the process exits (with
+    its last words from its log), records why it cannot start (a refused setting, an actor host
+    that dies before it is ready), or finds another supervisor in charge whose host cannot start.
+    The attempt goes into ``spawn.lock`` as a hook's would, so hooks do not report it again.
+    """
     config.spawn = argv
-    process: subprocess.Popen[bytes] = hook.spawn_detached(config)
+    since = time.time()
+    process, attempt = _spawn(config, since)
     deadline = time.monotonic() + START_WAIT_SECONDS
-    while time.monotonic() < deadline:
+    while True:
         version = running_version(config.data_dir)
         if version is not None:
             if version and version != PLUGIN_VERSION:
@@ -154,25 +164,51 @@ def start_supervisor(config: hook.HookConfig, argv: list[str]) -> str:
                     f"{PLUGIN_VERSION}: update the stashplex that Python runs"
                 )
             return version
-        code = process.poll()
-        if code is not None:
-            raise ProvisionError(f"the supervisor exited with code {code}: {_last_line(config)}")
-        time.sleep(0.2)
-    raise ProvisionError(
-        f"the supervisor did not answer within {START_WAIT_SECONDS:g} s; "
-        f"see {os.path.join(config.data_dir, hook.SPAWN_LOG)}"
-    )
+        code = process.poll()  # before the record: a process that recorded, then exited
+        holder = supervisor_pid(config.data_dir)
+        # Another one in charge? (A record left by a killed one names a pid that is gone.)
+        other = holder if holder not in (None, 0, process.pid) else None
+        other = other if other and hook.notices.running(other) else None
+        failure = starts.task_failure(config, since, code, attempt, holder=other)
+        if failure is not None:
+            _record(config, attempt)  # shown by this task: hooks need not log it again
+            if code is None and holder != process.pid:  # not in charge: it must not take over
+                process.terminate()  # later, when the user stops the one that is
+                process.wait(STOP_WAIT_SECONDS)
+            raise ProvisionError(failure)
+        if code == starts.EXIT_ALREADY_RUNNING and holder is None:
+            process, attempt = _spawn(config, since)  # the one in charge has stopped meanwhile
+        if time.monotonic() > deadline:
+            raise ProvisionError(
+                f"the supervisor did not answer within {START_WAIT_SECONDS:g} s; see "
+                f"{_log_path(config)}"
+            )
+        time.sleep(0.1)
 
 
-def _last_line(config: hook.HookConfig) -> str:
-    """What the supervisor said last (e.g. which setting it refused), from its start log."""
-    path = os.path.join(config.data_dir, hook.SPAWN_LOG)
+def _spawn(config: hook.HookConfig, since: float) -> tuple[subprocess.Popen[bytes], dict]:
+    """Start the supervisor, recorded in ``spawn.lock`` as a hook records its starts."""
+    log_from = starts.rotated_size(_log_path(config), starts.SPAWN_LOG_MAX_BYTES)
+    attempt: dict[str, object] = {"at": since, "pid": None, "log_from": log_from}
+    _record(config, attempt)
+    process = hook.spawn_detached(config)
+    attempt["pid"] = process.pid
+    _record(config, attempt)
+    return process, attempt
+
+
+def _record(config: hook.HookConfig, attempt: dict[str, object]) -> None:
+    """Write ``attempt`` into ``spawn.lock``, whose lock ``provisioning`` holds."""
+    fd = os.open(os.path.join(config.data_dir, hook.SPAWN_LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = [line.strip() for line in handle.read()[-4000:].splitlines() if line.strip()]
-    except OSError:
-        lines = []
-    return lines[-1] if lines else f"see {path}"
+        starts.write_attempt(fd, attempt)
+    finally:
+        os.close(fd)
+
+
+def _log_path(config: hook.HookConfig) -> str:
+    """The supervisor's log, which also holds whatever a supervisor started detached prints."""
+    return os.path.join(config.data_dir, hook.SPAWN_LOG)
 
 
 # -- converging ---------------------------------------------------------------------------------

@@ -65,9 +65,15 @@ def is_running(config: hook.HookConfig) -> bool:
 
 def lifecycle_task(config: hook.HookConfig, name: str) -> str:
     """The tasks that install, start or stop-for-removal the supervisor itself."""
-    if name == "uninstall":
-        return "\n".join(lifecycle.prepare_removal(config, hook.log))
-    return "\n".join(lifecycle.converge(config, hook.log, start=name == "start"))
+    try:
+        if name == "uninstall":
+            return "\n".join(lifecycle.prepare_removal(config, hook.log))
+        return "\n".join(lifecycle.converge(config, hook.log, start=name == "start"))
+    except OSError as exc:  # a read-only or full data directory, one that is not ours
+        raise TaskError(
+            f"cannot write the data directory {config.data_dir}: {exc.strerror or exc}; make it "
+            f"writable, or set {hook.DATA_DIR_ENV} to another"
+        ) from None
 
 
 def follow_version(config: hook.HookConfig, reply: dict[str, Any]) -> None:
@@ -147,7 +153,10 @@ def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any
     if name in ("install", "start", "uninstall"):
         return lifecycle_task(config, name)
     if name == "stop" and not is_running(config):
-        return "supervisor is not running"
+        # A watchdog whose actor host cannot start answers nothing, but it runs: stop it.
+        if not lifecycle.stop_supervisor(config.data_dir, hook.log):
+            return "supervisor is not running"
+        return "stopped the supervisor (its actor host was not answering)"
     if name == "doctor" and not is_running(config):
         return local_doctor(config)
     args = {key: value for key, value in payload["args"].items() if key != "task"}

@@ -215,11 +215,8 @@ class Watchdog:
         said = reason_from_output(stderr_tail) or reason_from_output(self._host_log_lines(pid))
         said = said or "it printed nothing"
         missing = "No module named" in said or "ImportError" in said
-        project = Path(__file__).resolve().parents[2]
-        install = project if (project / "pyproject.toml").exists() else "stashplex"
         fix = (
-            f"install stashplex and its dependencies for {sys.executable}: "
-            f"`{sys.executable} -m pip install -e {install}`"
+            install_fix(self.data.root)
             if missing
             else f"see {self.data.logs / 'supervisor.log'} and {self.data.logs / 'host.log'}"
         )
@@ -260,7 +257,6 @@ class Watchdog:
             child.kill()
             child.wait()
 
-
     def _host_log_lines(self, pid: int) -> list[str]:
         """The lines process ``pid`` wrote at the end of ``host.log``."""
         try:
@@ -270,6 +266,25 @@ class Watchdog:
         except OSError:
             return []
         return [line for line in text.splitlines() if f"[{pid} " in line]
+
+
+def install_fix(root: Path, prefix: str = sys.prefix) -> str:
+    """What repairs the environment this process runs in when a package is missing from it.
+
+    The plugin's own (``<data dir>/venv-<version>``, built by its *Install / repair* task) is
+    rebuilt by that task; a checkout's virtualenv by pip from the checkout."""
+    environment = Path(prefix).resolve()
+    if environment.name.startswith("venv-") and environment.parent == Path(root).resolve():
+        return (
+            "run the 'Install / repair' task in Stash (Settings > Tasks > Plugin Tasks), which "
+            f"rebuilds the supervisor's Python environment {environment}"
+        )
+    project = Path(__file__).resolve().parents[2]
+    install = f"-e {project}" if (project / "pyproject.toml").exists() else "stashplex"
+    return (
+        f"install stashplex and its dependencies for {sys.executable}: "
+        f"`{sys.executable} -m pip install {install}`"
+    )
 
 
 def _steady(reason: str) -> str:
@@ -349,8 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)  # every file the watchdog and its hosts create is owner-only
     try:
         data = DataDir(args.data_dir).ensure()
-    except DataDirError as exc:
-        print(f"stashplex: {exc}", file=sys.stderr)
+    except (DataDirError, OSError) as exc:  # OSError: read-only, full, not ours to write
+        print(f"stashplex: cannot use the data directory {args.data_dir}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_process_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
     limits = Limits(args.rss_cap_mb, args.heartbeat_timeout)
