@@ -39,8 +39,8 @@ PACKAGES = ("psutil", "pykka", "persistqueue", "pydantic", "requests", "plexapi.
 
 
 def rss_kb() -> int:
-    with open("/proc/self/status") as status:
-        return int(status.read().split("VmRSS:")[1].split()[0])
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0])
 
 
 def child(code: str) -> dict[str, Any]:
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000, help="items per bytes/item run")
     parser.add_argument("--library", type=int, default=100_000, help="Plex items, loaded run")
-    parser.add_argument("--scenes", type=int, default=10_000, help="jobs of the loaded run (0: skip)")
+    parser.add_argument("--scenes", type=int, default=10_000, help="jobs, loaded run (0: skip)")
     parser.add_argument("--settle", type=float, default=10.0, help="idle seconds before sampling")
     options = parser.parse_args(argv)
     result: dict[str, Any] = {
