@@ -52,15 +52,17 @@ def child(code: str) -> dict[str, Any]:
 
 
 def import_cost(statement: str) -> dict[str, Any]:
+    """RSS and modules of a bare interpreter after ``statement`` (None entries block a module)."""
     code = (
-        "import sys, json\n"
-        f"sys.path[:0] = [{str(REPO / 'bench')!r}, {str(REPO)!r}]\n"
-        "from footprint import rss_kb\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
         "before = set(sys.modules)\n"
         f"{statement}\n"
-        "mods = sorted(set(sys.modules) - before)\n"
+        "import json\n"
+        "rss = int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])\n"
+        "mods = [m for m in set(sys.modules) - before if sys.modules[m] is not None]\n"
         "tops = sorted({m.split('.')[0] for m in mods if not m.startswith('_')})\n"
-        "print(json.dumps({'rss_mb': round(rss_kb() / 1024, 1), 'modules': len(sys.modules),"
+        "print(json.dumps({'rss_mb': round(rss / 1024, 1), 'modules': len(mods),"
         " 'packages': tops}))"
     )
     return child(code)
