@@ -67,7 +67,8 @@ class PathIndex:
     dict slots, the candidate, its ints), and a heap that grew while a 100,000-item index was
     built stays grown. The parts live instead in SQLite's temporary database (``""``): a page
     cache of :data:`INDEX_CACHE_KIB` in memory, the rest in a file SQLite deletes when the index
-    is closed or dropped, so resident memory no longer grows with the library. Lookups are
+    is closed or dropped (in ``SQLITE_TMPDIR``, ``TMPDIR``, ``/var/tmp`` or ``/tmp``; about
+    300 bytes per part), so resident memory no longer grows with the library. Lookups are
     indexed (path, file name, item); a lock makes the index safe to share between threads.
     """
 
