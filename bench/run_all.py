@@ -33,6 +33,10 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
         [],
         ["--items", "2000,10000", "--scenes", "1000", "--library", "10000", "--settle", "3"],
     ),
+    "footprint": (
+        [],
+        ["--items", "10000", "--scenes", "1000", "--library", "10000", "--settle", "3"],
+    ),
     "recovery": ([], ["--scenes", "1000"]),
     "outage": ([], ["--scenes", "1000", "--outage", "10", "--breaker-reset", "5"]),
 }
@@ -44,6 +48,7 @@ TITLES = {
     "first_sync": "3-4. First full sync and unchanged re-syncs (bench/first_sync.py)",
     "latency": "First sync against a Plex with real latency (bench/latency.py)",
     "scale": "5. Scale (bench/scale.py)",
+    "footprint": "Footprint: memory, imports, bytes per item (bench/footprint.py)",
     "recovery": "6. Recovery from SIGKILL (bench/recovery.py)",
     "outage": "7. Plex outage (bench/outage.py)",
 }

@@ -14,13 +14,16 @@ from pathlib import Path
 
 os.environ.setdefault("PLEXAPI_PLEXAPI_AUTORELOAD", "false")
 
+from typing import TYPE_CHECKING, Any
+
 import requests
-from plexapi.exceptions import BadRequest, NotFound, Unauthorized
-from plexapi.server import PlexServer
 
 from stashplex.config.settings import Settings
 from stashplex.plex.trust import UntrustedServerError, record_identity, verify_destination
 from stashplex.runtime.bounded_http import ResponseTooLargeError, bounded_session
+
+if TYPE_CHECKING:
+    from plexapi.server import PlexServer
 
 _STATUS = re.compile(r"^\((\d{3})\)")
 #: How much of a server's error text is worth keeping in a dead letter.
@@ -47,6 +50,8 @@ class PlexFailure:
 
 
 def classify(exc: BaseException) -> PlexFailure:  # noqa: PLR0911 - one return per class
+    from plexapi.exceptions import BadRequest, NotFound, Unauthorized
+
     text = str(exc).replace("\n", " ")[:MAX_ERROR_TEXT]
     if isinstance(exc, UntrustedServerError):
         return PlexFailure(ErrorClass.UNAUTHORIZED, str(exc))
@@ -78,13 +83,22 @@ def classify(exc: BaseException) -> PlexFailure:  # noqa: PLR0911 - one return p
     raise exc
 
 
-PLEX_ERRORS = (
-    BadRequest,
-    NotFound,
-    requests.RequestException,
-    ConnectionError,
-    UntrustedServerError,
-)
+def plex_errors() -> tuple[type[BaseException], ...]:
+    """What a Plex call raises that :func:`classify` understands, for ``except`` clauses.
+
+    A function, not a constant, so that plexapi (about 4 MB resident) loads with the first Plex
+    call or failure, never in a host that has not talked to Plex yet.
+    """
+    from plexapi.exceptions import BadRequest, NotFound
+
+    return (BadRequest, NotFound, requests.RequestException, ConnectionError, UntrustedServerError)
+
+
+def __getattr__(name: str) -> Any:
+    """``PLEX_ERRORS``, for callers that import it as a name (plexapi loads then)."""
+    if name == "PLEX_ERRORS":
+        return plex_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def plex_session(settings: Settings) -> requests.Session:
@@ -106,6 +120,8 @@ def connect(
     where the identity of the token's server is kept; without it, only a URL as trusted as the
     token is used.
     """
+    from plexapi.server import PlexServer
+
     if not settings.plex_url:
         raise ValueError("plex_url is not set")
     session = session or plex_session(settings)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from stashplex.plex.connection import PLEX_ERRORS, PlexFailure, classify
+from stashplex.plex.connection import PlexFailure, classify, plex_errors
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
@@ -58,7 +58,7 @@ class GuardedCalls:
             self._trial(self.probe)
         try:
             result = fn(*args, **kwargs)
-        except PLEX_ERRORS as exc:
+        except plex_errors() as exc:
             failure = classify(exc)
             if failure.trips_breaker:
                 breaker.record_failure()
@@ -94,7 +94,7 @@ class GuardedCalls:
         try:
             probe()
             answered = True
-        except PLEX_ERRORS as exc:
+        except plex_errors() as exc:
             answered = not classify(exc).trips_breaker
         self._last_probe = (now, answered)
         return answered

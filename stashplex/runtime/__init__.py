@@ -10,7 +10,14 @@ The names below load their module on first use: the watchdog runs for months as
 
 from __future__ import annotations
 
+import sys
+
 from stashplex.runtime.lazy import lazy_exports
+
+# persist-queue's package imports its asyncio queues whatever one uses (asyncio, ~4 MB resident
+# for the life of the host), and skips them when their module cannot be imported. Only its
+# SQLite ack queue is used here; a module set to None in sys.modules is one that cannot be.
+sys.modules.setdefault("persistqueue.async_queue", None)  # type: ignore[arg-type]
 
 _EXPORTS = {
     "AlreadyRunningError": "datadir",
