@@ -34,28 +34,34 @@ def _fields(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_summary(job: dict[str, Any]) -> str:
-    """The end of a sync in words a user knows: what was written, what was already right, what
-    still waits (and on what), what failed; a dry run says what *would* change."""
-    total, synced = job.get("total", 0), job.get("synced", 0)
-    changes, right, failed = job.get("changes", 0), job.get("skipped", 0), job.get("failed", 0)
+    """The end of a sync in words a user knows, each scene counted once under one of them:
+    *synced* (something written), *already right* (nothing to write), *would change* (a dry
+    run), *failed*, *left to a newer edit*, *waiting for Plex to scan* (its file is not in Plex
+    yet), *waiting to retry* (Plex answered with an error, or is down), *cancelled*."""
+    total, done = int(job.get("total") or 0), int(job.get("synced") or 0)
+    written = min(int(job.get("written") or 0), done)
+    changes, failed = job.get("changes", 0), int(job.get("failed") or 0)
+    right = int(job.get("skipped") or 0) + done - written
     if job.get("dry_run"):
         text = (
-            f"{total} scenes (dry run, nothing written): {changes} field changes would be "
-            f"written across {synced} scenes checked, {right} already right, {failed} failed"
+            f"{total} scenes (dry run, nothing written): {written} would change "
+            f"({changes} field changes would be written), {right} already right, {failed} failed"
         )
     else:
         text = (
-            f"{total} scenes: {synced} synced ({changes} field changes), "
+            f"{total} scenes: {written} synced ({changes} field changes), "
             f"{right} already right, {failed} failed"
         )
     if job.get("superseded"):
         text += f", {job['superseded']} left to a newer edit of the same scene"
-    if job.get("waiting_for_retry"):
-        left = job["queued"] - job["synced"] - job["failed"] - job.get("superseded", 0)
-        text += (
-            f", {left} waiting to retry (Plex down, or a file Plex has not scanned yet; "
-            "`stashplex status` shows which)"
-        )
+    scan, retry = int(job.get("waiting_for_scan") or 0), int(job.get("waiting_to_retry") or 0)
+    if scan:
+        text += f", {scan} waiting for Plex to scan their files (`stashplex unmatched` lists them)"
+    if retry:
+        text += f", {retry} waiting to retry (Plex answered with an error or is down)"
+    if job.get("cancelled_at"):
+        counted = right + written + failed + int(job.get("superseded") or 0) + scan + retry
+        text += f", {max(total - counted, 0)} cancelled"
     return text
 
 
@@ -72,6 +78,7 @@ class ControlHandler:
             "status": lambda _r: {"ok": True, **self.ops.status()},
             "sync": lambda r: {"ok": True, **self.ops.start_sync(_fields(r))},
             "job": self._job,
+            "cancel": self._cancel,
             "dlq": lambda r: {"ok": True, **self.ops.dead_letters(_fields(r))},
             "journal": lambda r: {"ok": True, **self.ops.journal(_fields(r))},
             "release": lambda r: {"ok": True, **self.ops.release(_fields(r))},
@@ -164,6 +171,11 @@ class ControlHandler:
         if done:
             reply["summary"] = job_summary(job)
         return reply
+
+    def _cancel(self, request: dict[str, Any]) -> dict[str, Any]:
+        job_id = str(request.get("job") or "")
+        reply = self.ops.cancel_sync(job_id, by=str(request.get("by") or "an operator"))
+        return {"ok": True, **reply}
 
     def _task(self, request: dict[str, Any]) -> dict[str, Any]:
         from stashplex.ops.tasks import TaskContext, run_task
