@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How long a job stays bound after its connection dropped, for the task to reconnect.
+REBIND_GRACE_S = 3.0
 #: A probe burst larger than this is a mistake, not a test.
 MAX_TRACE_BURST = 100_000
 
@@ -71,6 +75,9 @@ class ControlHandler:
         from stashplex.ops.operations import Operations
 
         self.ops = Operations(host)
+        self._local = threading.local()
+        self._links: dict[str, int] = {}  # job id -> connections bound to it
+        self._links_lock = threading.Lock()
         self._routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ping": self._ping,
             "hook": self._hook,
@@ -97,14 +104,55 @@ class ControlHandler:
             return {"ok": False, "error": f"unknown request type {kind!r} (known: {known})"}
         if kind in ("sync", "task"):
             self._poke_settings()  # an operator's sync follows the settings as they are now
+        if request.get("bind") is True and kind == "job" and isinstance(request.get("job"), str):
+            self._bind(request["job"])  # before the work: a slow answer must not unbind it
         try:
-            return route(request)
+            reply = route(request)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "request"
             return {"ok": False, "error": f"bad {kind} request: {where}: {first['msg']}"}
         except (ValueError, LookupError, KeyError, TypeError) as exc:
             return {"ok": False, "error": str(exc).splitlines()[0] or type(exc).__name__}
+        if request.get("bind") is True and isinstance(reply.get("job"), str):
+            self._bind(reply["job"])
+        return reply
+
+    # -- jobs bound to a connection (a Stash task's) ------------------------------------------
+
+    def _bind(self, job_id: str) -> None:
+        """Bind the job to the connection this thread serves (one thread per connection)."""
+        if not hasattr(self._local, "jobs"):
+            self._local.jobs = set()
+        if job_id not in self._local.jobs:
+            self._local.jobs.add(job_id)
+            with self._links_lock:
+                self._links[job_id] = self._links.get(job_id, 0) + 1
+
+    def connection_closed(self, grace_s: float = REBIND_GRACE_S) -> None:
+        """The connection this thread served is gone. A job bound to it that is not over, and
+        that no other connection took up within ``grace_s`` (a task whose poll timed out
+        reconnects), was abandoned by the task following it: Stash cancelled the task, which
+        kills its process (SIGKILL, which no process can catch; the kernel closes its socket,
+        and so this runs). Such a job is cancelled; a finished one is left alone."""
+        jobs, self._local.jobs = getattr(self._local, "jobs", set()), set()
+        with self._links_lock:
+            for job_id in jobs:
+                self._links[job_id] -= 1
+        if jobs:
+            time.sleep(grace_s)  # on this connection's own thread: it holds nobody up
+        for job_id in sorted(jobs):
+            with self._links_lock:
+                if self._links.get(job_id, 0) > 0:
+                    continue
+                self._links.pop(job_id, None)
+            try:
+                reply = self.ops.cancel_sync(job_id, by="its Stash task, which was cancelled")
+            except (LookupError, ValueError) as exc:
+                log.warning("could not cancel sync %s of a cancelled Stash task: %s", job_id, exc)
+                continue
+            if reply.get("cancelling"):
+                log.info("sync %s: the Stash task following it is gone; cancelling it", job_id)
 
     # -- hook events ---------------------------------------------------------------------
 
