@@ -335,7 +335,6 @@ class Intake(MailboxActor):
             if done.diff:
                 self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
 
-
     def _carried(self, done: SyncDone) -> None:
         """A cancelled job's scene that others relied on (another sync left it to this job, or
         a hook came in before its read) goes on as hook work: the cancel is of the job only."""

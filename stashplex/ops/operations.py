@@ -303,6 +303,7 @@ class Operations:
             f"re-syncing {len(scenes)} scene(s)",
         }
 
+
 class StartedJobs:
     """The ids of sync jobs started here, one a line: a job is known from the moment its id is
     handed out, before Intake takes its request, and across a restart of the host (a settings

@@ -91,9 +91,7 @@ def test_scenes_plex_answers_with_errors_wait_to_retry(world):
 
 def test_a_scene_that_cannot_be_matched_is_counted_failed(world):
     # Given, next to the library, a scene whose file name matches no one Plex item
-    world.stash.add_scene(
-        title="Two candidates", files=[{"path": "/data/nowhere/shared name.mp4"}]
-    )
+    world.stash.add_scene(title="Two candidates", files=[{"path": "/data/nowhere/shared name.mp4"}])
     world.start(scan_on_miss=False)
     # When the library is synced
     text = summary(world, mode="all")
