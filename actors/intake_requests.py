@@ -62,6 +62,9 @@ class SyncRequests:
         if before and (before["enumerated"] or before["cancelled_at"]):
             log.info("sync %s was served before and has all its scenes; not again", job_id)
             return
+        if job_id and job_id in self.cancels:  # cancelled before Intake took it
+            self._cancel_now(job_id, "its cancel request")
+            return
         if request.mode == "scenes" and request.dry_run:
             self.state.bump_job(job_id, total=len(request.scene_ids) - _total(before))
             self._dry_run(request.scene_ids, job_id=job_id, force=request.force)
@@ -95,6 +98,9 @@ class SyncRequests:
             log.error("sync %s stopped: Stash could not be read (%s)", job_id or "", exc)
             self._finished(job_id, self.state.job_enumerated(job_id, error=str(exc)))
             return
+        if job_id and job_id in self.cancels:  # the walk stopped for it: the rest is dropped
+            self._cancel_now(job_id, "its cancel request")
+            return
         self._finished(job_id, self.state.job_enumerated(job_id))
 
     def _dry_run(self, scene_ids: list[str], *, job_id: str | None, force: bool) -> None:
@@ -118,18 +124,22 @@ class SyncRequests:
             log.warning("sync %s: cancel asked by %s, but no such job", cancel.job_id, cancel.by)
             return
         self.cancels.add(cancel.job_id)
-        if job["finished_at"] is not None or job["cancelled_at"] is not None:
-            return
-        revisions, dropped = self.state.cancel_job(cancel.job_id)
+        if job["finished_at"] is None and job["cancelled_at"] is None:
+            self._cancel_now(cancel.job_id, cancel.by)
+
+    def _cancel_now(self, job_id: str, by: str) -> None:
+        revisions, dropped = self.state.cancel_job(job_id)
         if revisions:  # their retries and waits for a scan end now, reported back as cancelled
             for to in (SCHEDULER, PLEX_GATEWAY):
                 self._send(to, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": revisions}))
+        job = self.state.job_row(job_id) or {}
+        unread = job.get("total", 0) - job.get("queued", 0) - job.get("skipped", 0)
         log.info(
             "sync %s cancelled by %s: %d scenes not yet read or queued dropped, %d on their way "
             "to Plex taken back; writes in flight finish",
-            cancel.job_id,
-            cancel.by,
-            max(job["total"] - job["queued"] - job["skipped"] - job["failed"], dropped),
+            job_id,
+            by,
+            max(unread - job.get("failed", 0), dropped),
             len(revisions),
         )
 

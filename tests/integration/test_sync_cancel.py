@@ -115,3 +115,24 @@ def test_cancel_of_a_finished_job_says_so_and_of_an_unknown_id_is_one_line_and_e
         # Then it is one line naming the id, exit 1
         assert code == 1 and out == ""
         assert err.count("\n") == 1 and "no sync job '0badc0ffee00'" in err
+
+
+def test_a_sync_cancelled_the_moment_it_starts_ends_cancelled(tmp_path):
+    # Given a host and a library, and a sync just asked for
+    world = SyncWorld(tmp_path, scenes=20)
+    try:
+        world.start()
+        job_id = world.ask(type="sync", mode="all")["job"]
+        # When it is cancelled at once (before or while Intake reads Stash for it)
+        assert world.ask(type="cancel", job=job_id)["ok"]
+        # Then it ends, cancelled, with every scene it did not reach counted as cancelled
+        reply = wait_until(
+            lambda: (r := world.ask(type="job", job=job_id)).get("done") and r,
+            timeout=30,
+            message="the sync over",
+        )
+        assert reply["cancelled_at"] and reply["summary"].endswith(" cancelled")
+        cancelled = int(reply["summary"].rsplit(", ", 1)[1].split()[0])
+        assert cancelled == reply["total"] - reply["synced"] - reply["skipped"] - reply["failed"]
+    finally:
+        world.close()
