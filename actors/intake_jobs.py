@@ -69,9 +69,10 @@ class JobEmitter:
         """
         ids = [str(s.get("id")) for s in raw_scenes]
         self.state.record_links({str(s.get("id")): scene_links(s) for s in raw_scenes})
+        known = self.state.synced(ids)
         selection = select_changed(
             raw_scenes,
-            self.state.synced(ids),
+            known,
             self.toggles,
             force=force,
             catching_up=catching_up,
@@ -80,9 +81,17 @@ class JobEmitter:
         )
         for level, note in selection.notes:
             log.log(level, "%s", note)
-        if not dry_run:
+        if not dry_run:  # left to a job of another sync on its way: see SyncState.ride
             chosen = {scene.id for scene, _ in selection.jobs}
-            self.state.ride([i for i in ids if i not in chosen], job_id)
+            riding = [
+                i
+                for i in ids
+                if i not in chosen
+                and known.get(i, {}).get("emitted_fingerprint")
+                and known[i].get("job_id") not in (None, job_id)
+            ]
+            if riding:
+                self.state.ride(riding, job_id)
         coverless = self._coverless([scene.id for scene, _ in selection.jobs])
         self._emit(
             selection.jobs,
