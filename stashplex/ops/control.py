@@ -138,7 +138,7 @@ class ControlHandler:
         jobs, self._local.jobs = getattr(self._local, "jobs", set()), set()
         with self._links_lock:
             for job_id in jobs:
-                self._links[job_id] -= 1
+                self._links[job_id] = self._links.get(job_id, 1) - 1
         if jobs:
             time.sleep(grace_s)  # on this connection's own thread: it holds nobody up
         for job_id in sorted(jobs):
