@@ -59,7 +59,14 @@ class Operations:
         self.host = host
         self._stores: dict[str, Store] = {}
         self._gateway: GatewayState | None = None
-        self.started = StartedJobs(host.data.state / "started_jobs")
+        self._started: StartedJobs | None = None
+
+    @property
+    def started(self) -> StartedJobs:
+        """The sync jobs started here (made on first use: a host still starting has no data)."""
+        if self._started is None:
+            self._started = StartedJobs(self.host.data.state / "started_jobs")
+        return self._started
 
     def _store(self, name: str) -> Store:
         if name not in self._stores:
