@@ -194,9 +194,21 @@ class DeadLetter(MailboxActor):
 
     def _insert(self, **values: Any) -> None:
         """One entry per scene: a scene that fails again replaces its older entry. Each is
-        counted for Stash's log too (the problems record), until the hook reports them."""
+        counted for Stash's log too (the problems record), until the hook reports them; a
+        scene that fails again for the reason it is already a dead letter for is not news,
+        and is not counted again (its edit came in twice, say, or a catch-up pass and a
+        hook both sent it)."""
+        known = False
         with self.store.transaction() as conn:
             if values.get("scene_id") and values.get("job") is not None:
+                known = (
+                    conn.execute(
+                        "SELECT 1 FROM dead_letters WHERE scene_id = ? AND reason = ? "
+                        "AND job IS NOT NULL AND job != 'null'",
+                        (values["scene_id"], values["reason"]),
+                    ).fetchone()
+                    is not None
+                )
                 conn.execute(
                     "DELETE FROM dead_letters WHERE scene_id = ? AND job IS NOT NULL"
                     " AND job != 'null'",
@@ -217,7 +229,8 @@ class DeadLetter(MailboxActor):
                     values.get("job_id"),
                 ),
             )
-        report_dead_letter(self.problems, values["reason"])
+        if not known:
+            report_dead_letter(self.problems, values["reason"])
 
     def _store_job(self, envelope: Envelope, job: DeadLetterJob) -> None:
         log.warning("scene %s dead-lettered (%s): %s", envelope.scene_id, job.reason, job.error)

@@ -16,6 +16,8 @@ Contract (consumes, in batches):
       down or that Stash does not hook.
   ``intake.reconcile``: the scheduled whole-library pass (a forced, diff-based ``sync`` that
       logs what it fixed), for what neither a hook nor the cursor sees.
+  ``sync.cancel`` (:class:`~actors.messages.SyncCancel`): end a job; what has not reached Plex
+      is dropped from it (:mod:`actors.intake_requests`).
   ``sync.done`` (:class:`~actors.messages.SyncDone`): remember the fingerprint that reached Plex.
 Emits: ``sync.locate`` jobs to PlexGateway, ``timer.supersede`` and ``timer.set`` (the flush
 timer, and retries of related-object events) to the Scheduler, and ``timer.supersede`` to
@@ -32,24 +34,28 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.intake_catchup import CatchUp
 from actors.intake_jobs import JobEmitter
 from actors.intake_related import STASH_RETRY_S, RelatedEvents
+from actors.intake_requests import SyncRequests, reconcile_summary
 from actors.intake_state import SyncState, job_progress
+from actors.job_cancels import job_cancels
 from actors.messages import (
     HOOK_EVENT,
     INTAKE_CATCHUP,
     INTAKE_FLUSH,
     INTAKE_RECONCILE,
     INTAKE_RECOVER,
+    SYNC_CANCEL,
     SYNC_DONE,
     SYNC_REQUEST,
     TIMER_SUPERSEDE,
     HookEvent,
+    SyncCancel,
     SyncDone,
     SyncRequest,
     timer_envelope,
@@ -87,6 +93,7 @@ class Intake(MailboxActor):
         self.relevant = relevant_fields(self.settings)
         self.stash: StashClient = self.ctx.service("stash")
         self.state = SyncState(self.ctx.service("data_dir"))
+        self.cancels = job_cancels(self.ctx.services)
         self.jobs = JobEmitter(
             self.state,
             self.stash,
@@ -94,6 +101,7 @@ class Intake(MailboxActor):
             self.send,
             self.send_many,
             organized_only=self.settings.organized_only,
+            cancels=self.cancels,
         )
         self.catchup = CatchUp(
             self.state,
@@ -107,6 +115,16 @@ class Intake(MailboxActor):
             related_relevant_fields(self.settings),
             send=self.send,
             count=self._count,
+        )
+        self.requests = SyncRequests(
+            self.state,
+            self.stash,
+            self.jobs,
+            self.catchup,
+            cancels=self.cancels,
+            send=self.send,
+            flush=self._flush,
+            finished=self._finished,
         )
         self.debounce_s = float(self.ctx.services.get("intake_debounce_s", DEBOUNCE_S))
         lost = self.ctx.services.pop("mailboxes_lost", None)
@@ -140,7 +158,9 @@ class Intake(MailboxActor):
             elif kind == SYNC_DONE:
                 self._done(SyncDone.model_validate(envelope.payload))
             elif kind == SYNC_REQUEST:
-                self._request(envelope, SyncRequest.model_validate(envelope.payload))
+                self.requests.start(envelope, SyncRequest.model_validate(envelope.payload))
+            elif kind == SYNC_CANCEL:
+                self.requests.cancel(SyncCancel.model_validate(envelope.payload))
             elif kind == INTAKE_FLUSH:
                 flush_now = True
             elif kind == INTAKE_CATCHUP:
@@ -189,7 +209,7 @@ class Intake(MailboxActor):
         job_id = RECONCILE_PREFIX + new_job_id()
         self.state.kv.set("reconcile_job", job_id)
         log.info("reconciliation %s: comparing every scene with Plex", job_id)
-        self._request(envelope, SyncRequest(mode="all", job_id=job_id, reconcile=True))
+        self.requests.start(envelope, SyncRequest(mode="all", job_id=job_id, reconcile=True))
 
     def _finished(self, job_id: str | None, finished: bool) -> None:
         """A job just finished: a reconciliation says what it fixed."""
@@ -241,6 +261,7 @@ class Intake(MailboxActor):
         elif verdict is HookVerdict.STALE:
             log.debug("scene %s: event predates our last fetch, already reflected", scene_id)
             self._count("dropped_stale")
+            self.state.ride([scene_id], None)  # the job of that fetch now carries this edit
         else:
             self.state.add_pending(scene_id, received)
 
@@ -281,60 +302,6 @@ class Intake(MailboxActor):
 
     # -- explicit syncs and catch-up ---------------------------------------------------------
 
-    def _request(self, envelope: Envelope, request: SyncRequest) -> None:
-        job_id = request.job_id
-        if job_id:
-            mode = "reconcile" if request.reconcile else request.mode
-            self.state.create_job(job_id, mode, dry_run=request.dry_run)
-        if request.mode == "scenes" and request.dry_run:
-            self.state.bump_job(job_id, total=len(request.scene_ids))
-            self._dry_run(request.scene_ids, job_id=job_id, force=request.force)
-            return
-        if request.mode == "scenes":
-            for scene_id in request.scene_ids:
-                self.state.add_pending(
-                    scene_id,
-                    envelope.created_at,
-                    job_id=job_id,
-                    dry_run=request.dry_run,
-                    force=request.force,
-                )
-            self.state.bump_job(job_id, total=len(request.scene_ids))
-            self._flush()
-            return
-        try:
-            if request.mode == "since" and request.since:
-                self.catchup.since(
-                    request.since, job_id=job_id, dry_run=request.dry_run, force=request.force
-                )
-            else:
-                self.jobs.walk(
-                    self.stash.scene_pages(),
-                    job_id=job_id,
-                    dry_run=request.dry_run,
-                    force=request.force,
-                    reconcile=request.reconcile,
-                )
-        except StashError as exc:
-            log.error("sync %s stopped: Stash could not be read (%s)", job_id or "", exc)
-            self._finished(job_id, self.state.job_enumerated(job_id, error=str(exc)))
-            return
-        self._finished(job_id, self.state.job_enumerated(job_id))
-
-    def _dry_run(self, scene_ids: list[str], *, job_id: str | None, force: bool) -> None:
-        """Dry runs skip the pending table: coalesced with a real edit, one would hide the other."""
-        sent_at = time.time()
-        try:
-            scenes = self.stash.scenes_by_ids(scene_ids)
-        except StashError as exc:
-            log.error("dry run %s stopped: Stash could not be read (%s)", job_id or "", exc)
-            self.state.job_enumerated(job_id, error=str(exc))
-            return
-        found = {str(s.get("id")) for s in scenes}
-        self.state.bump_job(job_id, failed=len(set(scene_ids) - found))
-        self.jobs.consider(scenes, job_id=job_id, dry_run=True, force=force, sent_at=sent_at)
-        self.state.job_enumerated(job_id)
-
     def _catch_up(self) -> None:
         try:
             self.catchup.run()
@@ -350,28 +317,32 @@ class Intake(MailboxActor):
         if done.job_id:
             if done.status == "dead_letter":
                 finished = self.state.bump_job(done.job_id, failed=1)
+            elif done.status == "skipped" and done.job_id in self.cancels:
+                finished = self.state.bump_job(done.job_id, cancelled=1)  # dropped before Plex
+                self._carried(done)
             elif done.status == "skipped":  # dropped for a newer job: not synced by this one
                 finished = self.state.bump_job(done.job_id, superseded=1)
             else:
-                written = int(done.status == "written")
+                # A dry run's "written" is what it would write; a job the ``dry_run`` setting
+                # turned into one (nothing written) becomes a dry run in its summary too.
+                would = done.status == "dry_run" and done.changes > 0
+                written = int(done.status == "written" or would)
+                extra = {"dry_run": 1} if done.status == "dry_run" and not done.dry_run else {}
                 finished = self.state.bump_job(
-                    done.job_id, done=1, changes=done.changes, written=written
+                    done.job_id, done=1, changes=done.changes, written=written, **extra
                 )
             self._finished(done.job_id, finished)
             if done.diff:
                 self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
 
+    def _carried(self, done: SyncDone) -> None:
+        """A cancelled job's scene that others relied on (another sync left it to this job, or
+        a hook came in before its read) goes on as hook work: the cancel is of the job only."""
+        row = self.state.synced([done.scene_id]).get(done.scene_id)
+        if row and row["revision"] == done.revision and row["job_id"] != done.job_id:
+            log.info("scene %s: its cancelled job carried other edits; syncing it", done.scene_id)
+            self.state.add_pending(done.scene_id, time.time())
+
 
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-def reconcile_summary(job: dict[str, Any]) -> str:
-    """What a reconciliation did, in one log line: the counts of what it read and fixed."""
-    took = (job.get("finished_at") or time.time()) - job["created_at"]
-    line = (
-        f"reconciliation {job['job_id']} finished in {took:.0f} s: {job['total']} scenes read, "
-        f"{job['queued']} compared with Plex, {job['written']} fixed "
-        f"({job['changes']} field changes), {job['skipped']} skipped, {job['failed']} failed"
-    )
-    return line + (f"; stopped early: {job['error']}" if job.get("error") else "")

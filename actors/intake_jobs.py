@@ -15,6 +15,7 @@ from typing import Any
 
 from actors.addresses import PLEX_GATEWAY, SCHEDULER
 from actors.intake_state import SyncState
+from actors.job_cancels import JobCancels
 from actors.messages import SYNC_LOCATE, TIMER_SUPERSEDE, SyncJob
 from stashplex.runtime.envelope import Envelope
 from stashplex.stash import StashClient, StashError
@@ -38,7 +39,9 @@ class JobEmitter:
         send_many: Callable[[str, Sequence[Envelope]], None],
         *,
         organized_only: bool = False,
+        cancels: JobCancels | None = None,
     ) -> None:
+        self.cancels = cancels if cancels is not None else JobCancels()
         self.state = state
         self.stash = stash
         self.toggles = toggles
@@ -56,17 +59,20 @@ class JobEmitter:
         catching_up: bool = False,
         reconcile: bool = False,
         sent_at: float,
+        walked_to: int | None = None,
     ) -> int:
         """Emit jobs for the scenes just read from Stash that need one; returns how many.
 
         ``sent_at`` is when the read was sent: a save that lands while Stash answers is newer
-        than what we got, so its hook must not be dropped as already reflected.
+        than what we got, so its hook must not be dropped as already reflected. ``walked_to``:
+        the page's last scene id, recorded with its counts (a walk served again goes on there).
         """
         ids = [str(s.get("id")) for s in raw_scenes]
         self.state.record_links({str(s.get("id")): scene_links(s) for s in raw_scenes})
+        known = self.state.synced(ids)
         selection = select_changed(
             raw_scenes,
-            self.state.synced(ids),
+            known,
             self.toggles,
             force=force,
             catching_up=catching_up,
@@ -75,6 +81,17 @@ class JobEmitter:
         )
         for level, note in selection.notes:
             log.log(level, "%s", note)
+        if not dry_run:  # left to a job of another sync on its way: see SyncState.ride
+            chosen = {scene.id for scene, _ in selection.jobs}
+            riding = [
+                i
+                for i in ids
+                if i not in chosen
+                and known.get(i, {}).get("emitted_fingerprint")
+                and known[i].get("job_id") not in (None, job_id)
+            ]
+            if riding:
+                self.state.ride(riding, job_id)
         coverless = self._coverless([scene.id for scene, _ in selection.jobs])
         self._emit(
             selection.jobs,
@@ -84,9 +101,15 @@ class JobEmitter:
             force=force,
             fetched_at=sent_at,
         )
-        self.state.bump_job(
-            job_id, queued=len(selection.jobs), skipped=selection.skipped, failed=selection.failed
-        )
+        counts = {
+            "queued": len(selection.jobs),
+            "skipped": selection.skipped,
+            "failed": selection.failed,
+        }
+        if walked_to is None:
+            self.state.bump_job(job_id, **counts)
+        else:
+            self.state.walked(job_id, walked_to, **counts)
         return len(selection.jobs)
 
     def _coverless(self, ids: list[str]) -> set[str]:
@@ -136,7 +159,7 @@ class JobEmitter:
             self.state.bump_counters({"jobs_emitted": len(jobs)})
             return
         self._send(SCHEDULER, Envelope(kind=TIMER_SUPERSEDE, payload={"revisions": revisions}))
-        self.state.mark_fetched(emitted, fetched_at)
+        self.state.mark_fetched(emitted, fetched_at, job_id)
         self.state.bump_counters({"jobs_emitted": len(jobs)})
 
     def walk(
@@ -148,22 +171,35 @@ class JobEmitter:
         force: bool = False,
         catching_up: bool = False,
         reconcile: bool = False,
-    ) -> None:
-        """Emit the jobs of every page. A page's total is the whole walk's count, given once
-        by the first page; ``None`` means the walk is counted page by page as it is read."""
-        first = True
+    ) -> bool:
+        """Emit the jobs of every page; False if the job was cancelled before the walk ended.
+
+        A page's total is the whole walk's count, given once by the first page; ``None`` means
+        the walk is counted page by page as it is read. A job's walk that was served before (the
+        host died mid-walk, so its request came again) skips the scenes it already counted and
+        keeps the total it has: the library is counted once.
+        """
+        row = self.state.job_row(job_id)
+        walked_to = row["walked_to"] if row else None
+        total_known = bool(row and row["total"])
         iterator = iter(pages)
         while True:
+            if job_id and job_id in self.cancels:
+                log.info("sync %s cancelled: its walk stops here", job_id)
+                return False
             sent_at = time.time()  # the next page is read by next()
             page = next(iterator, None)
             if page is None:
-                return
+                return True
             total, scenes = page
+            if walked_to is not None:
+                scenes = [s for s in scenes if _id_number(s) > walked_to]
             if total is None:
                 self.state.bump_job(job_id, total=len(scenes))
-            elif first:
+            elif not total_known:
                 self.state.bump_job(job_id, total=total)
-            first = False
+            total_known = True
+            last = max((_id_number(s) for s in scenes), default=None)
             self.consider(
                 scenes,
                 job_id=job_id,
@@ -172,4 +208,13 @@ class JobEmitter:
                 catching_up=catching_up,
                 reconcile=reconcile,
                 sent_at=sent_at,
+                walked_to=last if job_id and last is not None else None,
             )
+
+
+def _id_number(scene: dict[str, Any]) -> int:
+    """Stash's scene ids are numbers, and walks go in their order."""
+    try:
+        return int(scene.get("id"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return -1

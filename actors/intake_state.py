@@ -60,6 +60,14 @@ class Pending:
 _ADDED_COLUMNS = (
     ("jobs", "written", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "superseded", "INTEGER NOT NULL DEFAULT 0"),
+    # A cancelled job: when, and how many of its jobs in flight were dropped before Plex.
+    ("jobs", "cancelled_at", "REAL"),
+    ("jobs", "cancelled", "INTEGER NOT NULL DEFAULT 0"),
+    # The last scene id a walk has counted: a walk served again (the host died mid-walk)
+    # goes on after it instead of counting the library twice.
+    ("jobs", "walked_to", "INTEGER"),
+    # The sync job that last sent the scene (what a cancel of that job takes back).
+    ("synced", "job_id", "TEXT"),
 )
 
 
@@ -140,15 +148,28 @@ class SyncState:
                 out[row["scene_id"]] = dict(row)
         return out
 
-    def mark_fetched(self, fetched: dict[str, tuple[int, str]], at: float) -> None:
+    def mark_fetched(
+        self, fetched: dict[str, tuple[int, str]], at: float, job_id: str | None = None
+    ) -> None:
         """Scenes were read from Stash at ``at`` and emitted as (revision, fingerprint)."""
         with self.store.transaction() as conn:
             conn.executemany(
-                "INSERT INTO synced(scene_id, fetched_at, revision, emitted_fingerprint) "
-                "VALUES(?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
+                "INSERT INTO synced(scene_id, fetched_at, revision, emitted_fingerprint, job_id) "
+                "VALUES(?, ?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
                 "fetched_at = excluded.fetched_at, revision = excluded.revision, "
-                "emitted_fingerprint = excluded.emitted_fingerprint",
-                [(scene_id, at, rev, fp) for scene_id, (rev, fp) in fetched.items()],
+                "emitted_fingerprint = excluded.emitted_fingerprint, job_id = excluded.job_id",
+                [(scene_id, at, rev, fp, job_id) for scene_id, (rev, fp) in fetched.items()],
+            )
+
+    def ride(self, scene_ids: list[str], job_id: str | None) -> None:
+        """These scenes were left to a job of another sync already on its way to Plex (or a
+        hook was dropped as older than its read): that job no longer carries them alone, so a
+        cancel of it does not take them back, and if it dropped them they are pended again."""
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "UPDATE synced SET job_id = NULL WHERE scene_id = ? AND job_id IS NOT ? "
+                "AND emitted_fingerprint IS NOT NULL",
+                [(scene_id, job_id) for scene_id in scene_ids],
             )
 
     def forget_in_flight(self) -> None:
@@ -213,9 +234,7 @@ class SyncState:
         if not links:
             return
         with self.store.transaction() as conn:
-            conn.executemany(
-                "DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in links]
-            )
+            conn.executemany("DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in links])
             conn.executemany(
                 "INSERT OR IGNORE INTO scene_links(kind, object_id, scene_id) VALUES(?, ?, ?)",
                 [(kind, obj, scene) for scene, pairs in links.items() for kind, obj in pairs],
@@ -262,6 +281,54 @@ class SyncState:
                 (job_id, mode, time.time(), int(dry_run)),
             )
 
+    def job_row(self, job_id: str | None) -> dict[str, Any] | None:
+        rows = self.store.query("SELECT * FROM jobs WHERE job_id = ?", (job_id,)) if job_id else []
+        return dict(rows[0]) if rows else None
+
+    def walked(self, job_id: str | None, to_id: int, **counts: int) -> None:
+        """A page of a walk is counted: its counts and the last scene id, in one commit."""
+        if not job_id:
+            return
+        sets = "".join(f", {name} = {name} + ?" for name in counts)
+        with self.store.transaction() as conn:
+            conn.execute(
+                f"UPDATE jobs SET walked_to = ?{sets} WHERE job_id = ?",  # noqa: S608
+                (to_id, *counts.values(), job_id),
+            )
+
+    def cancel_job(self, job_id: str) -> tuple[dict[str, int], int]:
+        """Mark the job cancelled and take back what has not left Intake. Returns the revisions
+        to supersede (its scenes on their way to Plex that it alone carries, each one above the
+        job's own, so no newer job is touched) and how many pending scenes were dropped. A
+        pending scene a hook event joined stays pending: the cancel is of the job, not the edit.
+        """
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET cancelled_at = ?, enumerated = 1 "
+                "WHERE job_id = ? AND cancelled_at IS NULL",
+                (time.time(), job_id),
+            )
+            dropped = conn.execute(
+                "DELETE FROM pending WHERE job_id = ? AND events <= 1", (job_id,)
+            ).rowcount
+            conn.execute("UPDATE pending SET job_id = NULL WHERE job_id = ?", (job_id,))
+            rows = conn.execute(
+                "SELECT scene_id, revision FROM synced WHERE job_id = ? "
+                "AND emitted_fingerprint IS NOT NULL",
+                (job_id,),
+            ).fetchall()
+            self._finish_if_done(conn, job_id)
+        return {r[0]: int(r[1]) + 1 for r in rows}, dropped
+
+    def cancelled_jobs(self) -> set[str]:
+        """Cancelled jobs not yet seen to finish (what a new host must still drop)."""
+        return {
+            r["job_id"]
+            for r in self.store.query(
+                "SELECT job_id FROM jobs WHERE cancelled_at IS NOT NULL AND finished_at IS NULL"
+            )
+        }
+
     def bump_job(self, job_id: str | None, **counts: int) -> bool:
         """Add to a job's counters; True when that finished the job."""
         if not job_id or not counts:
@@ -289,7 +356,7 @@ class SyncState:
         return bool(
             conn.execute(
                 "UPDATE jobs SET finished_at = ? WHERE job_id = ? AND finished_at IS NULL "
-                "AND enumerated = 1 AND done + failed + superseded >= queued",
+                "AND enumerated = 1 AND done + failed + superseded + cancelled >= queued",
                 (time.time(), job_id),
             ).rowcount
         )
@@ -307,7 +374,7 @@ def job_progress(store: Store, job_id: str, *, with_diffs: bool = False) -> dict
     if not rows:
         return None
     job = dict(rows[0])
-    handled = job["done"] + job["failed"] + job["skipped"] + job["superseded"]
+    handled = job["done"] + job["failed"] + job["skipped"] + job["superseded"] + job["cancelled"]
     job["progress"] = (
         1.0 if job["finished_at"] else (handled / job["total"] if job["total"] else 0.0)
     )

@@ -35,6 +35,7 @@ from stashplex.runtime.envelope import Envelope
 HOOK_EVENT = "hook.event"  # -> intake: a Stash hook, forwarded by the plugin (HookEvent)
 SYNC_REQUEST = "sync.request"  # -> intake: sync all / since / some scenes (CLI, tasks, DLQ retry)
 SYNC_DONE = "sync.done"  # -> intake: a scene reached Plex (or was found unchanged)
+SYNC_CANCEL = "sync.cancel"  # -> intake: an operator or a cancelled Stash task ends a sync job
 INTAKE_CATCHUP = "intake.catchup"  # -> intake: scheduled, look for changes Stash did not hook
 INTAKE_FLUSH = "intake.flush"  # -> intake: turn coalesced pending events into jobs now
 INTAKE_RECOVER = "intake.recover"  # -> intake: a mailbox was lost; re-send what was in flight
@@ -137,6 +138,12 @@ class SyncRequest(_Payload):
     #: A scheduled reconciliation (mode ``all``): every synced scene goes to Plex again, changed
     #: or not, so the gateway's diff finds drift on either side (``select_changed``).
     reconcile: bool = False
+
+
+class SyncCancel(_Payload):
+    job_id: str = Field(min_length=1, max_length=64)
+    #: Who asked, for the log line (``stashplex sync --cancel``, a cancelled Stash task).
+    by: str = Field(default="an operator", max_length=200)
 
 
 class SyncDone(_Payload):

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
+from actors.job_cancels import job_cancels
 from actors.messages import (
     FIELDS_RELEASE,
     INDEX_REBUILD,
@@ -183,6 +184,7 @@ class PlexGateway(LocateSteps, MailboxActor):
     # -- dispatch ------------------------------------------------------------------------
 
     def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        envelopes = job_cancels(self.ctx.services).drop_cancelled(envelopes, self.send)
         locates = [e for e in envelopes if e.kind == SYNC_LOCATE]
         writes = [e for e in envelopes if e.kind == SYNC_WRITE]
         for envelope in envelopes:

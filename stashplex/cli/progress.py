@@ -22,7 +22,9 @@ class ProgressView(Protocol):
 
 
 def handled(job: dict[str, Any]) -> int:
-    return sum(int(job.get(k, 0)) for k in ("synced", "failed", "skipped", "superseded"))
+    return sum(
+        int(job.get(k, 0)) for k in ("synced", "failed", "skipped", "superseded", "cancelled")
+    )
 
 
 def progress_view(stream: TextIO | None = None) -> ProgressView:

@@ -21,6 +21,8 @@ from stashplex.cli.progress import progress_view
 from stashplex.runtime.datadir import DataDir
 
 POLL_S = 0.5
+#: How long ``--cancel`` waits to show the cancelled job's summary.
+CANCEL_WAIT_S = 15.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument(
         "--follow", metavar="JOB", help="follow a sync started earlier (e.g. with --no-wait)"
     )
+    which.add_argument(
+        "--cancel",
+        metavar="JOB",
+        help="cancel a running sync: its scenes not yet sent to Plex are dropped, writes in "
+        "flight finish; other syncs and edits saved in Stash are not touched",
+    )
     sync.add_argument(
         "--dry-run",
         action="store_true",
@@ -72,6 +80,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     data = data_dir_of(args)
     if args.follow:
         return follow(data, args.follow, diffs=args.dry_run)
+    if args.cancel:
+        return cancel(data, args.cancel)
     if args.since is not None:
         _check_since(args.since)
     mode = "scenes" if args.scene else ("since" if args.since else "all")
@@ -115,7 +125,30 @@ def follow(data: DataDir, job_id: str, *, diffs: bool = False) -> int:
     print(f"job {job_id}: {job.get('summary', '')}")
     if job.get("error"):
         print(f"error: {job['error']}", file=sys.stderr)
-    return EXIT_FAILED if job.get("failed") or job.get("error") else EXIT_OK
+    unfinished = job.get("failed") or job.get("error") or job.get("cancelled_at")
+    return EXIT_FAILED if unfinished else EXIT_OK
+
+
+def cancel(data: DataDir, job_id: str, *, wait_s: float = CANCEL_WAIT_S) -> int:
+    """Cancel a running job and show how it ended; an id nobody started is exit 1 (the
+    supervisor refuses it), a job already over says so and is left alone."""
+    reply = ask(data, {"type": "cancel", "job": job_id, "by": "`stashplex sync --cancel`"})
+    if reply.get("already"):
+        job = ask(data, {"type": "job", "job": job_id})
+        print(f"job {job_id} had already {reply['already']}: {job.get('summary', '')}")
+        return EXIT_OK
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        job = ask(data, {"type": "job", "job": job_id})
+        if job.get("done") and job.get("cancelled_at"):
+            print(f"job {job_id} cancelled: {job.get('summary', '')}")
+            return EXIT_OK
+        time.sleep(POLL_S)
+    print(
+        f"job {job_id} is being cancelled; writes already in flight finish first. "
+        f"`stashplex sync --follow {job_id}` shows how it ended"
+    )
+    return EXIT_OK
 
 
 def _print_diffs(job: dict) -> None:

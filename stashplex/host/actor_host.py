@@ -191,7 +191,9 @@ class Host:
         if self._serve:
             from stashplex.link.ipc import LocalServer
 
-            self.server = LocalServer(self.data.root, control.handle)
+            self.server = LocalServer(
+                self.data.root, control.handle, on_close=control.connection_closed
+            )
             self.server.start()
         # After the socket listens, so no hook can spool into a gap nobody drains.
         self._drain_spool(control)

@@ -59,9 +59,13 @@ class LocalServer:
         *,
         force_tcp: bool = False,
         read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._handler = handler
+        # Called on a connection's own thread (where its requests were handled) when the
+        # client is gone: hung up, killed, or silent past the read timeout; not when we stop.
+        self._on_close = on_close
         self._force_tcp = force_tcp
         self._read_timeout = read_timeout
         self._listener: socket.socket | None = None
@@ -255,6 +259,11 @@ class LocalServer:
             with self._connections_lock:
                 self._connections.discard(connection)
             connection.close()
+            if self._on_close is not None and not self._stopping.is_set():
+                try:
+                    self._on_close()
+                except Exception:  # a connection's end must not take the server down
+                    logger.exception("closing a connection failed")
 
     def _reply_frame(self, request: dict[str, Any]) -> bytes:
         kind = request.get("type")

@@ -32,14 +32,16 @@ def unreported_problems(data_dir: str) -> list[str]:
     """One line per problem recorded since the last report, oldest first; marks them reported.
 
     The common case (nothing wrong: no record) costs one failed ``open``. Concurrent hooks
-    take a lock on ``problems.seen`` so that each problem is logged by one of them only.
+    take a lock on ``problems.seen`` so that each problem is logged by one of them only; the
+    record is read again under it, as the supervisor counts dead letters under it
+    (``ProblemLog.tally``): what is logged and marked seen is exactly what was read.
     """
-    valid = list(recorded_problems(data_dir).values())
-    if not valid:
+    if not recorded_problems(data_dir):
         return []
     fd = os.open(os.path.join(data_dir, SEEN_FILE), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         _lock(fd)
+        valid = list(recorded_problems(data_dir).values())
         try:
             seen = int(os.read(fd, 64) or b"0")
         except ValueError:

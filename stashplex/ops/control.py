@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How long a job stays bound after its connection dropped, for the task to reconnect.
+REBIND_GRACE_S = 3.0
 #: A probe burst larger than this is a mistake, not a test.
 MAX_TRACE_BURST = 100_000
 
@@ -34,28 +38,34 @@ def _fields(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_summary(job: dict[str, Any]) -> str:
-    """The end of a sync in words a user knows: what was written, what was already right, what
-    still waits (and on what), what failed; a dry run says what *would* change."""
-    total, synced = job.get("total", 0), job.get("synced", 0)
-    changes, right, failed = job.get("changes", 0), job.get("skipped", 0), job.get("failed", 0)
+    """The end of a sync in words a user knows, each scene counted once under one of them:
+    *synced* (something written), *already right* (nothing to write), *would change* (a dry
+    run), *failed*, *left to a newer edit*, *waiting for Plex to scan* (its file is not in Plex
+    yet), *waiting to retry* (Plex answered with an error, or is down), *cancelled*."""
+    total, done = int(job.get("total") or 0), int(job.get("synced") or 0)
+    written = min(int(job.get("written") or 0), done)
+    changes, failed = job.get("changes", 0), int(job.get("failed") or 0)
+    right = int(job.get("skipped") or 0) + done - written
     if job.get("dry_run"):
         text = (
-            f"{total} scenes (dry run, nothing written): {changes} field changes would be "
-            f"written across {synced} scenes checked, {right} already right, {failed} failed"
+            f"{total} scenes (dry run, nothing written): {written} would change "
+            f"({changes} field changes would be written), {right} already right, {failed} failed"
         )
     else:
         text = (
-            f"{total} scenes: {synced} synced ({changes} field changes), "
+            f"{total} scenes: {written} synced ({changes} field changes), "
             f"{right} already right, {failed} failed"
         )
     if job.get("superseded"):
         text += f", {job['superseded']} left to a newer edit of the same scene"
-    if job.get("waiting_for_retry"):
-        left = job["queued"] - job["synced"] - job["failed"] - job.get("superseded", 0)
-        text += (
-            f", {left} waiting to retry (Plex down, or a file Plex has not scanned yet; "
-            "`stashplex status` shows which)"
-        )
+    scan, retry = int(job.get("waiting_for_scan") or 0), int(job.get("waiting_to_retry") or 0)
+    if scan:
+        text += f", {scan} waiting for Plex to scan their files (`stashplex unmatched` lists them)"
+    if retry:
+        text += f", {retry} waiting to retry (Plex answered with an error or is down)"
+    if job.get("cancelled_at"):
+        counted = right + written + failed + int(job.get("superseded") or 0) + scan + retry
+        text += f", {max(total - counted, 0)} cancelled"
     return text
 
 
@@ -65,6 +75,9 @@ class ControlHandler:
         from stashplex.ops.operations import Operations
 
         self.ops = Operations(host)
+        self._local = threading.local()
+        self._links: dict[str, int] = {}  # job id -> connections bound to it
+        self._links_lock = threading.Lock()
         self._routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ping": self._ping,
             "hook": self._hook,
@@ -72,6 +85,7 @@ class ControlHandler:
             "status": lambda _r: {"ok": True, **self.ops.status()},
             "sync": lambda r: {"ok": True, **self.ops.start_sync(_fields(r))},
             "job": self._job,
+            "cancel": self._cancel,
             "dlq": lambda r: {"ok": True, **self.ops.dead_letters(_fields(r))},
             "journal": lambda r: {"ok": True, **self.ops.journal(_fields(r))},
             "release": lambda r: {"ok": True, **self.ops.release(_fields(r))},
@@ -90,14 +104,55 @@ class ControlHandler:
             return {"ok": False, "error": f"unknown request type {kind!r} (known: {known})"}
         if kind in ("sync", "task"):
             self._poke_settings()  # an operator's sync follows the settings as they are now
+        if request.get("bind") is True and kind == "job" and isinstance(request.get("job"), str):
+            self._bind(request["job"])  # before the work: a slow answer must not unbind it
         try:
-            return route(request)
+            reply = route(request)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "request"
             return {"ok": False, "error": f"bad {kind} request: {where}: {first['msg']}"}
         except (ValueError, LookupError, KeyError, TypeError) as exc:
             return {"ok": False, "error": str(exc).splitlines()[0] or type(exc).__name__}
+        if request.get("bind") is True and isinstance(reply.get("job"), str):
+            self._bind(reply["job"])
+        return reply
+
+    # -- jobs bound to a connection (a Stash task's) ------------------------------------------
+
+    def _bind(self, job_id: str) -> None:
+        """Bind the job to the connection this thread serves (one thread per connection)."""
+        if not hasattr(self._local, "jobs"):
+            self._local.jobs = set()
+        if job_id not in self._local.jobs:
+            self._local.jobs.add(job_id)
+            with self._links_lock:
+                self._links[job_id] = self._links.get(job_id, 0) + 1
+
+    def connection_closed(self, grace_s: float = REBIND_GRACE_S) -> None:
+        """The connection this thread served is gone. A job bound to it that is not over, and
+        that no other connection took up within ``grace_s`` (a task whose poll timed out
+        reconnects), was abandoned by the task following it: Stash cancelled the task, which
+        kills its process (SIGKILL, which no process can catch; the kernel closes its socket,
+        and so this runs). Such a job is cancelled; a finished one is left alone."""
+        jobs, self._local.jobs = getattr(self._local, "jobs", set()), set()
+        with self._links_lock:
+            for job_id in jobs:
+                self._links[job_id] = self._links.get(job_id, 1) - 1
+        if jobs:
+            time.sleep(grace_s)  # on this connection's own thread: it holds nobody up
+        for job_id in sorted(jobs):
+            with self._links_lock:
+                if self._links.get(job_id, 0) > 0:
+                    continue
+                self._links.pop(job_id, None)
+            try:
+                reply = self.ops.cancel_sync(job_id, by="its Stash task, which was cancelled")
+            except (LookupError, ValueError) as exc:
+                log.warning("could not cancel sync %s of a cancelled Stash task: %s", job_id, exc)
+                continue
+            if reply.get("cancelling"):
+                log.info("sync %s: the Stash task following it is gone; cancelling it", job_id)
 
     # -- hook events ---------------------------------------------------------------------
 
@@ -164,6 +219,11 @@ class ControlHandler:
         if done:
             reply["summary"] = job_summary(job)
         return reply
+
+    def _cancel(self, request: dict[str, Any]) -> dict[str, Any]:
+        job_id = str(request.get("job") or "")
+        reply = self.ops.cancel_sync(job_id, by=str(request.get("by") or "an operator"))
+        return {"ok": True, **reply}
 
     def _task(self, request: dict[str, Any]) -> dict[str, Any]:
         from stashplex.ops.tasks import TaskContext, run_task

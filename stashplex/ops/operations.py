@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -23,12 +25,14 @@ from actors.messages import (
     DEAD_LETTER_RETRY,
     FIELDS_RELEASE,
     JOURNAL_UNDO,
+    SYNC_CANCEL,
     SYNC_REQUEST,
     DeadLetterPurge,
     DeadLetterRetry,
     DeadLetterShow,
     FieldsRelease,
     JournalUndo,
+    SyncCancel,
     SyncRequest,
 )
 from actors.scheduler import open_store as open_timers
@@ -55,6 +59,14 @@ class Operations:
         self.host = host
         self._stores: dict[str, Store] = {}
         self._gateway: GatewayState | None = None
+        self._started: StartedJobs | None = None
+
+    @property
+    def started(self) -> StartedJobs:
+        """The sync jobs started here (made on first use: a host still starting has no data)."""
+        if self._started is None:
+            self._started = StartedJobs(self.host.data.state / "started_jobs")
+        return self._started
 
     def _store(self, name: str) -> Store:
         if name not in self._stores:
@@ -119,18 +131,58 @@ class Operations:
             raise ValueError("a sync of given scenes needs at least one scene id")
         if sync.mode == "since" and not sync.since:
             raise ValueError("a sync since a time needs --since")
+        self.started.add(job_id)  # before the send: a follower may ask before Intake sees it
         self._send(INTAKE, SYNC_REQUEST, sync.model_dump(mode="json"))
         return {"job": job_id}
 
     def job(self, job_id: str, *, with_diffs: bool = False) -> dict[str, Any]:
         progress = job_progress(self._store("intake"), job_id, with_diffs=with_diffs)
         if progress is None:
+            if job_id not in self.started:
+                raise LookupError(f"no sync job {job_id!r}; `stashplex status` shows recent ones")
             # Intake has not picked the request up yet.
             return {"job": job_id, "progress": 0.0, "finished": False, "queued_in_intake": True}
         progress["waiting_for_retry"] = self._waiting_for_retry(progress)
+        if progress["waiting_for_retry"]:
+            progress.update(self._waits(progress))
         # "done" in a reply means the job is over (the plugin's task script relies on it).
         progress["synced"] = progress.pop("done")
         return progress
+
+    def cancel_sync(self, job_id: str, *, by: str = "an operator") -> dict[str, Any]:
+        """Cancel a running sync job: what has not reached Plex is dropped from it at once
+        (Intake's walk and PlexGateway look at the host's cancel registry), and Intake settles
+        the job's bookkeeping from the durable ``sync.cancel``. A finished or already cancelled
+        job is left as it is, and the reply says so."""
+        progress = self.job(job_id)  # LookupError for a job nobody started
+        if progress.get("finished") and not progress.get("cancelled_at"):
+            return {"job": job_id, "already": "finished"}
+        if progress.get("cancelled_at"):
+            return {"job": job_id, "already": "cancelled"}
+        from actors.job_cancels import job_cancels
+
+        ctx = getattr(self.host, "ctx", None)
+        if ctx is not None:
+            job_cancels(ctx.services).add(job_id)
+        self._send(INTAKE, SYNC_CANCEL, SyncCancel(job_id=job_id, by=by).model_dump(mode="json"))
+        return {"job": job_id, "cancelling": True}
+
+    def _waits(self, progress: dict[str, Any]) -> dict[str, int]:
+        """Of a job's scenes left in timers: how many wait for Plex to scan their files (parked
+        by the gateway, or a not-found retry) and how many wait to retry a Plex error."""
+        job_id = progress["job_id"]
+        left = progress["queued"] - progress["done"] - progress["failed"]
+        left -= progress["superseded"] + progress["cancelled"]
+        parked = self._store("gateway").scalar(
+            "SELECT COUNT(*) FROM awaiting WHERE json_extract(payload, '$.job_id') = ?", (job_id,)
+        )
+        not_found = self._store("timers").scalar(
+            "SELECT COUNT(*) FROM timers WHERE every_s IS NULL AND reason = 'not_found' "
+            "AND json_extract(job, '$.payload.job_id') = ?",
+            (job_id,),
+        )
+        scan = min(int(parked or 0) + int(not_found or 0), max(left, 0))
+        return {"waiting_for_scan": scan, "waiting_to_retry": max(left - scan, 0)}
 
     def _waiting_for_retry(self, progress: dict[str, Any]) -> bool:
         """All that is left of the job sits in Scheduler timers (Plex down, file not scanned)."""
@@ -138,6 +190,7 @@ class Operations:
         depths = self.host.post.depths()
         busy = any(depths[name] for name in (INTAKE, PLEX_GATEWAY, "matcher"))
         ended = progress["done"] + progress["failed"] + progress["superseded"]
+        ended += progress["cancelled"]
         left = progress["queued"] - ended  # before the rename
         return bool(progress["enumerated"]) and left > 0 and not busy
 
@@ -256,6 +309,36 @@ class Operations:
             "summary": f"released {fields} field(s) of {len(targets)} item(s); "
             f"re-syncing {len(scenes)} scene(s)",
         }
+
+
+class StartedJobs:
+    """The ids of sync jobs started here, one a line: a job is known from the moment its id is
+    handed out, before Intake takes its request, and across a restart of the host (a settings
+    reload) that came in between. Anything else is an id nobody started."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._ids: set[str] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, job_id: str) -> None:
+        with self._lock:
+            self._load().add(job_id)
+            with self.path.open("a", encoding="ascii") as handle:
+                handle.write(job_id + "\n")
+
+    def __contains__(self, job_id: object) -> bool:
+        with self._lock:
+            return job_id in self._load()
+
+    def _load(self) -> set[str]:
+        if self._ids is None:
+            try:
+                self._ids = set(self.path.read_text(encoding="ascii").split())
+            except (OSError, ValueError):
+                self._ids = set()
+        return self._ids
+
 
 def _limit(value: object) -> int:
     """How many rows a listing may return: a whole number from 1 to 100,000."""

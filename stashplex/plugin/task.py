@@ -55,6 +55,55 @@ def ask(config: hook.HookConfig, message: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
+class JobLink:
+    """One connection to the supervisor for a task and the job it follows.
+
+    Stash cancels a task by killing its process (``cmd.Process.Kill()``, SIGKILL, in
+    ``rawPluginTask.Stop``, pkg/plugin/raw.go), which no handler can catch. So the task asks on
+    one connection with ``bind``, and the supervisor binds the job to it: when the connection
+    drops with the job unfinished (the kernel closes a killed process's socket), the supervisor
+    cancels the job. A drop on the supervisor's side (it restarts) loses the binding there;
+    the next request reconnects and binds again.
+    """
+
+    def __init__(self, config: hook.HookConfig) -> None:
+        self.config = config
+        self._sock: Any = None
+
+    def ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One request on the link (reconnecting if needed); a refusal is ``TaskError``."""
+        frame = wire.encode_frame({"v": wire.PROTOCOL_VERSION, **message, "bind": True})
+        try:
+            if self._sock is None:
+                endpoint = handoff.endpoint_for(self.config.data_dir)
+                self._sock = handoff.connect(endpoint, REQUEST_TIMEOUT_SECONDS)
+                if endpoint.kind == "tcp":  # the token first, as handoff.request sends it
+                    auth = {"v": wire.PROTOCOL_VERSION, "type": "auth", "token": endpoint.token}
+                    frame = wire.encode_frame(auth) + frame
+            self._sock.settimeout(REQUEST_TIMEOUT_SECONDS)
+            self._sock.sendall(frame)
+            reply = wire.read_frame(self._sock, time.monotonic() + REQUEST_TIMEOUT_SECONDS)
+        except wire.ConnectionClosedError:
+            self.close()
+            raise wire.UnreachableError("the supervisor closed the connection") from None
+        except OSError as exc:
+            self.close()
+            raise wire.UnreachableError(f"no reply from the supervisor: {exc}") from None
+        except wire.FrameError:
+            self.close()
+            raise
+        if reply.get("ok") is not True:
+            raise TaskError(f"supervisor refused: {reply.get('error') or 'no reason given'}")
+        return reply
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            finally:
+                self._sock = None
+
+
 def is_running(config: hook.HookConfig) -> bool:
     try:
         handoff.request(handoff.endpoint_for(config.data_dir), {"type": "ping"}, 2.0)
@@ -114,18 +163,18 @@ def local_doctor(config: hook.HookConfig) -> str:
     return doctor_report(config.data_dir, supervisor=supervisor)
 
 
-def follow_job(config: hook.HookConfig, job_id: Any) -> Any:
+def follow_job(link: JobLink, job_id: Any) -> Any:
     """Poll ``job_id`` until done, echoing progress and new messages to Stash's log.
 
     The supervisor answers ``{"type": "job", "job": id, "after": n}`` with the job's
     ``progress`` (0..1), the ``messages`` after the first ``n``, ``done``, and when done a
-    ``summary`` or an ``error``.
+    ``summary`` or an ``error``. Every poll goes on the task's link, which binds the job to it.
     """
     seen = 0
     missed = 0
     while True:
         try:
-            reply = ask(config, {"type": "job", "job": job_id, "after": seen})
+            reply = link.ask({"type": "job", "job": job_id, "after": seen})
         except (wire.UnreachableError, wire.FrameError) as exc:
             missed += 1
             if missed >= MAX_MISSED_POLLS:
@@ -145,6 +194,8 @@ def follow_job(config: hook.HookConfig, job_id: Any) -> Any:
         if reply.get("done") is True:
             if reply.get("error"):
                 raise TaskError(f"job {job_id} failed: {reply['error']}")
+            if reply.get("cancelled_at"):
+                raise TaskError(f"job {job_id} was cancelled: {reply.get('summary')}")
             return reply.get("summary")
         time.sleep(POLL_INTERVAL_SECONDS)
 
@@ -164,13 +215,17 @@ def run_task(config: hook.HookConfig, name: str, payload: dict[str, Any]) -> Any
     connection = hook.events.connection_from(payload.get("server_connection"))
     if connection is not None:
         message["connection"] = connection
+    link = JobLink(config)
     try:
-        reply = ask(config, message)
-    except (wire.UnreachableError, wire.FrameError) as exc:
-        raise TaskError(
-            f"supervisor not reachable ({exc}); run the 'Start supervisor' task"
-        ) from None
-    summary = follow_job(config, reply["job"]) if "job" in reply else reply.get("summary")
+        try:
+            reply = link.ask(message)
+        except (wire.UnreachableError, wire.FrameError) as exc:
+            raise TaskError(
+                f"supervisor not reachable ({exc}); run the 'Start supervisor' task"
+            ) from None
+        summary = follow_job(link, reply["job"]) if "job" in reply else reply.get("summary")
+    finally:
+        link.close()  # the job is over (or this task failed): the binding ends with it
     if name != "stop":
         follow_version(config, reply)
     return summary

@@ -127,9 +127,14 @@ class ProblemLog:
             return bool([problems.pop(key) for key in keys if key in problems])
 
     def tally(self, key: str, reason: str, render: Render) -> None:
-        """Count one more ``reason`` under ``key``, since the hook last logged it."""
-        seen = self.seen_rev()
-        with self._change() as problems:
+        """Count one more ``reason`` under ``key``, since the hook last logged it.
+
+        Under the hook's own lock on ``problems.seen`` (taken inside ours, so no two orders):
+        the hook reads the record, logs it and marks it seen while holding that lock, so a
+        count either starts afresh after the hook marked the problem seen, or adds to one the
+        hook has not read; a count the hook has logged is never shown again.
+        """
+        with self._change() as problems, self._seen_locked() as seen:
             current = problems.get(key)
             fresh = current is None or current.get("rev", 0) <= seen
             counts = {} if fresh else dict(current.get("counts") or {})
@@ -144,6 +149,20 @@ class ProblemLog:
             }
 
     # -- the file ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _seen_locked(self) -> Iterator[int]:
+        """The highest ``rev`` the hook has logged, while no hook can log (its lock)."""
+        fd = os.open(self.root / SEEN_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield int(os.read(fd, 64).strip() or 0)
+            except ValueError:
+                yield 0
+        finally:
+            os.close(fd)  # closing drops the lock
 
     def _read(self) -> Any:
         try:

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -103,6 +104,8 @@ class PluginRunner:
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stash-job-queue")
         self._job_ids = itertools.count(1)
         self.jobs: dict[str, Future[PluginRun]] = {}
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._stopped: set[str] = set()
 
     # -- loading --------------------------------------------------------------------------------
     def load(self, manifest_path: str | Path) -> PluginManifest:
@@ -197,8 +200,33 @@ class PluginRunner:
             args=merged,
             chain=(),
             user_id=user_id,
+            job_id=job_id,
         )
         return job_id
+
+    def stop_job(self, job_id: str) -> bool:
+        """Cancel a job the way Stash does (`stopJob` -> `JobManager.CancelJob`).
+
+        A job still queued never runs. A running plugin task's process is killed at once:
+        `RunPluginTask` (internal/manager/task_plugin.go) calls `task.Stop()` as soon as the
+        job's context is cancelled, and for the raw interface that is `t.cmd.Process.Kill()`
+        (`rawPluginTask.Stop`, pkg/plugin/raw.go), SIGKILL on POSIX, sent to the plugin process
+        alone (not its process group). Nothing is sent to the plugin first: no SIGTERM or
+        SIGINT, and its stdin was closed once the input was written. The job ends there; the
+        killed process's result is still read and logged ("signal: killed").
+        """
+        future = self.jobs.get(job_id)
+        if future is None:
+            return False
+        with self._record_lock:
+            self._stopped.add(job_id)
+            process = self._processes.get(job_id)
+        if future.cancel():  # still queued
+            return True
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        return True
 
     def run_task(
         self, plugin_id: str, task_name: str, args: dict[str, Any] | None = None
@@ -244,6 +272,7 @@ class PluginRunner:
         args: dict[str, Any],
         chain: HookChain,
         user_id: str = "",
+        job_id: str | None = None,
     ) -> PluginRun:
         is_python = bool(manifest.exec) and manifest.exec[0] in {"python", "python3"}
         argv = self.resolve_argv(manifest, operation)
@@ -276,6 +305,11 @@ class PluginRunner:
         except OSError as error:
             raise PluginStartError(f"error running plugin {manifest.id}: {error}") from error
         assert process.stdin and process.stdout and process.stderr
+        if job_id is not None:
+            with self._record_lock:
+                self._processes[job_id] = process
+                if job_id in self._stopped:  # stopped between its start and now
+                    process.kill()
         threading.Thread(
             target=_write_and_close, args=(process.stdin, stdin_text.encode()), daemon=True
         ).start()
@@ -286,13 +320,16 @@ class PluginRunner:
         stdout = process.stdout.read()  # to EOF: every holder of the write end must close it
         process.stdout.close()
         run.exit_code = process.wait()
+        if job_id is not None:
+            with self._record_lock:
+                self._processes.pop(job_id, None)
         stderr_reader.join(STDERR_DRAIN_SECONDS)
         run.wall_s = time.perf_counter() - started
         run.stdout = stdout.decode("utf-8", errors="replace")
         run.output, run.error = decode_plugin_output(run.stdout)
         if run.error is None and run.exit_code != 0:
             run.error = (
-                f"exit status {run.exit_code}" if run.exit_code > 0 else f"signal: {-run.exit_code}"
+                f"exit status {run.exit_code}" if run.exit_code > 0 else _go_signal(-run.exit_code)
             )
         self._report(manifest, run)
         with self._record_lock:
@@ -334,6 +371,12 @@ class PluginRunner:
     def _log(self, level: str, manifest: PluginManifest, message: str) -> None:
         with self._record_lock:
             self.stash_log.append(LogLine(level, f"[Plugin / {manifest.name}] {message}"))
+
+
+def _go_signal(number: int) -> str:
+    """How Go's `exec.ExitError` names a death by signal: "signal: killed", "signal: terminated"."""
+    name = signal.strsignal(number) if hasattr(signal, "strsignal") else None
+    return f"signal: {(name or str(number)).lower()}"
 
 
 def _write_and_close(stream: IO[bytes], payload: bytes) -> None:

@@ -120,6 +120,19 @@ def test_plex_down_through_five_breaker_trials_is_an_error_in_stashs_log(running
     running.world.plex.faults.up()
 
 
+def test_scenes_given_up_on_are_counted_in_stashs_log_since_the_last_report(tmp_path):
+    # Given two scenes whose file has a namesake elsewhere in Plex (no sure match), made before
+    # the supervisor starts (its catch-up then leaves them alone: only saves sync them)
+    running = StashWithPlugin(tmp_path)
+    first = running.stash.add_scene(files=[{"path": "/data/nowhere/shared name.mp4"}])
+    second = running.stash.add_scene(files=[{"path": "/data/elsewhere2/shared name.mp4"}])
+    supervisor = start_supervisor(running.data)
+    try:
+        wait_until(lambda: answering(running.data), timeout=30, message="supervisor answering")
+        given_up_on_one_at_a_time(running, first, second)
+    finally:
+        stop_supervisor(supervisor)
+        running.close()
 
 
 def given_up_on_one_at_a_time(running: StashWithPlugin, first: str, second: str) -> None:

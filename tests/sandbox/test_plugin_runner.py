@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import requests
 from stashplex.sandbox.stash import StashEmulator
 from stashplex.sandbox.stash.mutations import SCENE_UPDATE_INPUT_KEYS
 from tests.support.stash_schema import post_graphql
+from tests.support.waiting import wait_until
 
 ECHO_DIR = Path(__file__).resolve().parents[1] / "support" / "plugins" / "echo"
 ECHO_MANIFEST = ECHO_DIR / "echo.yml"
@@ -302,6 +305,54 @@ def test_run_plugin_task_over_graphql_queues_a_job(stash):
 
     job_id = response.json()["data"]["runPluginTask"]
     assert runner.jobs[job_id].result(timeout=60).progress == [0.25, 0.5, 0.75, 1.0]
+
+
+def test_stop_job_kills_a_running_task_at_once_with_no_signal_it_could_catch(stash, tmp_path):
+    # Given a task that notes every SIGTERM, SIGINT or SIGHUP it gets, running
+    runner = stash.attach_plugin(ECHO_MANIFEST)
+    marker = tmp_path / "linger.txt"
+    job_id = post_graphql(
+        stash.graphql_url,
+        "mutation ($m: String) { runPluginTask(plugin_id: \"echo\", task_name: \"Linger\", "
+        "args_map: {notes: $m}) }",
+        {"m": str(marker)},
+        headers={"ApiKey": "secret"},
+    ).json()["data"]["runPluginTask"]
+    wait_until(lambda: marker.exists() and "started" in marker.read_text(), message="task runs")
+
+    # When the job is stopped, as Stash's UI does (stopJob)
+    started = time.monotonic()
+    stopped = post_graphql(
+        stash.graphql_url,
+        f'mutation {{ stopJob(job_id: "{job_id}") }}',
+        headers={"ApiKey": "secret"},
+    ).json()
+    run = runner.jobs[job_id].result(timeout=10)
+
+    # Then the process was killed (SIGKILL) at once, having been sent nothing it could catch
+    assert stopped == {"data": {"stopJob": True}}
+    assert time.monotonic() - started < 2
+    assert run.exit_code == -signal.SIGKILL
+    assert marker.read_text() == "started\n"
+    # And Stash logs what Go's exec says of it
+    assert run.error == "signal: killed"
+    assert any("Plugin returned error: signal: killed" in line.message for line in runner.stash_log)
+
+
+def test_stop_job_of_a_queued_task_means_it_never_runs(stash, tmp_path):
+    # Given a running task, and a second one queued behind it (Stash runs one job at a time)
+    runner = stash.attach_plugin(ECHO_MANIFEST)
+    first = runner.submit_task("echo", "Linger", {"notes": str(tmp_path / "first.txt")})
+    second = runner.submit_task("echo", "Linger", {"notes": str(tmp_path / "second.txt")})
+    wait_until((tmp_path / "first.txt").exists, message="first task runs")
+
+    # When the queued one is stopped, then the running one
+    assert runner.stop_job(second) and runner.stop_job(first)
+
+    # Then the queued one never started
+    runner.jobs[first].result(timeout=10)
+    assert runner.jobs[second].cancelled()
+    assert not (tmp_path / "second.txt").exists()
 
 
 def test_loading_the_same_plugin_id_twice_is_refused(stash, tmp_path):

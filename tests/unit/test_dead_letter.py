@@ -194,3 +194,20 @@ def test_a_poisoned_report_of_a_finished_job_is_not_reported_to_intake_again(tmp
     # When it is stored / Then Intake is not sent another report of it (that would loop)
     wait_until(lambda: stored(h) == 1, message="poison stored")
     assert h.post[INTAKE].depth() == 0
+
+
+def test_a_scene_failing_again_for_the_same_reason_is_not_counted_again_for_stashs_log(tmp_path):
+    # Given a scene given up on (ambiguous), and that reported in Stash's log
+    from stashplex.link import notices
+
+    h = Harness(tmp_path)
+    DeadLetter.start(h.context())
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("5", "ambiguous"), scene_id="5")
+    wait_until(lambda: notices.unreported_problems(str(h.data.root)), message="reported")
+    # When the same scene fails again the same way (its edit sent twice), then another scene
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("5", "ambiguous"), scene_id="5")
+    h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("6", "ambiguous"), scene_id="6")
+    wait_until(lambda: stored(h) == 2, message="the other scene stored")
+    # Then the next report names the other scene alone
+    (line,) = notices.unreported_problems(str(h.data.root))
+    assert line.startswith("stashplex: 1 scene could not be synced (1 ambiguous match).")

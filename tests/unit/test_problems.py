@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 
 import pytest
@@ -88,6 +90,29 @@ def test_dead_letters_are_counted_since_the_last_report(tmp_path):
     (line,) = notices.unreported_problems(str(tmp_path))
     assert line.startswith("stashplex: 1 scene could not be synced (1 ambiguous match).")
     assert problems.active()[DEAD_LETTERS].message == dead_letter_report({"ambiguous": 1})[0]
+
+
+def test_a_count_made_while_a_hook_logs_it_is_never_shown_twice(tmp_path):
+    # Given a scene given up on, and a hook in the middle of logging it (holding its lock, the
+    # record read, the line logged, not yet marked seen)
+    problems = ProblemLog(tmp_path)
+    report_dead_letter(problems, "ambiguous")
+    seen = tmp_path / record.SEEN_FILE
+    fd = os.open(seen, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    logged_rev = problems.active()[DEAD_LETTERS].rev
+    # When the next scene is given up on meanwhile
+    counting = threading.Thread(target=report_dead_letter, args=(problems, "ambiguous"))
+    counting.start()
+    counting.join(0.3)
+    still_counting = counting.is_alive()
+    os.write(fd, str(logged_rev).encode("ascii"))  # the hook marks what it logged as seen
+    os.close(fd)
+    counting.join(10)
+    # Then the count waited for the hook, and the next report holds the new scene alone
+    assert still_counting
+    (line,) = notices.unreported_problems(str(tmp_path))
+    assert line.startswith("stashplex: 1 scene could not be synced (1 ambiguous match).")
 
 
 def test_an_unreadable_record_reads_as_nothing_wrong(tmp_path):

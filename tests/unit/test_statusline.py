@@ -88,23 +88,32 @@ def test_a_dry_run_summary_says_what_would_change_and_never_that_anything_synced
     from stashplex.ops.control import job_summary
 
     # Given a finished dry run that found 4 field changes in 1 of 2 scenes
-    job = {"total": 2, "synced": 2, "changes": 4, "skipped": 0, "failed": 0, "dry_run": 1}
+    job = {
+        "total": 2, "synced": 2, "written": 1, "changes": 4, "skipped": 0, "failed": 0,
+        "dry_run": 1,
+    }  # fmt: skip
     # When it is summarised
     text = job_summary(job)
     # Then it says nothing was written and what would be
     assert "dry run, nothing written" in text and "4 field changes would be written" in text
+    assert "1 would change" in text and "1 already right" in text
     assert "synced" not in text
 
 
 def test_a_summary_separates_what_was_written_from_what_was_already_right_and_what_waits():
     from stashplex.ops.control import job_summary
 
+    # Given a job: 4 scenes written, 1 sent and found right, 3 unchanged since their last
+    # sync, 1 whose file Plex has not scanned yet and 1 waiting to retry a Plex error
     job = {
-        "total": 10, "synced": 5, "changes": 7, "skipped": 3, "failed": 0,
-        "queued": 7, "waiting_for_retry": True,
+        "total": 10, "synced": 5, "written": 4, "changes": 7, "skipped": 3, "failed": 0,
+        "queued": 7, "waiting_for_retry": True, "waiting_for_scan": 1, "waiting_to_retry": 1,
     }  # fmt: skip
 
+    # When it is summarised
     text = job_summary(job)
 
-    assert text.startswith("10 scenes: 5 synced (7 field changes), 3 already right, 0 failed")
-    assert "2 waiting to retry" in text
+    # Then each scene is counted once, under its own word
+    assert text.startswith("10 scenes: 4 synced (7 field changes), 4 already right, 0 failed")
+    assert "1 waiting for Plex to scan" in text and "1 waiting to retry" in text
+    assert "cancelled" not in text

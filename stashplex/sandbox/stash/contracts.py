@@ -75,6 +75,8 @@ class HookDispatcher(Protocol):
         user_id: str = "",
     ) -> str: ...
 
+    def stop_job(self, job_id: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Session:

@@ -67,10 +67,21 @@ class PluginMutations(MutationBase):
         except (KeyError, ValueError) as error:
             raise StashDataError(str(error).strip("'\"")) from error
 
+    def stop_job(self, _root: Any, _info: graphql.GraphQLResolveInfo, job_id: str) -> bool:
+        """`stopJob` (internal/api/resolver_mutation_job.go): cancels the job; an id that is
+        no job is no error (`JobManager.CancelJob` does nothing), a non-number is."""
+        if not job_id.strip().lstrip("-").isdigit():
+            raise StashDataError(f'strconv.Atoi: parsing "{job_id}": invalid syntax')
+        dispatcher = self._hooks()
+        if dispatcher is not None:
+            dispatcher.stop_job(job_id)
+        return True
+
     def field_resolvers(self) -> dict[str, Resolver]:
         return {
             "configurePlugin": self.configure_plugin,
             "runPluginTask": self.run_plugin_task,
+            "stopJob": self.stop_job,
         }
 
 

@@ -2,7 +2,9 @@
 
 import json
 import os
+import signal
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -68,6 +70,18 @@ def main() -> None:
     if "marker" in args:
         with Path(args["marker"]).open("a", encoding="utf-8") as marker:
             marker.write(f"{hook.get('id')}\n")
+    if mode == "linger":  # until killed: notes every catchable signal it gets meanwhile
+        notes = Path(args["notes"])
+
+        def note(number: int, _frame: object) -> None:
+            with notes.open("a", encoding="utf-8") as out:
+                out.write(f"signal {number}\n")
+
+        for caught in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(caught, note)
+        with notes.open("a", encoding="utf-8") as out:
+            out.write("started\n")
+        time.sleep(float(args.get("seconds", 60)))
     if mode == "fail":
         print(json.dumps({"output": None, "error": "echo was asked to fail"}))
         sys.exit(3)
