@@ -54,6 +54,9 @@ SPOOL_DRAIN_EVERY_BEATS = 5
 HOST_LOCK_WAIT_S = 30.0
 #: Heartbeats between looks at whether the settings' sources changed (without a hook).
 SETTINGS_CHECK_EVERY_BEATS = 60
+#: How much a host behind the front door yields the CPU: a sync is background work, and the
+#: user's save (the hook process, the front door) and Stash's own work come first.
+HOST_NICE = 10
 
 ServiceFactory = Callable[[DataDir, Settings, PostOffice], dict[str, Any]]
 
@@ -98,6 +101,8 @@ class Host:
         self.supervisor: Supervisor | None = None
         self.server: Any = None
         self.started = threading.Event()
+        self._spool_waiting = threading.Event()
+        self._drain_lock = threading.Lock()
         self.started_at = time.time()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -115,7 +120,7 @@ class Host:
                 self._beat()
                 beats += 1
                 if beats % SPOOL_DRAIN_EVERY_BEATS == 0:
-                    self._drain_spool(self.control)
+                    self._drain_spool(self.control, quiet=True)  # any a wake-up missed
                     self._maybe_log_status()
                 if beats % SETTINGS_CHECK_EVERY_BEATS == 0:
                     self._check_settings()
@@ -131,6 +136,7 @@ class Host:
 
     def request_shutdown(self, *_args: object) -> None:
         self._shutdown.set()
+        self._spool_waiting.set()
 
     def use_stash_connection(self, connection: dict[str, Any]) -> None:
         """A hook's or task's ``server_connection``: Stash's address (when no ``stash_url`` was
@@ -189,10 +195,7 @@ class Host:
         control = ControlHandler(self)
         self.control = control
         if self._serve:
-            from stashplex.link.ipc import LocalServer
-
-            self.server = LocalServer(self.data.root, control.handle)
-            self.server.start()
+            self._serve_requests(control)
         # After the socket listens, so no hook can spool into a gap nobody drains.
         self._drain_spool(control)
         self.data.write_host_pid(os.getpid())
@@ -227,14 +230,60 @@ class Host:
             crash_contained=lambda: ctx.take_contained(name),
         )
 
-    def _drain_spool(self, control: ControlHandler) -> None:
-        """Events the hook spooled while we were down go to Intake before new ones arrive."""
-        try:
-            from stashplex.link.spool import drain_spool
-        except ImportError:  # pragma: no cover - spool support not installed
+    def _serve_requests(self, control: ControlHandler) -> None:
+        """Answer the socket's requests: handed over by the watchdog's front door when it
+        started us with a channel (it answers hooks itself, from the spool it wakes us to
+        drain), else on a socket of our own (a host run by itself, or where Unix sockets
+        are missing)."""
+        from stashplex.link import handover
+        from stashplex.link.ipc import LocalServer
+
+        self.server = LocalServer(self.data.root, control.handle)
+        channel = self._handover_channel()
+        if channel is None:
+            self.server.start()
             return
-        report = drain_spool(self.data.root, control.accept_hook_event)
-        if report.delivered or report.quarantined:
+        threading.Thread(
+            target=self._drain_on_wake, args=(control,), name="spool-drain", daemon=True
+        ).start()
+        threading.Thread(
+            target=handover.receive,
+            args=(channel, self.server.adopt, self._spool_waiting.set),
+            name="handover",
+            daemon=True,
+        ).start()
+
+    def _handover_channel(self) -> Any:
+        """Our end of the front door's channel, named by the watchdog in the environment."""
+        import socket
+
+        from stashplex.link import handover
+
+        value = os.environ.pop(handover.ENV_VAR, "")
+        if not value.isdigit():
+            return None
+        channel = socket.socket(fileno=int(value))
+        channel.set_inheritable(False)
+        return channel
+
+    def _drain_on_wake(self, control: ControlHandler) -> None:
+        """Drain the spool each time the front door says it has something (wake-ups that come
+        during a drain make one more pass, so no event waits for the periodic drain)."""
+        while not self._shutdown.is_set():
+            self._spool_waiting.wait()
+            self._spool_waiting.clear()
+            if self._shutdown.is_set():
+                return
+            self._drain_spool(control, quiet=True)
+
+    def _drain_spool(self, control: ControlHandler, *, quiet: bool = False) -> None:
+        """Events in the spool (from hooks while we were down, or the front door) go to Intake;
+        one drain at a time, so two never deliver the same file twice."""
+        from stashplex.link.spool import drain_spool
+
+        with self._drain_lock:
+            report = drain_spool(self.data.root, control.accept_hook_event, quiet=quiet)
+        if report.halted_by:
             log.info("spool drained: %s", report)
 
     def _stop(self) -> None:
@@ -289,6 +338,17 @@ class Host:
             self._host_lock_fd = None
 
 
+def _yield_cpu_if_behind_front_door() -> None:
+    """Lower our priority before any thread starts (Linux sets it per thread, inherited)."""
+    from stashplex.link import handover
+
+    if handover.ENV_VAR in os.environ and hasattr(os, "nice"):
+        try:
+            os.nice(HOST_NICE)
+        except OSError as exc:
+            log.warning("cannot lower the host's priority: %s", exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stashplex-host", description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -299,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file this process creates is owner-only
+    _yield_cpu_if_behind_front_door()
     data = DataDir(args.data_dir.expanduser().resolve())
     try:
         data.ensure()

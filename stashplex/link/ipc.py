@@ -30,6 +30,9 @@ from stashplex.link.gate import AuthGate
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+#: Takes a connection away from this server with the request just read from it (True), or
+#: leaves it to be answered here (False): the front door hands non-hook requests to the host.
+Divert = Callable[[socket.socket, dict[str, Any]], bool]
 
 #: An idle connection is dropped after this long without a complete frame.
 DEFAULT_READ_TIMEOUT_SECONDS = 30.0
@@ -59,9 +62,11 @@ class LocalServer:
         *,
         force_tcp: bool = False,
         read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+        divert: Divert | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._handler = handler
+        self._divert = divert
         self._force_tcp = force_tcp
         self._read_timeout = read_timeout
         self._listener: socket.socket | None = None
@@ -97,9 +102,23 @@ class LocalServer:
         logger.info("listening on %s", self._endpoint.describe())
         return self
 
+    def adopt(self, connection: socket.socket, first: dict[str, Any]) -> None:
+        """Serve a connection another process accepted (the front door), starting with the reply
+        to ``first``, the request it already read; a server that adopts need not listen."""
+        if self._stopping.is_set():
+            connection.close()
+            return
+        with self._connections_lock:
+            self._connections.add(connection)
+        threading.Thread(
+            target=self._serve, args=(connection, first), name="stashplex-ipc-conn", daemon=True
+        ).start()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, drop open connections and remove the endpoint files."""
         if self._listener is None:
+            self._stopping.set()
+            self._drop_connections()
             return
         self._stopping.set()
         self._wake_accept_loop()
@@ -107,11 +126,7 @@ class LocalServer:
             self._accept_thread.join(timeout)
         self._listener.close()
         self._listener = None
-        with self._connections_lock:
-            open_connections = list(self._connections)
-        for connection in open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+        self._drop_connections()
         endpoint, self._endpoint = self._endpoint, None
         if endpoint is not None and endpoint.kind == "unix" and endpoint.path:
             with contextlib.suppress(FileNotFoundError):
@@ -119,6 +134,13 @@ class LocalServer:
         if endpoint is not None and endpoint.kind == "tcp":
             with contextlib.suppress(FileNotFoundError):
                 Path(handoff.endpoint_file(self.data_dir)).unlink()
+
+    def _drop_connections(self) -> None:
+        with self._connections_lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def _wake_accept_loop(self) -> None:
         """Connect once so a blocked ``accept`` sees the stop flag now, not at its next poll."""
@@ -237,9 +259,11 @@ class LocalServer:
             target=self._serve, args=(connection,), name="stashplex-ipc-conn", daemon=True
         ).start()
 
-    def _serve(self, connection: socket.socket) -> None:
+    def _serve(self, connection: socket.socket, first: dict[str, Any] | None = None) -> None:
         try:
             connection.settimeout(self._read_timeout)
+            if first is not None:
+                connection.sendall(self._reply_frame(first))
             while not self._stopping.is_set():
                 try:
                     request = wire.read_frame(connection)
@@ -248,6 +272,8 @@ class LocalServer:
                 except wire.FrameError as exc:
                     self._refuse(connection, f"bad frame: {exc}")
                     return
+                if self._divert is not None and self._divert(connection, request):
+                    return  # another process has it now; closing our copy leaves theirs open
                 connection.sendall(self._reply_frame(request))
         except OSError:
             return  # the client went away mid-reply; nothing to tell anyone

@@ -52,13 +52,18 @@ def spool_dir(data_dir: Path) -> Path:
 
 
 def drain_spool(
-    data_dir: Path, sink: Sink, *, stale_tmp_seconds: float = STALE_TMP_SECONDS
+    data_dir: Path,
+    sink: Sink,
+    *,
+    stale_tmp_seconds: float = STALE_TMP_SECONDS,
+    quiet: bool = False,
 ) -> DrainReport:
     """Deliver every spooled event to ``sink`` in the order the hooks wrote them.
 
     If ``sink`` raises ``ValueError`` the event is invalid and would be refused on every retry,
     so its file is quarantined and draining goes on. If it raises anything else, draining
     stops, that file stays, and the report says why; the caller may simply try again later.
+    ``quiet`` logs delivered events at debug level only: the front door spools every hook.
     """
     folder = spool_dir(data_dir)
     if not folder.is_dir():
@@ -89,7 +94,7 @@ def drain_spool(
             )
         path.unlink(missing_ok=True)
         delivered += 1
-    if delivered or quarantined:
+    if quarantined or (delivered and not quiet):
         logger.info("spool drained: %d delivered, %d quarantined", delivered, quarantined)
     return DrainReport(delivered, quarantined, stale_removed)
 
