@@ -6,11 +6,13 @@ threads busy in Python (pydantic, XML, JSON) during a sync, and a host set to yi
 the machine would slow it more. The watchdog runs no actor work, so the socket lives there:
 
 * A ``hook`` frame is checked (the same rules as the host's ``HookEvent``, in the standard
-  library), written durably to the spool (fsync, atomic rename, folder fsync: exactly what a
-  hook does when no supervisor answers), acknowledged, and then the host is woken to drain the
-  spool into the Intake mailbox. Acknowledged only once durable; a crash of any process at any
-  point leaves the event in the spool (drained at the host's next start and every few seconds)
-  or already in Intake (a crash between the two delivers it twice, never zero times).
+  library), written to the spool as a hook does when no supervisor answers (a whole file, by
+  rename; fsynced too with ``mailbox_sync = "full"``, as durable as a mailbox commit either
+  way), acknowledged, and then the host is woken to drain the spool into the Intake mailbox
+  (the drain pokes the settings watch first, as before). Acknowledged only once durable; a
+  crash of any process at any point leaves the event in the spool (drained at the host's next
+  start and every few seconds) or already in Intake (a crash between the two delivers it
+  twice, never zero times).
 * Any other frame (ping, status, sync, tasks, the CLI) goes to the host with its connection
   (:mod:`stashplex.link.handover`), which answers it as before. With no host to take it (it is
   starting again), the client is told so in one line.
@@ -30,9 +32,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stashplex.link import events, handoff, handover, wire
+from stashplex.link import events, handover, wire
 from stashplex.link.handover import Sender
 from stashplex.link.ipc import LocalServer, ServerError
+from stashplex.link.spool import write_event
 from stashplex.link.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -100,8 +103,9 @@ def _connection_problem(event: dict[str, Any]) -> str | None:
 class FrontDoor:
     """The watchdog's handler for :class:`~stashplex.link.ipc.LocalServer`."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, fsync: bool = False) -> None:
         self.data_dir = Path(data_dir)
+        self._fsync = fsync
         self._sender: Sender | None = None
         self._lock = threading.Lock()
 
@@ -126,14 +130,14 @@ class FrontDoor:
         if problem is not None:
             return {"ok": False, "error": f"malformed hook event: {problem}"}
         try:
-            path = handoff.write_spool(self.data_dir, event)
+            path = write_event(self.data_dir, event, fsync=self._fsync)
         except OSError as exc:
             logger.error("a hook event could not be spooled: %s", exc)
             return {"ok": False, "error": f"the event could not be stored: {exc.strerror or exc}"}
         sender = self._sender
         if sender is not None:
             sender.wake()
-        return {"ok": True, "id": Path(path).stem, "version": __version__}
+        return {"ok": True, "id": path.stem, "version": __version__}
 
     def divert(self, connection: socket.socket, request: dict[str, Any]) -> bool:
         """Hand a connection whose request is not a hook to the host; False keeps it here."""
@@ -158,9 +162,10 @@ class FrontDoorService:
     door is tried again at the next host's start.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, limits: Any = None) -> None:
         self.data_dir = Path(data_dir)
-        self.door = FrontDoor(self.data_dir)
+        full = getattr(limits, "mailbox_sync", "normal") == "full"
+        self.door = FrontDoor(self.data_dir, fsync=full)
         self.server: LocalServer | None = None
 
     def open(self) -> bool:

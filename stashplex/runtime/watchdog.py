@@ -103,6 +103,8 @@ class WatchLimits(Protocol):
 class Limits:
     rss_cap_mb: int
     heartbeat_timeout_seconds: float
+    #: The front door's spool is as durable as the mailboxes: fsynced only when ``full``.
+    mailbox_sync: str = "normal"
 
 
 class HostDoor(Protocol):
@@ -352,26 +354,15 @@ def exec_watchdog(data_dir: Path, limits: WatchLimits, *, log_level: str = "INFO
     keep pydantic and the CLI in memory. The pid stays the same."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(  # noqa: S606 - our own interpreter and module
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            WATCHDOG_ENTRY,
-            "--data-dir",
-            str(data_dir),
-            "--rss-cap-mb",
-            str(limits.rss_cap_mb),
-            "--heartbeat-timeout",
-            str(limits.heartbeat_timeout_seconds),
-            "--log-level",
-            log_level,
-        ],
-    )
+    argv = [sys.executable, "-m", WATCHDOG_ENTRY, "--data-dir", str(data_dir)]
+    argv += ["--rss-cap-mb", str(limits.rss_cap_mb), "--log-level", log_level]
+    argv += ["--heartbeat-timeout", str(limits.heartbeat_timeout_seconds)]
+    argv += ["--mailbox-sync", str(getattr(limits, "mailbox_sync", "normal"))]
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter and module
 
 
 def main(
-    argv: Sequence[str] | None = None, *, door: Callable[[Path], HostDoor] | None = None
+    argv: Sequence[str] | None = None, *, door: Callable[[Path, Limits], HostDoor] | None = None
 ) -> int:
     """The watchdog process; ``door`` builds its front door for the data directory."""
     import argparse
@@ -383,6 +374,7 @@ def main(
     parser.add_argument("--rss-cap-mb", type=int, required=True)
     parser.add_argument("--heartbeat-timeout", type=float, required=True)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--mailbox-sync", choices=("normal", "full"), default="normal")
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file the watchdog and its hosts create is owner-only
     try:
@@ -391,8 +383,8 @@ def main(
         print(f"stashplex: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_process_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
-    limits = Limits(args.rss_cap_mb, args.heartbeat_timeout)
-    chosen = door(data.root) if door is not None else None
+    limits = Limits(args.rss_cap_mb, args.heartbeat_timeout, args.mailbox_sync)
+    chosen = door(data.root, limits) if door is not None else None
     return run_supervisor(data.root, limits, log_level=args.log_level, door=chosen)
 
 
