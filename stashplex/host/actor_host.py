@@ -239,32 +239,26 @@ class Host:
         from stashplex.link.ipc import LocalServer
 
         self.server = LocalServer(self.data.root, control.handle)
-        channel = self._handover_channel()
-        if channel is None:
+        ends = handover.host_ends(os.environ.pop(handover.ENV_VAR, ""))
+        if ends is None:
             self.server.start()
             return
+        channel, wake_fd = ends
         threading.Thread(
             target=self._drain_on_wake, args=(control,), name="spool-drain", daemon=True
         ).start()
         threading.Thread(
+            target=handover.watch_wakes,
+            args=(wake_fd, self._spool_waiting.set),
+            name="spool-wakes",
+            daemon=True,
+        ).start()
+        threading.Thread(
             target=handover.receive,
-            args=(channel, self.server.adopt, self._spool_waiting.set),
+            args=(channel, self.server.adopt),
             name="handover",
             daemon=True,
         ).start()
-
-    def _handover_channel(self) -> Any:
-        """Our end of the front door's channel, named by the watchdog in the environment."""
-        import socket
-
-        from stashplex.link import handover
-
-        value = os.environ.pop(handover.ENV_VAR, "")
-        if not value.isdigit():
-            return None
-        channel = socket.socket(fileno=int(value))
-        channel.set_inheritable(False)
-        return channel
 
     def _drain_on_wake(self, control: ControlHandler) -> None:
         """Drain the spool each time the front door says it has something (wake-ups that come

@@ -109,10 +109,10 @@ class FrontDoor:
         self._sender: Sender | None = None
         self._lock = threading.Lock()
 
-    def attach(self, channel: socket.socket) -> None:
+    def attach(self, sender: Sender) -> None:
         """A new host's channel (the watchdog just started it)."""
         with self._lock:
-            previous, self._sender = self._sender, Sender(channel)
+            previous, self._sender = self._sender, sender
         if previous is not None:
             previous.close()
 
@@ -180,18 +180,16 @@ class FrontDoorService:
     def popen(self, argv: list[str]) -> subprocess.Popen[bytes]:
         if not self.open():
             return subprocess.Popen(argv, stderr=subprocess.PIPE)
-        door_end, host_end = handover.channel_pair()
+        sender, value, fds, close_host_ends = handover.open_channel()
         try:
-            env = {**os.environ, handover.ENV_VAR: str(host_end.fileno())}
-            child = subprocess.Popen(
-                argv, stderr=subprocess.PIPE, env=env, pass_fds=(host_end.fileno(),)
-            )
+            env = {**os.environ, handover.ENV_VAR: value}
+            child = subprocess.Popen(argv, stderr=subprocess.PIPE, env=env, pass_fds=fds)
         except BaseException:
-            door_end.close()
+            sender.close()
             raise
         finally:
-            host_end.close()
-        self.door.attach(door_end)
+            close_host_ends()
+        self.door.attach(sender)
         return child
 
     def host_gone(self) -> None:

@@ -5,17 +5,19 @@ actor work (see :mod:`stashplex.link.frontdoor`). Everything that is not a hook 
 host's to answer, so the front door hands that connection over whole: the connection's file
 descriptor travels over a Unix socket pair (``SCM_RIGHTS``) together with the first request,
 already read; the host replies to it and serves the rest of the connection as if it had
-accepted it. The same channel carries a cheap wake-up ("the spool has new events") with no
-descriptor attached.
+accepted it. A message is a 4-byte big-endian length and that many bytes of JSON; senders share
+one lock so their messages never interleave.
 
-A message is a 4-byte big-endian length and that many bytes of JSON (the first request), or
-length 0 for a wake-up. Senders share one lock so their messages never interleave.
+Wake-ups ("the spool has new events") go through a pipe of their own whose writing end never
+blocks: a hook's answer must not wait behind a hand-over to a host too busy to read. A full
+pipe already holds a wake-up, so a byte that does not fit is simply dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from stashplex.link import wire
 
 logger = logging.getLogger(__name__)
 
-#: The environment variable naming the host's end of the channel (set by the watchdog).
+#: The environment variable naming the host's ends, ``<channel fd>,<wake fd>`` (the watchdog's).
 ENV_VAR = "STASHPLEX_HANDOVER_FD"
 HEADER_BYTES = 4
 
@@ -35,18 +37,12 @@ def supported() -> bool:
     return hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
 
 
-def channel_pair() -> tuple[socket.socket, socket.socket]:
-    """(the front door's end, the host's end); the host's end is inheritable."""
-    door, host = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    host.set_inheritable(True)
-    return door, host
-
-
 class Sender:
-    """The front door's end: hand connections over, ring the wake-up."""
+    """The front door's ends: hand connections over, ring the wake-up."""
 
-    def __init__(self, channel: socket.socket) -> None:
+    def __init__(self, channel: socket.socket, wake_fd: int) -> None:
         self._channel = channel
+        self._wake_fd = wake_fd
         self._lock = threading.Lock()
 
     def hand_over(self, connection: socket.socket, first: dict[str, Any]) -> None:
@@ -58,19 +54,59 @@ class Sender:
             self._channel.sendall(body)
 
     def wake(self) -> None:
-        """Tell the host the spool has something; never blocks long, never raises."""
-        with self._lock, contextlib.suppress(OSError):
-            self._channel.sendall(bytes(HEADER_BYTES))
+        """Tell the host the spool has something; never blocks, never raises."""
+        with contextlib.suppress(OSError):  # full (a wake-up is pending) or the host is gone
+            os.write(self._wake_fd, b"\x01")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._channel.close()
+        with contextlib.suppress(OSError):
+            os.close(self._wake_fd)
+
+
+def open_channel() -> tuple[Sender, str, tuple[int, int], Callable[[], None]]:
+    """The front door's :class:`Sender`, and for the host to be started: the value of
+    :data:`ENV_VAR`, the descriptors to pass it, and what closes our copies of them once the
+    host has them."""
+    door, host = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    for fd in (host.fileno(), wake_read):
+        os.set_inheritable(fd, True)
+
+    def close_host_ends() -> None:
+        host.close()
+        os.close(wake_read)
+
+    value = f"{host.fileno()},{wake_read}"
+    return Sender(door, wake_write), value, (host.fileno(), wake_read), close_host_ends
+
+
+def host_ends(value: str) -> tuple[socket.socket, int] | None:
+    """The host's ends named by :data:`ENV_VAR`'s ``value``, or None if it names none."""
+    channel_fd, _, wake_fd = value.partition(",")
+    if not (channel_fd.isdigit() and wake_fd.isdigit()):
+        return None
+    channel = socket.socket(fileno=int(channel_fd))
+    channel.set_inheritable(False)
+    os.set_inheritable(int(wake_fd), False)
+    return channel, int(wake_fd)
+
+
+def watch_wakes(wake_fd: int, on_wake: Callable[[], None]) -> None:
+    """Call ``on_wake`` for every batch of wake-ups until the front door is gone."""
+    while True:
+        try:
+            if not os.read(wake_fd, 4096):
+                return
+        except OSError:
+            return
+        on_wake()
 
 
 def receive(
-    channel: socket.socket,
-    on_connection: Callable[[socket.socket, dict[str, Any]], None],
-    on_wake: Callable[[], None],
+    channel: socket.socket, on_connection: Callable[[socket.socket, dict[str, Any]], None]
 ) -> None:
     """Read the channel until the front door closes it (the watchdog is gone or stopping)."""
     while True:
@@ -81,20 +117,16 @@ def receive(
             return
         if not header:
             return
-        header += _exactly(channel, HEADER_BYTES - len(header))
-        length = int.from_bytes(header, "big")
         if not fds:
-            if length == 0:
-                on_wake()
-                continue
             logger.error("handover channel out of step: a request without its connection")
             return
         connection = socket.socket(fileno=fds[0])
         for extra in fds[1:]:
             with contextlib.suppress(OSError):
-                socket.socket(fileno=extra).close()
+                os.close(extra)
         try:
-            first = wire.decode_frame_body(_exactly(channel, length))
+            header += _exactly(channel, HEADER_BYTES - len(header))
+            first = wire.decode_frame_body(_exactly(channel, int.from_bytes(header, "big")))
         except (OSError, wire.FrameError) as exc:
             logger.error("handover channel failed mid-message: %s", exc)
             connection.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -42,18 +41,20 @@ def data_dir():
 
 
 class FakeHost:
-    """The host's end of the channel: adopts connections into a server of its own."""
+    """The host's ends of the channel: adopts connections into a server of its own."""
 
-    def __init__(self, data_dir: Path, channel: socket.socket) -> None:
+    def __init__(self, data_dir: Path, value: str) -> None:
         self.requests: list[dict] = []
         self.wakes = threading.Event()
         self.server = LocalServer(data_dir, self.answer)
-        self.thread = threading.Thread(
-            target=handover.receive,
-            args=(channel, self.server.adopt, self.wakes.set),
-            daemon=True,
-        )
-        self.thread.start()
+        ends = handover.host_ends(value)
+        assert ends is not None
+        channel, wake_fd = ends
+        for target, args in (
+            (handover.receive, (channel, self.server.adopt)),
+            (handover.watch_wakes, (wake_fd, self.wakes.set)),
+        ):
+            threading.Thread(target=target, args=args, daemon=True).start()
 
     def answer(self, request: dict) -> dict:
         self.requests.append(request)
@@ -63,9 +64,9 @@ class FakeHost:
 def door_with_host(data_dir: Path, *, force_tcp: bool = False):
     door = FrontDoor(data_dir)
     server = LocalServer(data_dir, door.handle, divert=door.divert, force_tcp=force_tcp).start()
-    door_end, host_end = handover.channel_pair()
-    door.attach(door_end)
-    return door, server, FakeHost(data_dir, host_end)
+    sender, value, _fds, _close = handover.open_channel()  # the "host" is this process
+    door.attach(sender)
+    return door, server, FakeHost(data_dir, value)
 
 
 # -- the rules: the same as the host's HookEvent --------------------------------------------
@@ -146,7 +147,7 @@ def test_a_bad_hook_event_is_refused_in_one_line_and_nothing_is_spooled(data_dir
 
 
 def test_a_hook_wakes_the_host_to_drain_the_spool(data_dir):
-    door, server, host = door_with_host(data_dir)
+    _door, server, host = door_with_host(data_dir)
     try:
         send_request(data_dir, {"v": 1, "type": "hook", "event": good_event()})
         assert host.wakes.wait(5)
@@ -162,7 +163,7 @@ def test_a_hook_wakes_the_host_to_drain_the_spool(data_dir):
 @pytest.mark.parametrize("force_tcp", [False, True], ids=["unix", "tcp"])
 def test_other_requests_are_answered_by_the_host_on_the_same_connection(data_dir, force_tcp):
     # Given a front door with a host behind it
-    door, server, host = door_with_host(data_dir, force_tcp=force_tcp)
+    _door, server, host = door_with_host(data_dir, force_tcp=force_tcp)
     try:
         endpoint = handoff.endpoint_for(data_dir)
         # When one connection carries a hook, then a status request, then a ping
