@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -64,9 +65,12 @@ class FakeHost:
 def door_with_host(data_dir: Path, *, force_tcp: bool = False):
     door = FrontDoor(data_dir)
     server = LocalServer(data_dir, door.handle, divert=door.divert, force_tcp=force_tcp).start()
-    sender, value, _fds, _close = handover.open_channel()  # the "host" is this process
+    sender, _value, fds, close_host_ends = handover.open_channel()
+    # The "host" is this process: its copies of the ends, as a started host inherits them
+    copies = ",".join(str(os.dup(fd)) for fd in fds)
+    close_host_ends()
     door.attach(sender)
-    return door, server, FakeHost(data_dir, value)
+    return door, server, FakeHost(data_dir, copies)
 
 
 # -- the rules: the same as the host's HookEvent --------------------------------------------
