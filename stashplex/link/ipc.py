@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import socket
 import stat
 import threading
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from stashplex.link import handoff, wire
-from stashplex.link.gate import AuthGate
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +71,7 @@ class LocalServer:
         self._endpoint: handoff.Endpoint | None = None
         self._stopping = threading.Event()
         self._accept_thread: threading.Thread | None = None
-        self._gate: AuthGate | None = None
+        self._gate: Any = None  # the AuthGate of a TCP endpoint
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 
@@ -92,6 +90,8 @@ class LocalServer:
         if unix_path is not None:
             self._listener, self._endpoint = self._bind_unix(unix_path)
         else:
+            from stashplex.link.gate import AuthGate  # TCP only: hmac and its hashlib stay out
+
             self._listener, self._endpoint = self._bind_tcp()
             self._gate = AuthGate(self._listener, self._endpoint.token or "", self._admit)
         self._stopping.clear()
@@ -206,6 +206,8 @@ class LocalServer:
         return listener, handoff.Endpoint.unix(path)
 
     def _bind_tcp(self) -> tuple[socket.socket, handoff.Endpoint]:
+        import secrets  # TCP only, like the gate
+
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind((wire.LOOPBACK, 0))
         listener.listen(LISTEN_BACKLOG)
