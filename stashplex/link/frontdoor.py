@@ -14,8 +14,9 @@ the machine would slow it more. The watchdog runs no actor work, so the socket l
   start and every few seconds) or already in Intake (a crash between the two delivers it
   twice, never zero times).
 * Any other frame (ping, status, sync, tasks, the CLI) goes to the host with its connection
-  (:mod:`stashplex.link.handover`), which answers it as before. With no host to take it (it is
-  starting again), the client is told so in one line.
+  (:mod:`stashplex.link.handover`), which answers it as before; a host still starting reads
+  it once it is ready. Between two hosts (a restart's backoff) it is closed without a reply,
+  exactly what a client met before the front door: nobody answers.
 """
 
 from __future__ import annotations
@@ -32,16 +33,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stashplex.link import events, handover, wire
+from stashplex.link import events, handover
 from stashplex.link.handover import Sender
 from stashplex.link.ipc import LocalServer, ServerError
 from stashplex.link.spool import write_event
 from stashplex.link.version import __version__
 
 logger = logging.getLogger(__name__)
-
-#: The reply when no host can take a request (between two hosts).
-HOST_STARTING = "the supervisor's actor host is starting; try again in a moment"
 
 _ID = re.compile(rf"[0-9]{{1,{events.MAX_ID_DIGITS}}}")
 
@@ -144,13 +142,12 @@ class FrontDoor:
         if request.get("type") == "hook":
             return False
         sender = self._sender
-        try:
-            if sender is None:
-                raise OSError("no host")
-            sender.hand_over(connection, request)
-        except OSError:
-            with contextlib.suppress(OSError):
-                connection.sendall(wire.encode_frame(wire.error_reply(HOST_STARTING)))
+        if sender is not None:
+            with contextlib.suppress(OSError):  # the host just went away
+                sender.hand_over(connection, request)
+        # Handed over, or hung up on with no reply: between two hosts a request finds nobody,
+        # as it did before there was a front door, so no client mistakes an error for a
+        # supervisor that answers (the plugin's tasks and lifecycle ask ``ping`` exactly that).
         return True
 
 
