@@ -287,7 +287,8 @@ class Host:
         if self.supervisor is not None and not self.supervisor.stopping:
             self.supervisor.stop()
         if self.post is not None:
-            self.post.close()
+            with self._drain_lock:  # no drain is half-way through a mailbox being closed
+                self.post.close()
         sink = getattr(self, "ctx", None) and self.ctx.services.get("trace_sink")
         if sink is not None:
             sink.close()
