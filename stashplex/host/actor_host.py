@@ -231,10 +231,8 @@ class Host:
         )
 
     def _serve_requests(self, control: ControlHandler) -> None:
-        """Answer the socket's requests: handed over by the watchdog's front door when it
-        started us with a channel (it answers hooks itself, from the spool it wakes us to
-        drain), else on a socket of our own (a host run by itself, or where Unix sockets
-        are missing)."""
+        """Requests handed over by the watchdog's front door (it answers hooks from the spool
+        it wakes us to drain), or on a socket of our own (run alone, or no Unix sockets)."""
         from stashplex.link import handover
         from stashplex.link.ipc import LocalServer
 
@@ -244,25 +242,15 @@ class Host:
             self.server.start()
             return
         channel, wake_fd = ends
-        threading.Thread(
-            target=self._drain_on_wake, args=(control,), name="spool-drain", daemon=True
-        ).start()
-        threading.Thread(
-            target=handover.watch_wakes,
-            args=(wake_fd, self._spool_waiting.set),
-            name="spool-wakes",
-            daemon=True,
-        ).start()
-        threading.Thread(
-            target=handover.receive,
-            args=(channel, self.server.adopt),
-            name="handover",
-            daemon=True,
-        ).start()
+        for target, args, name in (
+            (self._drain_on_wake, (control,), "spool-drain"),
+            (handover.watch_wakes, (wake_fd, self._spool_waiting.set), "spool-wakes"),
+            (handover.receive, (channel, self.server.adopt), "handover"),
+        ):
+            threading.Thread(target=target, args=args, name=name, daemon=True).start()
 
     def _drain_on_wake(self, control: ControlHandler) -> None:
-        """Drain the spool each time the front door says it has something (wake-ups that come
-        during a drain make one more pass, so no event waits for the periodic drain)."""
+        """Drain the spool on each wake-up (one during a drain makes one more pass)."""
         while not self._shutdown.is_set():
             self._spool_waiting.wait()
             self._spool_waiting.clear()
@@ -271,8 +259,7 @@ class Host:
             self._drain_spool(control, quiet=True)
 
     def _drain_spool(self, control: ControlHandler, *, quiet: bool = False) -> None:
-        """Events in the spool (from hooks while we were down, or the front door) go to Intake;
-        one drain at a time, so two never deliver the same file twice."""
+        """Spooled events (the front door's, a hook's) to Intake, one drain at a time."""
         from stashplex.link.spool import drain_spool
 
         with self._drain_lock:
@@ -333,6 +320,26 @@ class Host:
             self._host_lock_fd = None
 
 
+class SpoolPokedWatch(SettingsWatch):
+    """A hook the front door acknowledged has not poked us yet (we drain it a moment later),
+    but its spool file is there: a file newer than the last one seen is that hook's poke, so
+    nothing Intake takes after the save returned is judged by settings older than it."""
+
+    def __init__(self, *args: Any, spool: Path, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._spool, self._seen = spool, ""
+
+    def due(self) -> bool:
+        try:
+            newest = max((p.name for p in self._spool.glob("*.json")), default="")
+        except OSError:
+            newest = ""
+        if newest > self._seen:  # names sort by the time they were written
+            self._seen = newest
+            self.poke()
+        return super().due()
+
+
 def _yield_cpu_if_behind_front_door() -> None:
     """Lower our priority before any thread starts (Linux sets it per thread, inherited)."""
     from stashplex.link import handover
@@ -376,8 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_CONFIG
     mask_secrets(secret_values(settings))
-    watch = SettingsWatch(
+    watch = SpoolPokedWatch(
         settings,
+        spool=data.root / "spool",
         from_stash=from_stash,
         load=lambda: read_effective_settings(data.config_file, quiet=True),
         problems=problems,

@@ -214,3 +214,26 @@ def test_a_host_that_went_away_leaves_requests_unanswered_at_once_not_hanging(da
     # Then the status request finds nobody at once, and the hook is still acknowledged
     assert waited < 2
     assert hook["ok"] is True
+
+
+# -- the settings watch: a hook in the spool is a poke ------------------------------------
+
+
+def test_a_hook_the_front_door_spooled_makes_the_settings_due_before_the_host_drains_it(tmp_path):
+    from stashplex.config.settings import Settings
+    from stashplex.host.actor_host import SpoolPokedWatch
+    from stashplex.link.spool import write_event
+
+    # Given a host's settings watch that has just looked (nothing due)
+    settings = Settings()
+    watch = SpoolPokedWatch(
+        settings, spool=tmp_path / "spool", from_stash=False, load=lambda: (settings, False)
+    )
+    watch.check()
+    assert not watch.due()
+    # When the front door acknowledges a hook (its event in the spool, not yet drained)
+    write_event(tmp_path, good_event(), fsync=False)
+    # Then the settings are due for a look before Intake takes anything, once
+    assert watch.due()
+    watch.check()
+    assert not watch.due()
