@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "hook": ([], ["--runs", "30"]),
     "plex_emulator": ([], ["--requests", "300", "--items", "10000"]),
     "burst": ([], ["--saves", "20", "--hooks", "100", "--scenes", "50"]),
+    "hook_load": ([], ["--scenes", "1000", "--saves", "20"]),
     "first_sync": ([], ["--scenes", "1000"]),
     "latency": ([], ["--scenes", "300"]),
     "scale": (
@@ -45,6 +46,7 @@ TITLES = {
     "hook": "1. Hook process (bench/hook.py)",
     "plex_emulator": "Plex emulator capacity (bench/plex_emulator.py)",
     "burst": "1-2. Save wait and hook burst (bench/burst.py)",
+    "hook_load": "Save wait under load: a full sync, two CPU hogs (bench/hook_load.py)",
     "first_sync": "3-4. First full sync and unchanged re-syncs (bench/first_sync.py)",
     "latency": "First sync against a Plex with real latency (bench/latency.py)",
     "scale": "5. Scale (bench/scale.py)",

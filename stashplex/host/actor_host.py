@@ -27,6 +27,7 @@ from actors.messages import INTAKE_RECOVER
 from stashplex.config.loading import read_effective_settings, stash_client
 from stashplex.config.settings import Settings, SettingsError, secret_values
 from stashplex.config.watch import SettingsWatch, settings_fix, settings_text
+from stashplex.host.front_door_side import SpoolPokedWatch, yield_cpu_if_behind_front_door
 from stashplex.ops.control import ControlHandler
 from stashplex.runtime.datadir import DataDir, DataDirError
 from stashplex.runtime.envelope import Envelope
@@ -98,6 +99,8 @@ class Host:
         self.supervisor: Supervisor | None = None
         self.server: Any = None
         self.started = threading.Event()
+        self._spool_waiting = threading.Event()
+        self._drain_lock = threading.Lock()
         self.started_at = time.time()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -115,7 +118,7 @@ class Host:
                 self._beat()
                 beats += 1
                 if beats % SPOOL_DRAIN_EVERY_BEATS == 0:
-                    self._drain_spool(self.control)
+                    self._drain_spool(self.control, quiet=True)  # any a wake-up missed
                     self._maybe_log_status()
                 if beats % SETTINGS_CHECK_EVERY_BEATS == 0:
                     self._check_settings()
@@ -131,6 +134,7 @@ class Host:
 
     def request_shutdown(self, *_args: object) -> None:
         self._shutdown.set()
+        self._spool_waiting.set()
 
     def use_stash_connection(self, connection: dict[str, Any]) -> None:
         """A hook's or task's ``server_connection``: Stash's address (when no ``stash_url`` was
@@ -189,12 +193,7 @@ class Host:
         control = ControlHandler(self)
         self.control = control
         if self._serve:
-            from stashplex.link.ipc import LocalServer
-
-            self.server = LocalServer(
-                self.data.root, control.handle, on_close=control.connection_closed
-            )
-            self.server.start()
+            self._serve_requests(control)
         # After the socket listens, so no hook can spool into a gap nobody drains.
         self._drain_spool(control)
         self.data.write_host_pid(os.getpid())
@@ -229,14 +228,43 @@ class Host:
             crash_contained=lambda: ctx.take_contained(name),
         )
 
-    def _drain_spool(self, control: ControlHandler) -> None:
-        """Events the hook spooled while we were down go to Intake before new ones arrive."""
-        try:
-            from stashplex.link.spool import drain_spool
-        except ImportError:  # pragma: no cover - spool support not installed
+    def _serve_requests(self, control: ControlHandler) -> None:
+        """Requests handed over by the watchdog's front door (it answers hooks from the spool
+        it wakes us to drain), or on a socket of our own (run alone, or no Unix sockets)."""
+        from stashplex.link import handover
+        from stashplex.link.ipc import LocalServer
+
+        self.server = LocalServer(
+            self.data.root, control.handle, on_close=control.connection_closed
+        )
+        ends = handover.host_ends(os.environ.pop(handover.ENV_VAR, ""))
+        if ends is None:
+            self.server.start()
             return
-        report = drain_spool(self.data.root, control.accept_hook_event)
-        if report.delivered or report.quarantined:
+        channel, wake_fd = ends
+        for target, args, name in (
+            (self._drain_on_wake, (control,), "spool-drain"),
+            (handover.watch_wakes, (wake_fd, self._spool_waiting.set), "spool-wakes"),
+            (handover.receive, (channel, self.server.adopt), "handover"),
+        ):
+            threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+    def _drain_on_wake(self, control: ControlHandler) -> None:
+        """Drain the spool on each wake-up (one during a drain makes one more pass)."""
+        while not self._shutdown.is_set():
+            self._spool_waiting.wait()
+            self._spool_waiting.clear()
+            if self._shutdown.is_set():
+                return
+            self._drain_spool(control, quiet=True)
+
+    def _drain_spool(self, control: ControlHandler, *, quiet: bool = False) -> None:
+        """Spooled events (the front door's, a hook's) to Intake, one drain at a time."""
+        from stashplex.link.spool import drain_spool
+
+        with self._drain_lock:
+            report = drain_spool(self.data.root, control.accept_hook_event, quiet=quiet)
+        if report.halted_by:
             log.info("spool drained: %s", report)
 
     def _stop(self) -> None:
@@ -246,7 +274,8 @@ class Host:
         if self.supervisor is not None and not self.supervisor.stopping:
             self.supervisor.stop()
         if self.post is not None:
-            self.post.close()
+            with self._drain_lock:  # no drain is half-way through a mailbox being closed
+                self.post.close()
         sink = getattr(self, "ctx", None) and self.ctx.services.get("trace_sink")
         if sink is not None:
             sink.close()
@@ -301,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file this process creates is owner-only
+    yield_cpu_if_behind_front_door()
     data = DataDir(args.data_dir.expanduser().resolve())
     try:
         data.ensure()
@@ -322,8 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_CONFIG
     mask_secrets(secret_values(settings))
-    watch = SettingsWatch(
+    watch = SpoolPokedWatch(
         settings,
+        spool=data.root / "spool",
         from_stash=from_stash,
         load=lambda: read_effective_settings(data.config_file, quiet=True),
         problems=problems,
@@ -335,4 +366,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_OK", "EXIT_RELOAD", "INTAKE", "Host", "main"]
-

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import socket
 import stat
 import threading
@@ -25,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from stashplex.link import handoff, wire
-from stashplex.link.gate import AuthGate
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+#: Takes a connection away from this server with the request just read from it (True), or
+#: leaves it to be answered here (False): the front door hands non-hook requests to the host.
+Divert = Callable[[socket.socket, dict[str, Any]], bool]
 
 #: An idle connection is dropped after this long without a complete frame.
 DEFAULT_READ_TIMEOUT_SECONDS = 30.0
@@ -60,19 +61,21 @@ class LocalServer:
         force_tcp: bool = False,
         read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
         on_close: Callable[[], None] | None = None,
+        divert: Divert | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._handler = handler
         # Called on a connection's own thread (where its requests were handled) when the
         # client is gone: hung up, killed, or silent past the read timeout; not when we stop.
         self._on_close = on_close
+        self._divert = divert
         self._force_tcp = force_tcp
         self._read_timeout = read_timeout
         self._listener: socket.socket | None = None
         self._endpoint: handoff.Endpoint | None = None
         self._stopping = threading.Event()
         self._accept_thread: threading.Thread | None = None
-        self._gate: AuthGate | None = None
+        self._gate: Any = None  # the AuthGate of a TCP endpoint
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 
@@ -91,6 +94,8 @@ class LocalServer:
         if unix_path is not None:
             self._listener, self._endpoint = self._bind_unix(unix_path)
         else:
+            from stashplex.link.gate import AuthGate  # TCP only: hmac and its hashlib stay out
+
             self._listener, self._endpoint = self._bind_tcp()
             self._gate = AuthGate(self._listener, self._endpoint.token or "", self._admit)
         self._stopping.clear()
@@ -101,9 +106,23 @@ class LocalServer:
         logger.info("listening on %s", self._endpoint.describe())
         return self
 
+    def adopt(self, connection: socket.socket, first: dict[str, Any]) -> None:
+        """Serve a connection another process accepted (the front door), starting with the reply
+        to ``first``, the request it already read; a server that adopts need not listen."""
+        if self._stopping.is_set():
+            connection.close()
+            return
+        with self._connections_lock:
+            self._connections.add(connection)
+        threading.Thread(
+            target=self._serve, args=(connection, first), name="stashplex-ipc-conn", daemon=True
+        ).start()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, drop open connections and remove the endpoint files."""
         if self._listener is None:
+            self._stopping.set()
+            self._drop_connections()
             return
         self._stopping.set()
         self._wake_accept_loop()
@@ -111,11 +130,7 @@ class LocalServer:
             self._accept_thread.join(timeout)
         self._listener.close()
         self._listener = None
-        with self._connections_lock:
-            open_connections = list(self._connections)
-        for connection in open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+        self._drop_connections()
         endpoint, self._endpoint = self._endpoint, None
         if endpoint is not None and endpoint.kind == "unix" and endpoint.path:
             with contextlib.suppress(FileNotFoundError):
@@ -123,6 +138,13 @@ class LocalServer:
         if endpoint is not None and endpoint.kind == "tcp":
             with contextlib.suppress(FileNotFoundError):
                 Path(handoff.endpoint_file(self.data_dir)).unlink()
+
+    def _drop_connections(self) -> None:
+        with self._connections_lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def _wake_accept_loop(self) -> None:
         """Connect once so a blocked ``accept`` sees the stop flag now, not at its next poll."""
@@ -188,6 +210,8 @@ class LocalServer:
         return listener, handoff.Endpoint.unix(path)
 
     def _bind_tcp(self) -> tuple[socket.socket, handoff.Endpoint]:
+        import secrets  # TCP only, like the gate
+
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind((wire.LOOPBACK, 0))
         listener.listen(LISTEN_BACKLOG)
@@ -241,9 +265,11 @@ class LocalServer:
             target=self._serve, args=(connection,), name="stashplex-ipc-conn", daemon=True
         ).start()
 
-    def _serve(self, connection: socket.socket) -> None:
+    def _serve(self, connection: socket.socket, first: dict[str, Any] | None = None) -> None:
         try:
             connection.settimeout(self._read_timeout)
+            if first is not None:
+                connection.sendall(self._reply_frame(first))
             while not self._stopping.is_set():
                 try:
                     request = wire.read_frame(connection)
@@ -252,6 +278,8 @@ class LocalServer:
                 except wire.FrameError as exc:
                     self._refuse(connection, f"bad frame: {exc}")
                     return
+                if self._divert is not None and self._divert(connection, request):
+                    return  # another process has it now; closing our copy leaves theirs open
                 connection.sendall(self._reply_frame(request))
         except OSError:
             return  # the client went away mid-reply; nothing to tell anyone

@@ -51,14 +51,44 @@ def spool_dir(data_dir: Path) -> Path:
     return Path(data_dir) / wire.SPOOL_DIR
 
 
+def write_event(data_dir: Path, event: dict[str, Any], *, fsync: bool) -> Path:
+    """The front door's spool write: the hook's format (``handoff.write_spool``), as durable as
+    the mailboxes. Written, then renamed into place, so the drain sees a whole file or none;
+    that survives any process crash. ``fsync`` (``mailbox_sync = "full"``) also makes it
+    survive a power loss, at the price of two fsyncs, where the mailboxes' WAL pays one."""
+    if not fsync:
+        folder = spool_dir(data_dir)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        body = wire.to_json({"v": wire.PROTOCOL_VERSION, "event": event}).encode("ascii")
+        name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}.json"
+        final = folder / name
+        tmp = folder / (name + ".tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags, 0o600)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        tmp.replace(final)
+        return final
+    return Path(handoff.write_spool(data_dir, event))
+
+
 def drain_spool(
-    data_dir: Path, sink: Sink, *, stale_tmp_seconds: float = STALE_TMP_SECONDS
+    data_dir: Path,
+    sink: Sink,
+    *,
+    stale_tmp_seconds: float = STALE_TMP_SECONDS,
+    quiet: bool = False,
 ) -> DrainReport:
     """Deliver every spooled event to ``sink`` in the order the hooks wrote them.
 
     If ``sink`` raises ``ValueError`` the event is invalid and would be refused on every retry,
     so its file is quarantined and draining goes on. If it raises anything else, draining
     stops, that file stays, and the report says why; the caller may simply try again later.
+    ``quiet`` logs delivered events at debug level only: the front door spools every hook.
     """
     folder = spool_dir(data_dir)
     if not folder.is_dir():
@@ -89,7 +119,7 @@ def drain_spool(
             )
         path.unlink(missing_ok=True)
         delivered += 1
-    if delivered or quarantined:
+    if quarantined or (delivered and not quiet):
         logger.info("spool drained: %d delivered, %d quarantined", delivered, quarantined)
     return DrainReport(delivered, quarantined, stale_removed)
 

@@ -1,14 +1,11 @@
 """The supervisor process: owns a data directory and keeps one actor host alive in it.
 
-This is the top of the supervision tree. It starts the actor host as a child process and
-watches it with psutil: alive, not a zombie, heartbeat fresh, resident memory under the cap.
-Anything else gets the child stopped and started again, with a backoff that resets once a child
-has stayed up for a while. The first restart is immediate, so a crash costs hooks about one
-host start-up (they are spooled meanwhile, never lost). A host that stops to apply changed
-settings is started again at once.
-
-The host's stderr comes through a pipe: it is passed on to ours (the terminal, or the
-supervisor's log when started detached), and its last lines say why a host died before it was
+The top of the supervision tree: it starts the actor host as a child process and watches it
+with psutil (alive, not a zombie, heartbeat fresh, resident memory under the cap); anything else
+gets it stopped and started again, with a backoff that resets once a host stayed up a while.
+The first restart is immediate; a host that stops to apply changed settings starts again at
+once. Its front door (``HostDoor``) answers hooks here, durably, whatever the host is doing.
+The host's stderr is passed on to ours, and its last lines say why a host died before it was
 ready, which goes into the problems record for Stash's log to show.
 """
 
@@ -22,7 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -50,6 +47,8 @@ SHUTDOWN_TIMEOUT_S = 30.0
 #: A host judged unhealthy (hung, bloated) gets less time to finish its in-flight messages.
 UNHEALTHY_STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.25
+#: What ``stashplex run`` becomes: this watchdog with its front door (named, never imported).
+WATCHDOG_ENTRY = "stashplex.link.frontdoor"
 #: Lines of the host's stderr kept to explain a host that dies before it is ready.
 STDERR_TAIL_LINES = 40
 
@@ -104,6 +103,30 @@ class WatchLimits(Protocol):
 class Limits:
     rss_cap_mb: int
     heartbeat_timeout_seconds: float
+    #: The front door's spool is as durable as the mailboxes: fsynced only when ``full``.
+    mailbox_sync: str = "normal"
+
+
+class HostDoor(Protocol):
+    """Starts hosts; ``stashplex.link.frontdoor`` (a layer above) also answers hooks here."""
+
+    def popen(self, argv: list[str]) -> subprocess.Popen[bytes]: ...
+
+    def host_gone(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PlainDoor:
+    """No front door: the host serves its own socket."""
+
+    def popen(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, stderr=subprocess.PIPE)
+
+    def host_gone(self) -> None:
+        """Nothing to let go of."""
+
+    close = host_gone
 
 
 class Watchdog:
@@ -114,8 +137,10 @@ class Watchdog:
         *,
         host_argv: Sequence[str] | None = None,
         log_level: str = "INFO",
+        door: HostDoor | None = None,
     ) -> None:
         self.data = data
+        self._door: HostDoor = door or PlainDoor()
         self.settings = settings
         self._host_argv = list(host_argv) if host_argv else None
         self._log_level = log_level
@@ -166,15 +191,22 @@ class Watchdog:
         return code
 
     def _supervise(self) -> int:
+        try:
+            return self._supervise_hosts(self._door)
+        finally:
+            self._door.close()
+
+    def _supervise_hosts(self, door: HostDoor) -> int:
         failures = 0
         while not self._stop.is_set():
             started = time.time()
-            child = subprocess.Popen(self.host_command(), stderr=subprocess.PIPE)
+            child = door.popen(self.host_command())
             tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
             pump = threading.Thread(target=_pump, args=(child.stderr, tail), daemon=True)
             pump.start()
             log.info("actor host started (pid %d)", child.pid)
             reason = self._watch(child, started)
+            door.host_gone()
             if self._stop.is_set():
                 self._terminate(child)
                 return EXIT_OK
@@ -318,9 +350,15 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
-def run_supervisor(data_dir: Path, settings: WatchLimits, *, log_level: str = "INFO") -> int:
+def run_supervisor(
+    data_dir: Path,
+    settings: WatchLimits,
+    *,
+    log_level: str = "INFO",
+    door: HostDoor | None = None,
+) -> int:
     """Run the watchdog in this process until SIGTERM/SIGINT."""
-    watchdog = Watchdog(DataDir(data_dir), settings, log_level=log_level)
+    watchdog = Watchdog(DataDir(data_dir), settings, log_level=log_level, door=door)
     signal.signal(signal.SIGTERM, watchdog.request_stop)
     signal.signal(signal.SIGINT, watchdog.request_stop)
     return watchdog.run()
@@ -332,25 +370,17 @@ def exec_watchdog(data_dir: Path, limits: WatchLimits, *, log_level: str = "INFO
     keep pydantic and the CLI in memory. The pid stays the same."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(  # noqa: S606 - our own interpreter and module
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "stashplex.runtime.watchdog",
-            "--data-dir",
-            str(data_dir),
-            "--rss-cap-mb",
-            str(limits.rss_cap_mb),
-            "--heartbeat-timeout",
-            str(limits.heartbeat_timeout_seconds),
-            "--log-level",
-            log_level,
-        ],
-    )
+    argv = [sys.executable, "-m", WATCHDOG_ENTRY, "--data-dir", str(data_dir)]
+    argv += ["--rss-cap-mb", str(limits.rss_cap_mb), "--log-level", log_level]
+    argv += ["--heartbeat-timeout", str(limits.heartbeat_timeout_seconds)]
+    argv += ["--mailbox-sync", str(getattr(limits, "mailbox_sync", "normal"))]
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter and module
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, door: Callable[[Path, Limits], HostDoor] | None = None
+) -> int:
+    """The watchdog process; ``door`` builds its front door for the data directory."""
     import argparse
 
     from stashplex.runtime.logs import configure_process_logging
@@ -360,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rss-cap-mb", type=int, required=True)
     parser.add_argument("--heartbeat-timeout", type=float, required=True)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--mailbox-sync", choices=("normal", "full"), default="normal")
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file the watchdog and its hosts create is owner-only
     try:
@@ -368,8 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stashplex: cannot use the data directory {args.data_dir}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_process_logging(level=args.log_level, log_file=data.logs / "supervisor.log")
-    limits = Limits(args.rss_cap_mb, args.heartbeat_timeout)
-    return run_supervisor(data.root, limits, log_level=args.log_level)
+    limits = Limits(args.rss_cap_mb, args.heartbeat_timeout, args.mailbox_sync)
+    chosen = door(data.root, limits) if door is not None else None
+    return run_supervisor(data.root, limits, log_level=args.log_level, door=chosen)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,210 @@
+"""The front door: the watchdog answers hooks; the actor host answers everything else.
+
+Why: a hook is Stash's user waiting on a save. In the actor host its answer waited behind actor
+work: every socket call and SQLite commit of the hook's path must win the GIL back from actor
+threads busy in Python (pydantic, XML, JSON) during a sync, and a host set to yield the CPU to
+the machine would slow it more. The watchdog runs no actor work, so the socket lives there:
+
+* A ``hook`` frame is checked (the same rules as the host's ``HookEvent``, in the standard
+  library), written to the spool as a hook does when no supervisor answers (a whole file, by
+  rename; fsynced too with ``mailbox_sync = "full"``, as durable as a mailbox commit either
+  way), acknowledged, and then the host is woken to drain the spool into the Intake mailbox
+  (the drain pokes the settings watch first, as before). Acknowledged only once durable; a
+  crash of any process at any point leaves the event in the spool (drained at the host's next
+  start and every few seconds) or already in Intake (a crash between the two delivers it
+  twice, never zero times).
+* Any other frame (ping, status, sync, tasks, the CLI) goes to the host with its connection
+  (:mod:`stashplex.link.handover`), which answers it as before; a host still starting reads
+  it once it is ready. Between two hosts (a restart's backoff) it is closed without a reply,
+  exactly what a client met before the front door: nobody answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stashplex.link import events, handover
+from stashplex.link.handover import Sender
+from stashplex.link.ipc import LocalServer, ServerError
+from stashplex.link.spool import write_event
+from stashplex.link.version import __version__
+
+logger = logging.getLogger(__name__)
+
+_ID = re.compile(rf"[0-9]{{1,{events.MAX_ID_DIGITS}}}")
+
+
+def event_problem(event: Any) -> str | None:
+    """Why the host's ``HookEvent`` would refuse ``event``, or None.
+
+    Refused here, the hook hears it at once (and Stash's log shows it), where a refusal in the
+    host's drain could only set the event aside. ``test_frontdoor`` keeps this in step with
+    ``actors.messages.HookEvent``.
+    """
+    if not isinstance(event, dict):
+        return "event: should be an object"
+    return _subject_problem(event) or _fields_problem(event) or _connection_problem(event)
+
+
+def _subject_problem(event: dict[str, Any]) -> str | None:
+    trigger = event.get("trigger")
+    if trigger not in events.HOOK_TRIGGERS:
+        return f"trigger: should be one of {', '.join(events.HOOK_TRIGGERS)}"
+    for key in ("scene_id", "object_id"):
+        value = event.get(key)
+        if value is not None and not (isinstance(value, str) and _ID.fullmatch(value)):
+            return f"{key}: should be a string of 1 to {events.MAX_ID_DIGITS} digits"
+    named = "scene_id" if trigger in events.SCENE_TRIGGERS else "object_id"
+    other = "object_id" if named == "scene_id" else "scene_id"
+    if event.get(named) is None or event.get(other) is not None:
+        return f"{trigger} names its subject in {named} (and no {other})"
+    return None
+
+
+def _fields_problem(event: dict[str, Any]) -> str | None:
+    fields = event.get("input_fields", [])
+    if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
+        return "input_fields: should be a list of strings"
+    if len(fields) > events.MAX_INPUT_FIELDS:
+        return f"input_fields: at most {events.MAX_INPUT_FIELDS} names"
+    received = event.get("received_at")
+    number = isinstance(received, int | float) and not isinstance(received, bool)
+    if received is not None and not number:
+        return "received_at: should be a number"
+    return None
+
+
+def _connection_problem(event: dict[str, Any]) -> str | None:
+    connection = event.get("connection")
+    if connection is not None and not isinstance(connection, dict):
+        return "connection: should be an object"
+    cookie = (connection or {}).get("session_cookie")
+    if cookie is not None and not (isinstance(cookie, str) and events.valid_cookie(cookie)):
+        return (
+            f"connection: session_cookie is not a usable cookie (at most "
+            f"{events.MAX_COOKIE_CHARS} printable ASCII characters without spaces, quotes, "
+            "commas, semicolons or backslashes)"
+        )
+    return None
+
+
+class FrontDoor:
+    """The watchdog's handler for :class:`~stashplex.link.ipc.LocalServer`."""
+
+    def __init__(self, data_dir: Path, *, fsync: bool = False) -> None:
+        self.data_dir = Path(data_dir)
+        self._fsync = fsync
+        self._sender: Sender | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, sender: Sender) -> None:
+        """A new host's channel (the watchdog just started it)."""
+        with self._lock:
+            previous, self._sender = self._sender, sender
+        if previous is not None:
+            previous.close()
+
+    def detach(self) -> None:
+        """The host is gone: what it did not take is lost with its channel (clients retry)."""
+        with self._lock:
+            previous, self._sender = self._sender, None
+        if previous is not None:
+            previous.close()
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A ``hook`` frame: durable in the spool, then acknowledged, then the host woken."""
+        event = request.get("event")
+        problem = event_problem(event)
+        if problem is not None:
+            return {"ok": False, "error": f"malformed hook event: {problem}"}
+        try:
+            path = write_event(self.data_dir, event, fsync=self._fsync)
+        except OSError as exc:
+            logger.error("a hook event could not be spooled: %s", exc)
+            return {"ok": False, "error": f"the event could not be stored: {exc.strerror or exc}"}
+        sender = self._sender
+        if sender is not None:
+            sender.wake()
+        return {"ok": True, "id": path.stem, "version": __version__}
+
+    def divert(self, connection: socket.socket, request: dict[str, Any]) -> bool:
+        """Hand a connection whose request is not a hook to the host; False keeps it here."""
+        if request.get("type") == "hook":
+            return False
+        sender = self._sender
+        if sender is not None:
+            with contextlib.suppress(OSError):  # the host just went away
+                sender.hand_over(connection, request)
+        # Handed over, or hung up on with no reply: between two hosts a request finds nobody,
+        # as it did before there was a front door, so no client mistakes an error for a
+        # supervisor that answers (the plugin's tasks and lifecycle ask ``ping`` exactly that).
+        return True
+
+
+class FrontDoorService:
+    """The watchdog's ``HostDoor``: the public socket here, a channel to each host it starts.
+
+    Where descriptors cannot be passed (no Unix sockets), or another process still answers on
+    the socket (an orphaned host letting go), the host serves its own socket as before; the
+    door is tried again at the next host's start.
+    """
+
+    def __init__(self, data_dir: Path, limits: Any = None) -> None:
+        self.data_dir = Path(data_dir)
+        full = getattr(limits, "mailbox_sync", "normal") == "full"
+        self.door = FrontDoor(self.data_dir, fsync=full)
+        self.server: LocalServer | None = None
+
+    def open(self) -> bool:
+        if self.server is None and handover.supported():
+            server = LocalServer(self.data_dir, self.door.handle, divert=self.door.divert)
+            try:
+                self.server = server.start()
+            except (ServerError, OSError) as exc:
+                logger.warning("the host serves its own socket this time: %s", exc)
+        return self.server is not None
+
+    def popen(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        if not self.open():
+            return subprocess.Popen(argv, stderr=subprocess.PIPE)
+        sender, value, fds, close_host_ends = handover.open_channel()
+        try:
+            env = {**os.environ, handover.ENV_VAR: value}
+            child = subprocess.Popen(argv, stderr=subprocess.PIPE, env=env, pass_fds=fds)
+        except BaseException:
+            sender.close()
+            raise
+        finally:
+            close_host_ends()
+        self.door.attach(sender)
+        return child
+
+    def host_gone(self) -> None:
+        self.door.detach()
+
+    def close(self) -> None:
+        self.door.detach()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``stashplex run`` becomes this: the watchdog, with the front door."""
+    from stashplex.runtime import watchdog
+
+    return watchdog.main(argv, door=FrontDoorService)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
