@@ -14,7 +14,7 @@ from stashplex.runtime.datadir import (
     is_our_process,
     read_holder,
 )
-from stashplex.runtime.watchdog import check_host
+from stashplex.runtime.host_health import check_host
 
 
 @pytest.fixture
