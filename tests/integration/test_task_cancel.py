@@ -28,7 +28,9 @@ SCENES = 150
 @pytest.fixture
 def stash_with_plugin(tmp_path):
     world = SyncWorld(tmp_path, scenes=SCENES)
-    world.plex.configure_latency(base_ms=40)
+    # Slow enough (one request at a time, 0.1 s each) that the sync outlasts the 3 s the
+    # supervisor waits for a dropped task to come back.
+    world.plex.configure_latency(base_ms=100, concurrency=1)
     data = tmp_path / "data"
     configure_for(world, data, scan_on_miss=False)
     supervisor = start_supervisor(data)
