@@ -24,6 +24,7 @@ import psutil
 import pytest
 import yaml
 
+from stashplex.link.notices import supervisor_alive
 from stashplex.link.version import __version__
 from stashplex.sandbox.package_manager import PackageError, PackageManager, file_url
 from stashplex.sandbox.stash.plugin_manifest import load_manifest
@@ -200,7 +201,11 @@ def test_a_venv_whose_interpreter_is_gone_is_reported_by_the_hook_and_rebuilt_by
     # an image update removes the Python it was built with)
     stash.ensure_installed()
     stash.task("Stop supervisor")
-    wait_until(lambda: not answering(stash.data), message="the supervisor to stop")
+    # (the watchdog outlives its host by a moment, and its front door keeps taking hooks)
+    wait_until(
+        lambda: not answering(stash.data) and not supervisor_alive(str(stash.data)),
+        message="the supervisor to stop",
+    )
     record = venv_record(stash.data)
     link = Path(record["venv"]) / "bin" / f"python{record['python_version'].rsplit('.', 1)[0]}"
     link.unlink()
