@@ -213,9 +213,7 @@ class SyncState:
         if not links:
             return
         with self.store.transaction() as conn:
-            conn.executemany(
-                "DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in links]
-            )
+            conn.executemany("DELETE FROM scene_links WHERE scene_id = ?", [(s,) for s in links])
             conn.executemany(
                 "INSERT OR IGNORE INTO scene_links(kind, object_id, scene_id) VALUES(?, ?, ?)",
                 [(kind, obj, scene) for scene, pairs in links.items() for kind, obj in pairs],
