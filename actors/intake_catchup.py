@@ -123,9 +123,7 @@ class CatchUp:
         cursor = stamps.spell(floor, spelling)
         self.state.kv.set("cursor", cursor)
         self.state.kv.set("cursor_baseline", stamps.start_baseline(sample, floor))
-        log.info(
-            "catch-up cursor starts at %s; run `stashplex sync` for a first full sync", cursor
-        )
+        log.info("catch-up cursor starts at %s; run `stashplex sync` for a first full sync", cursor)
 
     def _baseline(self) -> dict[str, str]:
         stored = self.state.kv.get("cursor_baseline")

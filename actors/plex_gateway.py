@@ -26,13 +26,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any, ClassVar
 
-from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY, SCHEDULER
+from actors.addresses import DEAD_LETTER, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
 from actors.job_cancels import job_cancels
 from actors.messages import (
@@ -41,7 +38,6 @@ from actors.messages import (
     JOURNAL_UNDO,
     PLEX_PROBE,
     PLEX_RECHECK,
-    SYNC_DONE,
     SYNC_LOCATE,
     SYNC_WRITE,
     TIMER_RELEASE,
@@ -49,47 +45,39 @@ from actors.messages import (
     FieldsRelease,
     JobRef,
     JournalUndo,
-    SyncDone,
-    SyncJob,
     TimerSupersede,
     dead_letter_envelope,
-    job_ended_envelope,
     retry_envelope,
     timer_envelope,
 )
 from actors.plex_awaiting import AwaitingPlex
 from actors.plex_locate import LocateSteps
+from actors.plex_write import WriteSteps, write_pool
 from actors.problem_reports import GatewayReports
 from stashplex.plex.connection import ErrorClass, PlexFailure, connect
-from stashplex.plex.covers import cover_download, sync_covers
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls, PlexCallError
 from stashplex.plex.handback import apply_undo, release, select_undo
 from stashplex.plex.index import IndexBuilder, PathIndex
-from stashplex.plex.items import target_problem
-from stashplex.plex.state import GatewayState, Written
+from stashplex.plex.state import GatewayState
 from stashplex.plex.trust import identity_file
-from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 from stashplex.sync.fieldmap import FieldToggles
-from stashplex.sync.gateway_rules import JobKey, newest_jobs
 from stashplex.sync.ownership import OwnershipPolicy
 from stashplex.sync.pathmap import PathMap
-from stashplex.sync.request_size import split_edit
-from stashplex.sync.scene import StashScene
 
 log = logging.getLogger(__name__)
 
 #: While the breaker is open, Plex is probed this often (one cheap request each time).
 PROBE_EVERY_S = 1.0
 PROBE_TIMER = "plex-probe"
-#: Items per detail request (``/library/metadata/1,2,...``).
-DETAIL_CHUNK = 100
 
 
-class PlexGateway(LocateSteps, MailboxActor):
+class PlexGateway(WriteSteps, LocateSteps, MailboxActor):
     mailbox_name: ClassVar[str] = PLEX_GATEWAY
-    batch_size: ClassVar[int] = 50
+    #: Two detail reads per 100 writes (:mod:`actors.plex_write`); the fewer batch ends, the
+    #: less time Plex's slots wait for the last write of a batch.
+    batch_size: ClassVar[int] = 100
     #: Every send here follows from a Plex call; none is followed by deleting durable state.
     buffered_sends: ClassVar[bool] = True
 
@@ -108,9 +96,9 @@ class PlexGateway(LocateSteps, MailboxActor):
             on_transition=self._breaker_moved,
         )
         concurrency = self.settings.plex_concurrency
-        self._pool = ThreadPoolExecutor(concurrency, "plex-write") if concurrency > 1 else None
+        self._pool = write_pool(concurrency)
         self._index_lock = threading.Lock()
-        self._call = GuardedCalls(self.breaker, self._identity)
+        self._call = GuardedCalls(self.breaker, self._identity, slots=concurrency)
         self._plex: Any = None
         self._builder: IndexBuilder | None = None
         self._index = PathIndex(case_insensitive=self.settings.case_insensitive_paths)
@@ -122,8 +110,7 @@ class PlexGateway(LocateSteps, MailboxActor):
         self._publish_status()
 
     def teardown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True)
         self.state.store.close()
 
     # -- the breaker around every Plex request ----------------------------------------------
@@ -237,138 +224,6 @@ class PlexGateway(LocateSteps, MailboxActor):
             job = _job_ref(envelope, envelope.kind)
             reason: Any = failure.error_class.value
             self.send(DEAD_LETTER, dead_letter_envelope(reason, failure.message, job))
-
-    # -- write -----------------------------------------------------------------------------
-
-    def _write_batch(self, envelopes: list[Envelope]) -> None:
-        candidates = []
-        for envelope in envelopes:
-            job = SyncJob.model_validate(envelope.payload)
-            key = JobKey(envelope.scene_id or "", job.revision, job.dry_run)
-            candidates.append(((envelope, job), key))
-        jobs, dropped = newest_jobs(candidates, self.state.latest_revision)
-        for (envelope, job), newer in dropped:
-            self._superseded(envelope, job, newer)
-        keys = sorted({key for _, job in jobs for key in job.targets})
-        try:
-            items = self._fetch_items(keys)
-        except BreakerOpenError as exc:
-            for envelope, _ in jobs:
-                self._defer(envelope, "breaker_open", "Plex circuit breaker is open", exc.trial_at)
-            return
-        except PlexCallError as exc:
-            for envelope, _ in jobs:
-                self._route_failure(envelope, exc.failure)
-            return
-        written = self.state.written(keys)
-        work = [
-            partial(self._guarded, envelope, partial(self._write, envelope, job, items, written))
-            for envelope, job in jobs
-        ]
-        if self._pool is None or len(work) < 2:
-            for step in work:
-                step()
-        else:  # each job writes its own items (latest wins left one job per scene)
-            list(self._pool.map(lambda step: step(), work))
-
-    def _superseded(self, envelope: Envelope, job: SyncJob, newer: int) -> None:
-        """Latest wins: a write older than one already done or in this batch is dropped."""
-        log.info("scene %s: stale write of revision %d dropped (have %d)", *(
-            envelope.scene_id, job.revision, newer,
-        ))  # fmt: skip
-        ended = job_ended_envelope(envelope.scene_id, envelope.payload, "skipped")
-        if ended is not None:
-            self.send(INTAKE, ended)
-
-    def _fetch_items(self, keys: list[int], *, missing_ok: bool = False) -> dict[int, Any]:
-        """Detail reads in chunks; ``missing_ok``: a chunk Plex has none of is just absent."""
-        plex = self._server()
-        items: dict[int, Any] = {}
-        for start in range(0, len(keys), DETAIL_CHUNK):
-            chunk = keys[start : start + DETAIL_CHUNK]
-            try:
-                found = self._call(plex.fetchItems, chunk)
-            except PlexCallError as exc:
-                if not (missing_ok and exc.failure.error_class is ErrorClass.NOT_FOUND):
-                    raise
-                found = []
-            items.update({int(item.ratingKey): item for item in found})
-        return items
-
-    def _write(
-        self, envelope: Envelope, job: SyncJob, items: dict[int, Any], written: dict[int, Written]
-    ) -> None:
-        scene = StashScene.model_validate(job.scene)
-        dry_run = job.dry_run or self.settings.dry_run
-        batch = uuid.uuid4().hex
-        changes = 0
-        diff: list[dict[str, Any]] = []
-        paths = {self._index.key(self.pathmap.map(file.path)) for file in scene.files}
-        for key in job.targets:
-            item = items.get(key)
-            problem = target_problem(key, item, paths, self._index.key)
-            if problem is not None:
-                if item is None:
-                    with self._index_lock:
-                        self._index.remove_item(key)
-                raise PlexCallError(problem)
-            prior = written.get(key)
-            plan = plan_item(
-                scene,
-                item,
-                self.toggles,
-                prior,
-                policy=self.policy,
-                max_request_bytes=self.settings.plex_max_request_bytes,
-            )
-            journal = partial(self.state.journal, batch, key, scene.id, job_id=job.job_id)
-            if plan.journal_preserved:
-                journal("preserved", plan.journal_preserved)
-            changes += plan.value_changes
-            if dry_run:
-                journal("dry_run", plan.journal_writes)
-                diff += plan.dry_run_diff()
-                continue
-            if plan.params:
-                for part in split_edit(plan.params, self.settings.plex_max_request_bytes):
-                    self._call(item.edit, **part)
-                journal("write", plan.journal_writes)
-            images = self._sync_images(item, plan, prior, job, batch)
-            self.state.record(key, plan.written_state(scene.id, job.revision, prior, *images))
-        status = "dry_run" if dry_run else ("written" if changes else "unchanged")
-        done = SyncDone(
-            scene_id=scene.id,
-            fingerprint=job.fingerprint,
-            revision=job.revision,
-            status=status,
-            rating_keys=list(job.targets),
-            job_id=job.job_id,
-            changes=changes,
-            diff=diff,
-            dry_run=job.dry_run,
-        )
-        self.send(
-            INTAKE, envelope.derive(SYNC_DONE, done.model_dump(mode="json"), sender=PLEX_GATEWAY)
-        )
-
-    def _sync_images(
-        self, item: Any, plan: ItemPlan, prior: Written | None, job: SyncJob, batch: str
-    ) -> tuple[str | None, str | None]:
-        scene = StashScene.model_validate(job.scene)
-
-        def journal(rows: list[tuple[str, Any, Any]]) -> None:
-            self.state.journal(batch, plan.rating_key, scene.id, "write", rows, job_id=job.job_id)
-
-        return sync_covers(
-            item,
-            plan,
-            prior,
-            has_cover=job.has_cover,
-            download=cover_download(self.ctx.service("stash"), scene),
-            call=self._call,
-            journal=journal,
-            uploaded_before=partial(self.state.uploaded_before, plan.rating_key),
-        )
 
     # -- handing fields back -----------------------------------------------------------------
 

@@ -29,7 +29,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "burst": ([], ["--saves", "20", "--hooks", "100", "--scenes", "50"]),
     "hook_load": ([], ["--scenes", "1000", "--saves", "20"]),
     "first_sync": ([], ["--scenes", "1000"]),
-    "latency": ([], ["--scenes", "300"]),
+    "latency": ([], ["--scenes", "300", "--reference-scenes", "100"]),
     "scale": (
         [],
         ["--items", "2000,10000", "--scenes", "1000", "--library", "10000", "--settle", "3"],

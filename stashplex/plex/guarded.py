@@ -1,12 +1,17 @@
 """Every Plex request goes through the circuit breaker: outages become waits, not retries.
 
 PlexGateway owns one :class:`GuardedCalls`; nothing else may call Plex while the breaker is open.
+It is also where the ``plex_concurrency`` limit holds: at most that many calls are in Plex at
+once, however many threads do the work around them (cover downloads, journal commits), so
+those threads can keep every slot busy without ever sending Plex more than it was promised.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from stashplex.plex.connection import PlexFailure, classify, plex_errors
@@ -33,8 +38,40 @@ class PlexCallError(Exception):
         self.failure = failure
 
 
+class Slots:
+    """At most ``limit`` calls at once (None: no limit); a call made inside another on the same
+    thread (a request that first connects) uses its caller's slot, so it cannot deadlock."""
+
+    def __init__(self, limit: int | None) -> None:
+        self._semaphore = threading.BoundedSemaphore(limit) if limit else None
+        self._held = threading.local()
+
+    @contextmanager
+    def held(self) -> Iterator[bool]:
+        """Hold a slot; yields whether this call waited for one (so the caller re-checks what
+        may have changed meanwhile, e.g. the breaker opening)."""
+        depth = getattr(self._held, "depth", 0)
+        if self._semaphore is None or depth:
+            self._held.depth = depth + 1
+            try:
+                yield False
+            finally:
+                self._held.depth = depth
+            return
+        waited = not self._semaphore.acquire(blocking=False)
+        if waited:
+            self._semaphore.acquire()
+        self._held.depth = 1
+        try:
+            yield waited
+        finally:
+            self._held.depth = 0
+            self._semaphore.release()
+
+
 class GuardedCalls:
-    """Calls into plexapi behind ``breaker``; ``probe`` answers the breaker's trial."""
+    """Calls into plexapi behind ``breaker``; ``probe`` answers the breaker's trial; ``slots``
+    bounds how many calls are in Plex at once (``plex_concurrency``)."""
 
     def __init__(
         self,
@@ -42,10 +79,12 @@ class GuardedCalls:
         probe: Callable[[], Any] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        slots: int | None = None,
     ) -> None:
         self.breaker = breaker
         self.probe = probe
         self._clock = clock
+        self.slots = Slots(slots)
         #: (when, whether Plex answered) of the last probe: at most one probe per second
         #: reaches Plex, whether a job's trial or the gateway's own timer asked for it.
         self._last_probe: tuple[float, bool] | None = None
@@ -54,6 +93,16 @@ class GuardedCalls:
         breaker = self.breaker
         if not breaker.allow_request():
             raise BreakerOpenError(breaker.next_trial_at())
+        with self.slots.held() as waited:
+            if waited and breaker.state is BreakerState.OPEN:
+                # Plex went down while this call waited: it joins the waiting jobs rather than
+                # adding one more failed request to the outage.
+                raise BreakerOpenError(breaker.next_trial_at())
+            return self._guarded(breaker, fn, *args, **kwargs)
+
+    def _guarded(
+        self, breaker: CircuitBreaker, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
         if breaker.state is BreakerState.HALF_OPEN and self.probe is not None:
             self._trial(self.probe)
         try:

@@ -4,7 +4,7 @@ ask Plex to scan. The gateway does the Plex I/O these call for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
 T = TypeVar("T")
@@ -128,3 +128,29 @@ def wait_budget(*, base_s: float, cap_s: float, retries: int) -> float:
     """How long a job may wait for Plex to scan its file: the not-found policy's retries
     end to end, without jitter (inside the documented 68-89 min at the defaults)."""
     return sum(min(cap_s, base_s * 2.0 ** min(n, 64)) for n in range(retries))
+
+
+def fetch_groups(
+    targets: Sequence[Sequence[int]], *, limit: int, first: int | None = None
+) -> list[list[int]]:
+    """Split a batch's jobs (their target rating keys, in order) into consecutive groups of at
+    most ``limit`` distinct keys (``first`` for the first group): each group is one detail read
+    (``/library/metadata/a,b,c``).
+
+    The gateway reads a group, starts its writes as soon as it is answered, and reads the next
+    group meanwhile; a small first group gets the writes going early while Plex answers the
+    larger read after it. A job is never split (its items are read together); one with more
+    keys than the limit is a group of its own. Returns the jobs' indexes per group.
+    """
+    groups: list[list[int]] = []
+    keys: set[int] = set()
+    for index, job_keys in enumerate(targets):
+        grown = keys | set(job_keys)
+        cap = first if first is not None and len(groups) == 1 else limit
+        if groups and len(grown) <= cap:
+            groups[-1].append(index)
+            keys = grown
+        else:
+            groups.append([index])
+            keys = set(job_keys)
+    return groups

@@ -7,6 +7,7 @@ import pytest
 
 from stashplex.sync.gateway_rules import (
     collapse_folders,
+    fetch_groups,
     folders_due_for_scan,
     path_separator,
     recheck_delay,
@@ -69,9 +70,7 @@ def _media_floor(folder: str) -> str | None:
         "nothing due",
     ],
 )
-def test_many_folders_to_scan_collapse_into_few_scans_that_cover_them_all(
-    folders, limit, expected
-):
+def test_many_folders_to_scan_collapse_into_few_scans_that_cover_them_all(folders, limit, expected):
     assert collapse_folders(folders, limit=limit, floor=_media_floor) == expected
 
 
@@ -99,3 +98,29 @@ def test_a_job_waits_for_plex_as_long_as_its_not_found_retries_would_have():
     # 30, 60, 120, 240, 480, then 600 s seven times: 85.5 min, inside the documented 68-89 min
     assert wait_budget(base_s=30.0, cap_s=600.0, retries=12) == 5130.0
     assert wait_budget(base_s=1.0, cap_s=1.0, retries=2) == 2.0
+
+
+def test_a_write_batch_is_read_in_a_small_first_group_then_groups_of_up_to_the_limit():
+    # Given 120 jobs of one item each
+    targets = [[key] for key in range(120)]
+    # When they are grouped for detail reads (first group 25 items, the others 100)
+    groups = fetch_groups(targets, limit=100, first=25)
+    # Then two reads cover them all, in order: the first small so the writes start early
+    assert [len(group) for group in groups] == [25, 95]
+    assert [i for group in groups for i in group] == list(range(120))
+
+
+def test_a_jobs_items_are_read_together_and_one_larger_than_the_limit_is_read_alone():
+    # Given a job of two items that would straddle the first group's end, and one of five
+    targets = [[1], [2, 3], [4, 5, 6, 7, 8], [9]]
+    # When they are grouped with a limit of two items (three for the first)
+    groups = fetch_groups(targets, limit=2, first=3)
+    # Then no job is split: the straddling job stays with the first, the large one is alone
+    assert groups == [[0, 1], [2], [3]]
+
+
+def test_an_item_two_jobs_share_counts_once_toward_a_group():
+    # Given two jobs writing the same item, and a third
+    groups = fetch_groups([[1], [1], [2]], limit=2)
+    # Then all three are one read of two items
+    assert groups == [[0, 1, 2]]

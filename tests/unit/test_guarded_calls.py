@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import requests
 
-from stashplex.plex.guarded import GuardedCalls
+from stashplex.plex.guarded import BreakerOpenError, GuardedCalls
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
 
 
@@ -48,3 +51,71 @@ def test_a_probe_plex_answers_closes_the_breaker_at_once():
 
     assert guarded.try_probe() is True
     assert guarded.breaker.state is BreakerState.CLOSED
+
+
+def test_no_more_calls_reach_plex_at_once_than_it_has_slots_however_many_threads_call():
+    # Given two slots and eight threads calling at once
+    guarded = GuardedCalls(CircuitBreaker(3, 60), slots=2)
+    lock, busy, peak = threading.Lock(), [0], [0]
+
+    def request():
+        with lock:
+            busy[0] += 1
+            peak[0] = max(peak[0], busy[0])
+        time.sleep(0.02)
+        with lock:
+            busy[0] -= 1
+
+    # When each makes three calls
+    threads = [
+        threading.Thread(target=lambda: [guarded(request) for _ in range(3)]) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    # Then never more than two were in Plex at once, and two were
+    assert peak[0] == 2
+
+
+def test_a_call_made_inside_another_uses_its_callers_slot_and_does_not_deadlock():
+    # Given one slot
+    guarded = GuardedCalls(CircuitBreaker(3, 60), slots=1)
+    # When a call makes a call of its own (connecting first, say), on another thread to watch it
+    result = []
+    worker = threading.Thread(target=lambda: result.append(guarded(lambda: guarded(lambda: 7))))
+    worker.start()
+    worker.join(5)
+    # Then it completes
+    assert not worker.is_alive() and result == [7]
+
+
+def test_a_call_that_waited_for_a_slot_while_plex_went_down_is_not_sent():
+    # Given one slot held by a request still in Plex, and a second call waiting for that slot
+    guarded = GuardedCalls(CircuitBreaker(1, 60), slots=1)
+    in_plex, release, sent, outcome = threading.Event(), threading.Event(), [], []
+
+    def first():
+        in_plex.set()
+        release.wait(5)
+        raise requests.ConnectionError("Plex went away")
+
+    def call(fn):
+        try:
+            guarded(fn)
+        except BreakerOpenError as exc:
+            outcome.append(exc)
+
+    holder = threading.Thread(target=call, args=(first,))
+    holder.start()
+    assert in_plex.wait(5)
+    waiter = threading.Thread(target=call, args=(lambda: sent.append(1),))
+    waiter.start()
+    time.sleep(0.05)
+    # When the request in Plex fails, opening the breaker, and frees the slot
+    release.set()
+    holder.join(5)
+    waiter.join(5)
+    # Then the waiting call joins the outage's wait instead of reaching Plex
+    assert sent == [] and len(outcome) == 2
+    assert guarded.breaker.state is BreakerState.OPEN
