@@ -1,9 +1,9 @@
 """``stashplex sync --cancel``: a running sync stops sending to Plex, and says so.
 
 A real supervisor process against both emulators; the CLI runs in-process (its exit code and
-output are what a user sees). Plex answers slowly, so a 150-scene sync is still running when
-it is cancelled: PlexGateway writes at most one batch (50 scenes) at a time, which is what is
-"in flight".
+output are what a user sees). Plex answers slowly, so a 300-scene sync is still running when
+it is cancelled: PlexGateway writes one batch (``PlexGateway.batch_size`` scenes) at a time, and
+reads the next while it does, which is what is "in flight".
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 import pytest
 
 from actors.intake_state import SyncState, job_progress
+from actors.plex_gateway import PlexGateway
 from stashplex.cli import main
 from stashplex.link.ipc import send_request
 from stashplex.runtime.datadir import DataDir
@@ -20,7 +21,7 @@ from tests.support.processes import answering, configure_for, start_supervisor, 
 from tests.support.waiting import wait_until
 from tests.support.world import SyncWorld
 
-SCENES = 150
+SCENES = 300
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_cancel_drops_what_has_not_reached_plex_and_leaves_other_syncs_alone(slo
     final = stored_job(data, whole)
     assert final is not None and final["finished"] and final["cancelled_at"]
     cancelled = int(out.rsplit(", ", 1)[1].split(" cancelled")[0])
-    assert cancelled >= SCENES - 100  # at most two batches were on their way
+    assert cancelled >= SCENES - 2 * PlexGateway.batch_size  # two batches were on their way
     assert final["written"] + final["failed"] + cancelled <= SCENES
     # And nothing of it reaches Plex afterwards
     written_then = SCENES - len(world.scenes_not_written())
