@@ -5,6 +5,7 @@ test_idle_stop.py."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 
@@ -109,3 +110,39 @@ def test_a_sleeping_front_door_answers_ping_and_holds_other_requests_for_the_nex
     finally:
         server.stop()
         door.detach()
+
+
+def test_a_request_the_host_refuses_as_it_goes_to_sleep_is_held_for_the_next_host(data_dir):  # noqa: F811
+    # Given a front door whose host has just shut its end of the channel to go to sleep
+    door = FrontDoor(data_dir)
+    server = LocalServer(data_dir, door.handle, divert=door.divert).start()
+    sender, value, _fds, close_host_ends = handover.open_channel()
+    ends = handover.host_ends(",".join(str(os.dup(int(fd))) for fd in value.split(",")))
+    close_host_ends()
+    assert ends is not None
+    channel, _wake_fd = ends
+    door.attach(sender)
+    channel.shutdown(socket.SHUT_RD)
+    try:
+        # When a request comes before the watchdog saw the host exit
+        replies: list[dict] = []
+        client = threading.Thread(
+            target=lambda: replies.append(send_request(data_dir, {"v": 1, "type": "jobs"}, 10))
+        )
+        client.start()
+        # Then it is held, not dropped, and the watchdog learns a host is needed
+        assert door.wait_for_demand(5)
+        door.detach()
+        # And the next host answers it
+        sender, _value, fds, close_host_ends = handover.open_channel()
+        copies = ",".join(str(os.dup(fd)) for fd in fds)
+        close_host_ends()
+        host = FakeHost(data_dir, copies)
+        door.attach(sender)
+        client.join(10)
+        assert replies and replies[0]["answered_by"] == "host"
+        assert host.requests[0]["type"] == "jobs"
+    finally:
+        server.stop()
+        door.detach()
+        channel.close()
