@@ -85,6 +85,18 @@ def timer_summary(store: Store) -> dict[str, Any]:
     }
 
 
+def next_due(store: Store) -> tuple[int, float | None, str]:
+    """For the host's idle check: how many one-off timers wait (retries, breaker waits, Plex
+    rechecks: work in progress), and when and for what the earliest recurring one fires."""
+    pending = int(store.scalar("SELECT COUNT(*) FROM timers WHERE every_s IS NULL") or 0)
+    rows = store.query(
+        "SELECT id, due_at FROM timers WHERE every_s IS NOT NULL ORDER BY due_at LIMIT 1"
+    )
+    if not rows:
+        return pending, None, ""
+    return pending, float(rows[0]["due_at"]), str(rows[0]["id"]).removeprefix("recurring:")
+
+
 class Scheduler(MailboxActor):
     mailbox_name: ClassVar[str] = SCHEDULER
     batch_size: ClassVar[int] = 1

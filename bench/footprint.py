@@ -8,6 +8,9 @@ Four measurements, each in processes of its own so one's heap never colours anot
 - Bytes per item: the path index (``stashplex/plex/index.py``) and the written state
   (``stashplex/plex/state.py``) filled with N synthetic items in a fresh process: RSS delta,
   Python heap (tracemalloc) and bytes stored, each divided by N.
+- After a sync: a supervisor that synced a small library and then had nothing to do, with the
+  host kept up (``idle_stop_minutes = 0``) and with the host asleep (it stopped for being idle
+  and only the watchdog with its front door remains; issue 19).
 - Loaded: a 100,000-item Plex library indexed and 10,000 sync jobs queued (``scale.loaded_rss``):
   peak, and after the queue drained.
 Run: ``.venv/bin/python bench/footprint.py [--items 100000] [--library 100000] [--scenes 10000]``
@@ -203,6 +206,29 @@ def idle(settle_s: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def after_sync(scenes: int, idle_stop_minutes: float, settle_s: float) -> dict[str, Any]:
+    """RSS of watchdog + host once a sync of ``scenes`` scenes is done and the supervisor idles
+    (the host asleep when ``idle_stop_minutes`` is set: only the watchdog is left)."""
+    from _world import BenchWorld, wait_for
+
+    world = BenchWorld(scenes, idle_stop_minutes=idle_stop_minutes, index_refresh_seconds=1)
+    try:
+        world.supervisor.start()
+        world.supervisor.wait_job(world.supervisor.sync(), timeout=300)
+        if idle_stop_minutes:
+            wait_for(lambda: len(world.supervisor.processes()) == 1, timeout=120,
+                     what="the host asleep")  # fmt: skip
+        time.sleep(settle_s)
+        samples = []
+        for _ in range(8):
+            samples.append(world.supervisor.rss_mb())
+            time.sleep(0.25)
+    finally:
+        world.close()
+    peak = {role: max(s.get(role, 0.0) for s in samples) for role in ("watchdog", "host")}
+    return {"scenes": scenes, "rss_mb": peak, "sum_mb": round(sum(peak.values()), 1)}
+
+
 def loaded(scenes: int, library: int) -> dict[str, Any]:
     from scale import loaded_rss
 
@@ -251,6 +277,20 @@ def figures_of(result: dict[str, Any]) -> list[dict[str, Any]]:
                 + ", ".join(f"{k} {v}" for k, v in one.items() if k.endswith(("_us", "_ms"))),
             )
         )
+    for key, label in (("awake", "host kept up"), ("asleep", "host asleep (idle stop)")):
+        one = result.get(f"after_sync_{key}")
+        if one:
+            rows.append(
+                figure(
+                    f"supervisor RSS idle after a {one['scenes']}-scene sync, {label}",
+                    one["sum_mb"],
+                    "MB",
+                    target=f"<= {MAX_IDLE_MB:g}",
+                    met=one["sum_mb"] <= MAX_IDLE_MB,
+                    reference=f"watchdog {one['rss_mb']['watchdog']} MB, "
+                    f"host {one['rss_mb']['host']} MB",
+                )
+            )
     if result.get("loaded"):
         run = result["loaded"]
         peak, after = run["peak_rss_mb"], run["rss_after_mb"]
@@ -278,13 +318,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--library", type=int, default=100_000, help="Plex items, loaded run")
     parser.add_argument("--scenes", type=int, default=10_000, help="jobs, loaded run (0: skip)")
     parser.add_argument("--settle", type=float, default=10.0, help="idle seconds before sampling")
+    parser.add_argument("--synced", type=int, default=200, help="scenes synced before idling")
+    parser.add_argument("--only-idle", action="store_true", help="only the idle figures")
     options = parser.parse_args(argv)
-    result: dict[str, Any] = {
-        "imports": imports(),
-        "index": per_item("index", options.items),
-        "state": per_item("state", max(1, options.items // 10)),
-        "idle": idle(options.settle),
-    }
+    result: dict[str, Any] = {"idle": idle(options.settle)}
+    for key, minutes in (("awake", 0.0), ("asleep", 0.05)):
+        result[f"after_sync_{key}"] = after_sync(options.synced, minutes, options.settle)
+    if options.only_idle:
+        print(json.dumps(result, indent=1))
+        return result
+    result["imports"] = imports()
+    result["index"] = per_item("index", options.items)
+    result["state"] = per_item("state", max(1, options.items // 10))
     if options.scenes:
         result["loaded"] = loaded(options.scenes, options.library)
     publish("footprint", "footprint: memory, imports, bytes per item", result, figures_of(result))

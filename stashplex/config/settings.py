@@ -44,6 +44,8 @@ STASH_SOURCE = "Stash plugin settings"
 LOCAL_ONLY = frozenset({"stash_url", "stash_api_key"})
 #: The shortest reconciliation interval (15 minutes): a full diff-based sync is not a poll.
 MIN_RECONCILE_HOURS = 0.25
+#: The shortest idle time before the actor host stops (3 s: tests use fractions of a minute).
+MIN_IDLE_STOP_MINUTES = 0.05
 
 
 class SettingsError(ValueError):
@@ -124,6 +126,9 @@ class Settings(BaseModel):
     restart_period_seconds: float = Field(30.0, ge=1, le=3600)
     heartbeat_timeout_seconds: float = Field(20.0, ge=2, le=600)
     rss_cap_mb: int = Field(512, ge=64, le=65536)
+    #: Minutes with nothing to do before the actor host stops (the watchdog answers hooks and
+    #: starts it again on demand or when its next timer is due); 0 keeps it running.
+    idle_stop_minutes: float = Field(10.0, ge=0, le=1440)
 
     @field_validator("plex_libraries", "path_map", mode="before")
     @classmethod
@@ -170,6 +175,7 @@ class Settings(BaseModel):
                 "that cannot be sent in an HTTP header"
             )
         return bare
+
     @field_validator("reconcile_interval_hours")
     @classmethod
     def _off_or_a_sane_interval(cls, value: float) -> float:
@@ -177,6 +183,16 @@ class Settings(BaseModel):
             raise ValueError(
                 f"must be 0 (off) or from {MIN_RECONCILE_HOURS:g} to 720 hours: each run reads "
                 "the whole library"
+            )
+        return value
+
+    @field_validator("idle_stop_minutes")
+    @classmethod
+    def _never_or_a_sane_idle_time(cls, value: float) -> float:
+        if 0 < value < MIN_IDLE_STOP_MINUTES:
+            raise ValueError(
+                f"must be 0 (never stop) or from {MIN_IDLE_STOP_MINUTES:g} to 1440 minutes: "
+                "the actor host takes a second or two to start again"
             )
         return value
 

@@ -8,10 +8,11 @@ watchdog (``stashplex.runtime.watchdog``) does.
 from stashplex.host.actor_host import (
     EXIT_CONFIG,
     EXIT_ESCALATED,
+    EXIT_IDLE,
     EXIT_OK,
     Host,
     actor_classes,
     main,
 )
 
-__all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_OK", "Host", "actor_classes", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_IDLE", "EXIT_OK", "Host", "actor_classes", "main"]

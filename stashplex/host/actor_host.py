@@ -27,16 +27,18 @@ from actors.messages import INTAKE_RECOVER
 from stashplex.config.loading import read_effective_settings, stash_client
 from stashplex.config.settings import Settings, SettingsError, secret_values
 from stashplex.config.watch import SettingsWatch, settings_fix, settings_text
+from stashplex.host import idle
 from stashplex.host.front_door_side import SpoolPokedWatch, yield_cpu_if_behind_front_door
+from stashplex.host.host_lock import release_host_lock, take_host_lock
 from stashplex.ops.control import ControlHandler
 from stashplex.runtime.datadir import DataDir, DataDirError
 from stashplex.runtime.envelope import Envelope
 from stashplex.runtime.logs import configure_logging, mask_secrets
 from stashplex.runtime.mailbox import PostOffice
-from stashplex.runtime.private_files import open_private
 from stashplex.runtime.problems import CANNOT_START, SETTINGS, ProblemLog
 from stashplex.runtime.supervision import ChildSpec, RestartIntensity, Supervisor
 from stashplex.runtime.trace import TraceSink
+from stashplex.runtime.wake import EXIT_IDLE, WOKEN_BY_TIMER_FLAG, clear_wake
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class Host:
         extra_services: ServiceFactory | None = None,
         watch_parent: int | None = None,
         settings_watch: SettingsWatch | None = None,
+        woken_by_timer: bool = False,
     ) -> None:
         self.data = data
         self.settings = settings
@@ -102,6 +105,11 @@ class Host:
         self._spool_waiting = threading.Event()
         self._drain_lock = threading.Lock()
         self.started_at = time.time()
+        self._woken_by_timer = woken_by_timer
+        #: Only behind the front door (someone answers hooks while we sleep) and when set.
+        self._idle = idle.IdleClock(0)
+        self._channel: Any = None
+        self._receiver: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -122,6 +130,7 @@ class Host:
                     self._maybe_log_status()
                 if beats % SETTINGS_CHECK_EVERY_BEATS == 0:
                     self._check_settings()
+                self._stop_if_idle()
         finally:
             self._stop()
             self._release_host_lock()
@@ -140,6 +149,28 @@ class Host:
         """A hook's or task's ``server_connection``: Stash's address (when no ``stash_url`` was
         set) and its fresh session cookie; kept in memory only."""
         self.ctx.service("stash").use_connection(connection)
+
+    def _stop_if_idle(self) -> None:
+        """Exit with ``EXIT_IDLE`` once idle for ``idle_stop_minutes`` (see ``host.idle``)."""
+        if not self._idle.idle_stop_s or self._shutdown.is_set():
+            return
+        busy, wake_at, wake_for = idle.busy_with(self.control.ops, self.server, self.data.root)
+        if not self._idle.due(busy is not None):
+            return
+        idle.record_sleep(self.data.root, self._idle.idle_stop_s, wake_at, wake_for)
+        idle.close_handover(self._channel, self._receiver)
+        idle.wait_for_clients(self.server)
+        self._exit_code = EXIT_IDLE
+        self._shutdown.set()
+        self._spool_waiting.set()
+
+    def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._idle.asked()
+        return self.control.handle(request)
+
+    def _woken(self) -> None:
+        self._idle.asked()
+        self._spool_waiting.set()
 
     def request_reload(self, _changes: str = "") -> None:
         """Stop so that the watchdog starts a host with the changed settings at once."""
@@ -234,20 +265,25 @@ class Host:
         from stashplex.link import handover
         from stashplex.link.ipc import LocalServer
 
-        self.server = LocalServer(
-            self.data.root, control.handle, on_close=control.connection_closed
-        )
+        self.server = LocalServer(self.data.root, self._handle, on_close=control.connection_closed)
         ends = handover.host_ends(os.environ.pop(handover.ENV_VAR, ""))
         if ends is None:
             self.server.start()
             return
         channel, wake_fd = ends
+        self._channel = channel
+        clear_wake(self.data.root)
+        if self.settings.idle_stop_minutes:
+            minutes = self.settings.idle_stop_minutes
+            self._idle = idle.IdleClock(minutes * 60, woken_by_timer=self._woken_by_timer)
         for target, args, name in (
             (self._drain_on_wake, (control,), "spool-drain"),
-            (handover.watch_wakes, (wake_fd, self._spool_waiting.set), "spool-wakes"),
+            (handover.watch_wakes, (wake_fd, self._woken), "spool-wakes"),
             (handover.receive, (channel, self.server.adopt), "handover"),
         ):
-            threading.Thread(target=target, args=args, name=name, daemon=True).start()
+            thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+            thread.start()
+        self._receiver = thread  # the last one: the hand-overs
 
     def _drain_on_wake(self, control: ControlHandler) -> None:
         """Drain the spool on each wake-up (one during a drain makes one more pass)."""
@@ -295,29 +331,14 @@ class Host:
             return
         self.data.touch_heartbeat()
 
-    # -- the host lock: mailboxes must never be opened by two processes --------------------
-
     def _take_host_lock(self) -> bool:
-        import fcntl
-
-        fd = open_private(self.data.root / "host.lock", os.O_RDWR | os.O_CREAT)
-        deadline = time.monotonic() + HOST_LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    return False
-                time.sleep(0.1)
-                continue
-            self._host_lock_fd = fd
-            return True
+        """Mailboxes must never be opened by two processes (see ``host.host_lock``)."""
+        self._host_lock_fd = take_host_lock(self.data.root, HOST_LOCK_WAIT_S)
+        return self._host_lock_fd is not None
 
     def _release_host_lock(self) -> None:
-        if self._host_lock_fd is not None:
-            os.close(self._host_lock_fd)
-            self._host_lock_fd = None
+        release_host_lock(self._host_lock_fd)
+        self._host_lock_fd = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--log-stderr", action="store_true", help="also log to stderr (a watchdog in a terminal)"
     )
+    parser.add_argument(WOKEN_BY_TIMER_FLAG, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file this process creates is owner-only
     yield_cpu_if_behind_front_door()
@@ -359,10 +381,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         load=lambda: read_effective_settings(data.config_file, quiet=True),
         problems=problems,
     )
-    host = Host(data, settings, watch_parent=args.watch_parent, settings_watch=watch)
+    host = Host(
+        data,
+        settings,
+        watch_parent=args.watch_parent,
+        settings_watch=watch,
+        woken_by_timer=args.woken_by_timer,
+    )
     signal.signal(signal.SIGTERM, host.request_shutdown)
     signal.signal(signal.SIGINT, host.request_shutdown)
     return host.run()
 
 
-__all__ = ["EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_OK", "EXIT_RELOAD", "INTAKE", "Host", "main"]
+__all__ = [
+    "EXIT_CONFIG", "EXIT_ESCALATED", "EXIT_IDLE", "EXIT_OK", "EXIT_RELOAD", "INTAKE", "Host", "main"
+]  # fmt: skip

@@ -17,6 +17,12 @@ the machine would slow it more. The watchdog runs no actor work, so the socket l
   (:mod:`stashplex.link.handover`), which answers it as before; a host still starting reads
   it once it is ready. Between two hosts (a restart's backoff) it is closed without a reply,
   exactly what a client met before the front door: nobody answers.
+* While the host sleeps (it stopped for being idle, ``idle_stop_minutes``), a hook is spooled
+  and acknowledged as ever and wakes the watchdog, which starts a host to drain it; any other
+  request is held here and handed to that host once it is started (the client only waits a
+  little longer), except ``ping``, answered here with ``asleep: true``: the supervisor runs,
+  and "is it running" stays a quick question. A hand-over the host refuses (it closes its end
+  as it goes to sleep) is held the same way, for the next host.
 """
 
 from __future__ import annotations
@@ -106,13 +112,40 @@ class FrontDoor:
         self._fsync = fsync
         self._sender: Sender | None = None
         self._lock = threading.Lock()
+        self._asleep = False
+        #: Clients waiting for the next host (copies of their connections, first requests).
+        self._held: list[tuple[socket.socket, dict[str, Any]]] = []
+        #: Set when a hook is spooled or a client held: a sleeping host is needed.
+        self._demand = threading.Event()
 
     def attach(self, sender: Sender) -> None:
-        """A new host's channel (the watchdog just started it)."""
+        """A new host's channel (the watchdog just started it): it gets the held clients."""
         with self._lock:
             previous, self._sender = self._sender, sender
+            held, self._held, self._asleep = self._held, [], False
         if previous is not None:
             previous.close()
+        for connection, request in held:
+            with contextlib.suppress(OSError):  # the new host is gone already: client retries
+                sender.hand_over(connection, request)
+            connection.close()
+
+    def fall_asleep(self) -> None:
+        """The host stopped for being idle: hold clients and answer pings until the next one."""
+        with self._lock:
+            self._asleep = True
+        self._demand.clear()
+
+    def wait_for_demand(self, timeout: float) -> bool:
+        """Whether a hook was spooled or a client held since :meth:`fall_asleep`."""
+        return self._demand.wait(timeout)
+
+    def release_held(self) -> None:
+        """The watchdog stops: nobody will answer the held clients."""
+        with self._lock:
+            held, self._held = self._held, []
+        for connection, _request in held:
+            connection.close()
 
     def detach(self) -> None:
         """The host is gone: what it did not take is lost with its channel (clients retry)."""
@@ -122,7 +155,10 @@ class FrontDoor:
             previous.close()
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A ``hook`` frame: durable in the spool, then acknowledged, then the host woken."""
+        """A ``hook`` frame: durable in the spool, then acknowledged, then the host woken; a
+        ``ping`` while the host sleeps."""
+        if request.get("type") == "ping":
+            return {"ok": True, "pid": None, "asleep": True, "version": __version__}
         event = request.get("event")
         problem = event_problem(event)
         if problem is not None:
@@ -135,19 +171,36 @@ class FrontDoor:
         sender = self._sender
         if sender is not None:
             sender.wake()
+        self._demand.set()
         return {"ok": True, "id": path.stem, "version": __version__}
 
     def divert(self, connection: socket.socket, request: dict[str, Any]) -> bool:
         """Hand a connection whose request is not a hook to the host; False keeps it here."""
         if request.get("type") == "hook":
             return False
-        sender = self._sender
+        with self._lock:
+            if self._asleep and self._sender is None:
+                if request.get("type") == "ping":
+                    return False  # answered here: see ``handle``
+                return self._hold(connection, request)
+            sender = self._sender
         if sender is not None:
-            with contextlib.suppress(OSError):  # the host just went away
+            try:
                 sender.hand_over(connection, request)
+            except OSError:  # the host closed its end to sleep, or died: hold it for the next
+                with self._lock:
+                    if self._sender is sender or self._sender is None:
+                        return self._hold(connection, request)
+                return self.divert(connection, request)
         # Handed over, or hung up on with no reply: between two hosts a request finds nobody,
         # as it did before there was a front door, so no client mistakes an error for a
         # supervisor that answers (the plugin's tasks and lifecycle ask ``ping`` exactly that).
+        return True
+
+    def _hold(self, connection: socket.socket, request: dict[str, Any]) -> bool:
+        """Keep a copy of the connection (the server closes its own) until a host is there."""
+        self._held.append((connection.dup(), request))
+        self._demand.set()
         return True
 
 
@@ -192,8 +245,15 @@ class FrontDoorService:
     def host_gone(self) -> None:
         self.door.detach()
 
+    def fall_asleep(self) -> None:
+        self.door.fall_asleep()
+
+    def wait_for_demand(self, timeout: float) -> bool:
+        return self.door.wait_for_demand(timeout)
+
     def close(self) -> None:
         self.door.detach()
+        self.door.release_held()
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -106,6 +106,11 @@ class LocalServer:
         logger.info("listening on %s", self._endpoint.describe())
         return self
 
+    def open_connections(self) -> int:
+        """How many client connections are being served (the host's idle check asks)."""
+        with self._connections_lock:
+            return len(self._connections)
+
     def adopt(self, connection: socket.socket, first: dict[str, Any]) -> None:
         """Serve a connection another process accepted (the front door), starting with the reply
         to ``first``, the request it already read; a server that adopts need not listen."""

@@ -35,8 +35,8 @@ from actors.messages import (
     SyncCancel,
     SyncRequest,
 )
+from actors.scheduler import next_due, timer_summary
 from actors.scheduler import open_store as open_timers
-from actors.scheduler import timer_summary
 from stashplex.plex.handback import release_targets, select_undo
 from stashplex.plex.journal import journal_entries
 from stashplex.plex.state import GatewayState
@@ -121,6 +121,27 @@ class Operations:
             "counters": counters(intake),
             "rss_mb": round(rss / 2**20, 1),
         }
+
+    def busy_with(self) -> tuple[str | None, float | None, str]:
+        """Why this host cannot stop for being idle (None: it may), and when and for which of
+        its own recurring timers it must run again (None: nothing it schedules itself)."""
+        assert self.host.post is not None
+        pending, wake_at, wake_for = next_due(self._store("timers"))
+        depths = {name: depth for name, depth in self.host.post.depths().items() if depth}
+        intake = self._store("intake")
+        events = int(intake.scalar("SELECT COUNT(*) FROM pending") or 0)
+        jobs = int(
+            intake.scalar("SELECT COUNT(*) FROM jobs WHERE finished_at IS NULL AND superseded = 0")
+            or 0
+        )
+        busy = (
+            (depths and f"messages queued in {', '.join(sorted(depths))}")
+            or (events and f"{events} hook event(s) pending")
+            or (jobs and f"{jobs} sync job(s) not finished")
+            or (pending and f"{pending} timer(s) pending")
+            or None
+        )
+        return busy, wake_at, wake_for
 
     # -- syncs ------------------------------------------------------------------------------
 

@@ -153,6 +153,9 @@ SETTINGS = (
     ("reconcile_interval_hours", "NUMBER", "Reconciliation interval (hours)",
      "How often the whole library is compared with Plex and what differs is fixed, for changes"
      " no hook announces (merges, edits made while Stash could not reach stashplex). 0: never."),
+    ("idle_stop_minutes", "NUMBER", "Stop the worker when idle (minutes)",
+     "Minutes with nothing to do before the worker process stops to free its memory; saves are"
+     " still answered at once and wake it. 0: never."),
 )  # fmt: skip
 
 

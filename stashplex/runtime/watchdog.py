@@ -4,7 +4,9 @@ The top of the supervision tree: it starts the actor host as a child process and
 with psutil (alive, not a zombie, heartbeat fresh, resident memory under the cap); anything else
 gets it stopped and started again, with a backoff that resets once a host stayed up a while.
 The first restart is immediate; a host that stops to apply changed settings starts again at
-once. Its front door (``HostDoor``) answers hooks here, durably, whatever the host is doing.
+once. Its front door (``HostDoor``) answers hooks here, durably, whatever the host is doing, so
+a host idle for ``idle_stop_minutes`` stops (:data:`EXIT_IDLE`, no failure) and is started again
+when a hook is spooled, a request waits for it, or its recorded wake time comes.
 The host's stderr is passed on to ours, and its last lines say why a host died before it was
 ready, which goes into the problems record for Stash's log to show.
 """
@@ -29,6 +31,7 @@ import psutil
 from stashplex.runtime.datadir import AlreadyRunningError, DataDir, DataDirError, InstanceLock
 from stashplex.runtime.host_health import check_host
 from stashplex.runtime.problems import CANNOT_START, ProblemLog, reason_from_output
+from stashplex.runtime.wake import EXIT_IDLE, WOKEN_BY_TIMER_FLAG, sleep_until_needed
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,10 @@ class HostDoor(Protocol):
 
     def host_gone(self) -> None: ...
 
+    def fall_asleep(self) -> None: ...
+
+    def wait_for_demand(self, timeout: float) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -88,7 +95,11 @@ class PlainDoor:
     def host_gone(self) -> None:
         """Nothing to let go of."""
 
-    close = host_gone
+    close = fall_asleep = host_gone
+
+    def wait_for_demand(self, timeout: float) -> bool:
+        """Nobody answers for a sleeping host here: start it again at once."""
+        return True
 
 
 class Watchdog:
@@ -108,8 +119,13 @@ class Watchdog:
         self._log_level = log_level
         self._stop = threading.Event()
         self.restarts = 0
+        self._woken_by_timer = False
 
     def host_command(self) -> list[str]:
+        command = self._host_command()
+        return [*command, WOKEN_BY_TIMER_FLAG] if self._woken_by_timer else command
+
+    def _host_command(self) -> list[str]:
         if self._host_argv is not None:
             return [
                 *self._host_argv,
@@ -172,6 +188,11 @@ class Watchdog:
             if self._stop.is_set():
                 self._terminate(child)
                 return EXIT_OK
+            if child.returncode == EXIT_IDLE:
+                failures = 0
+                self._woken_by_timer = sleep_until_needed(self.data.root, door, self._stop)
+                continue
+            self._woken_by_timer = False
             if child.returncode == EXIT_CONFIG:
                 log.error(
                     "actor host refused its settings (the reason is in %s); not restarting it: "

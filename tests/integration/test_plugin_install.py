@@ -49,6 +49,7 @@ EXPECTED_SETTINGS = {
     "transient_cap_seconds": "NUMBER", "not_found_retries": "NUMBER",
     "not_found_base_seconds": "NUMBER", "not_found_cap_seconds": "NUMBER",
     "dead_letter_retention_days": "NUMBER", "reconcile_interval_hours": "NUMBER",
+    "idle_stop_minutes": "NUMBER",
 }  # fmt: skip
 
 
