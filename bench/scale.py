@@ -206,7 +206,7 @@ def figures_of(result: dict[str, Any]) -> list[dict[str, Any]]:
             met=peak["host"] <= MAX_LOADED_RSS_MB,
             reference="same host with the index built and 1 job: "
             f"{loaded['index_only_rss_mb']['host']} MB; watchdog {peak['watchdog']} MB; "
-            f"both {peak['total']} MB",
+            f"both {peak['total']:.1f} MB",
         ),
         figure(
             "host RSS idle",
