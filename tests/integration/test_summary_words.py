@@ -23,12 +23,16 @@ def world(tmp_path):
     w.close()
 
 
-def summary(world: SyncWorld, **request: object) -> str:
+def summary(world: SyncWorld, *, settled: bool = False, **request: object) -> str:
     """What ``stashplex sync`` prints at the end of this sync (it ends once all that is left
-    of it waits on timers)."""
+    of it waits on timers); ``settled``: once nothing of it waits on a timer either."""
     job_id = world.ask(type="sync", **request)["job"]
+
+    def over(reply: dict) -> bool:
+        return bool(reply.get("done")) and not (settled and reply.get("waiting_for_retry"))
+
     reply = wait_until(
-        lambda: (r := world.ask(type="job", job=job_id)).get("done") and r,
+        lambda: over(r := world.ask(type="job", job=job_id)) and r,
         timeout=60,
         message=f"sync {job_id} over",
     )
@@ -53,8 +57,10 @@ def test_a_dry_run_says_what_would_change_and_never_synced(world):
     world.start()
     summary(world, mode="all")
     world.stash.update_scene(world.world.scene_ids[0], title="Edited for the dry run")
-    # When a dry run of the whole library is asked for
-    text = summary(world, mode="all", dry_run=True)
+    # When a dry run of the whole library is asked for, and has settled (once, in a loaded
+    # full run, its edited scene still waited on a timer when the job first counted as done;
+    # the cause is not pinned down yet, see the closing note of 2026-12-03)
+    text = summary(world, mode="all", dry_run=True, settled=True)
     # Then it counts the edited scene as one that would change, the rest as right
     assert text.startswith("5 scenes (dry run, nothing written): 1 would change (")
     assert "4 already right" in text and "synced" not in text
