@@ -213,7 +213,13 @@ class Operations:
         ended = progress["done"] + progress["failed"] + progress["superseded"]
         ended += progress["cancelled"]
         left = progress["queued"] - ended  # before the rename
-        return bool(progress["enumerated"]) and left > 0 and not busy
+        if not (progress["enumerated"] and left > 0 and not busy):
+            return False
+        # Scenes of the job Intake still holds for its flush are on their way, not in timers.
+        pending = self._store("intake").scalar(
+            "SELECT COUNT(*) FROM pending WHERE job_id = ?", (progress["job_id"],)
+        )
+        return not pending
 
     # -- dead letters -----------------------------------------------------------------------
 
