@@ -208,6 +208,8 @@ def test_a_scene_failing_again_for_the_same_reason_is_not_counted_again_for_stas
     h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("5", "ambiguous"), scene_id="5")
     h.send(DEAD_LETTER, DEAD_LETTER_JOB, dead_job("6", "ambiguous"), scene_id="6")
     wait_until(lambda: stored(h) == 2, message="the other scene stored")
-    # Then the next report names the other scene alone
-    (line,) = notices.unreported_problems(str(h.data.root))
+    # Then the next report (written just after the store) names the other scene alone
+    (line,) = wait_until(
+        lambda: notices.unreported_problems(str(h.data.root)), message="the next report"
+    )
     assert line.startswith("stashplex: 1 scene could not be synced (1 ambiguous match).")
