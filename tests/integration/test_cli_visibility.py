@@ -6,27 +6,12 @@ Every command runs as a user runs it: ``python -m stashplex ...`` in a subproces
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.support.processes import REPO, configure_for, write_config
+from tests.support.processes import configure_for, stashplex, write_config
 from tests.support.stash_plugin import CONFIGURE_PLUGIN, broken_module
 from tests.support.world import TOKEN, SyncWorld
-
-
-def stashplex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "stashplex", *args],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from stashplex.plugin.hook import SPAWN_COOLDOWN_SECONDS
 from stashplex.plugin.install import plugin_files
 from stashplex.runtime.datadir import DataDir, read_holder
 from stashplex.runtime.problems import CANNOT_START, ProblemLog
-from tests.support.processes import REPO, configure_for
+from tests.support.processes import REPO, configure_for, stashplex
 from tests.support.stash_plugin import StashWithPlugin, broken_module
 from tests.support.waiting import wait_until
 from tests.support.world import SyncWorld
@@ -212,17 +212,6 @@ def test_the_plugins_own_environment_that_cannot_import_is_an_error_naming_insta
 
 # -- stashplex start ----------------------------------------------------------------------------
 
-
-def stashplex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "stashplex", *args],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

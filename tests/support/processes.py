@@ -124,3 +124,16 @@ def intake_counters(data_dir: Path) -> dict[str, int]:
         return counters(state.store)
     finally:
         state.store.close()
+
+
+def stashplex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The ``stashplex`` command run as a user runs it: its own process, from the checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "stashplex", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
