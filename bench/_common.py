@@ -94,3 +94,13 @@ def publish(name: str, title: str, result: dict[str, Any], figures: list[dict[st
     """Print a benchmark's figures and write them, with its details, to results/<name>.json."""
     print_table(title, figure_rows(figures))
     save(name, {"figures": figures, "details": result})
+
+
+def peak_rss_mb(supervisor: Any, samples: int = 8, every_s: float = 0.25) -> dict[str, float]:
+    """The highest resident memory of the watchdog and the host over a few samples: one
+    sample can land between a thread's allocation and its release."""
+    seen = []
+    for _ in range(samples):
+        seen.append(supervisor.rss_mb())
+        time.sleep(every_s)
+    return {role: max(s.get(role, 0.0) for s in seen) for role in ("watchdog", "host")}

@@ -31,7 +31,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, figure, publish
+from _common import REPO, figure, peak_rss_mb, publish
 
 MAX_IDLE_MB = 60.0
 MAX_LOADED_MB = 150.0
@@ -189,17 +189,13 @@ def idle(settle_s: float) -> dict[str, Any]:
     try:
         world.supervisor.start()
         time.sleep(settle_s)
-        samples = []
-        for _ in range(8):
-            samples.append(world.supervisor.rss_mb())
-            time.sleep(0.25)
+        peak = peak_rss_mb(world.supervisor)
         procs = dict(zip(("watchdog", "host"), world.supervisor.processes(), strict=False))
         extensions = {role: mapped_extensions(proc.pid) for role, proc in procs.items()}
         # Proportional set size: pages the two share (the interpreter, libc) counted once.
         pss = {role: round(proc.memory_full_info().pss / 2**20, 1) for role, proc in procs.items()}
     finally:
         world.close()
-    peak = {role: max(s.get(role, 0.0) for s in samples) for role in ("watchdog", "host")}
     return {
         "rss_mb": peak, "sum_mb": round(sum(peak.values()), 1), "extensions": extensions,
         "pss_mb": pss, "pss_sum_mb": round(sum(pss.values()), 1),
@@ -219,13 +215,9 @@ def after_sync(scenes: int, idle_stop_minutes: float, settle_s: float) -> dict[s
             wait_for(lambda: len(world.supervisor.processes()) == 1, timeout=120,
                      what="the host asleep")  # fmt: skip
         time.sleep(settle_s)
-        samples = []
-        for _ in range(8):
-            samples.append(world.supervisor.rss_mb())
-            time.sleep(0.25)
+        peak = peak_rss_mb(world.supervisor)
     finally:
         world.close()
-    peak = {role: max(s.get(role, 0.0) for s in samples) for role in ("watchdog", "host")}
     return {"scenes": scenes, "rss_mb": peak, "sum_mb": round(sum(peak.values()), 1)}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import requests
-from _common import figure, publish
+from _common import figure, peak_rss_mb, publish
 from _world import TOKEN, BenchWorld, EmulatorProcess
 from plexapi.server import PlexServer
 
@@ -152,14 +152,10 @@ def idle_rss(settle_s: float) -> dict[str, Any]:
     try:
         world.supervisor.start()
         time.sleep(settle_s)
-        samples = []
-        for _ in range(8):
-            samples.append(world.supervisor.rss_mb())
-            time.sleep(0.25)
+        peak = peak_rss_mb(world.supervisor)
         status_rss = world.supervisor.status()["rss_mb"]
     finally:
         world.close()
-    peak = {role: max(sample.get(role, 0.0) for sample in samples) for role in ("watchdog", "host")}
     return {"settle_s": settle_s, "rss_mb": peak, "host_says_mb": status_rss}
 
 
