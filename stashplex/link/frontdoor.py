@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -46,62 +45,6 @@ from stashplex.link.spool import write_event
 from stashplex.link.version import __version__
 
 logger = logging.getLogger(__name__)
-
-_ID = re.compile(rf"[0-9]{{1,{events.MAX_ID_DIGITS}}}")
-
-
-def event_problem(event: Any) -> str | None:
-    """Why the host's ``HookEvent`` would refuse ``event``, or None.
-
-    Refused here, the hook hears it at once (and Stash's log shows it), where a refusal in the
-    host's drain could only set the event aside. ``test_frontdoor`` keeps this in step with
-    ``actors.messages.HookEvent``.
-    """
-    if not isinstance(event, dict):
-        return "event: should be an object"
-    return _subject_problem(event) or _fields_problem(event) or _connection_problem(event)
-
-
-def _subject_problem(event: dict[str, Any]) -> str | None:
-    trigger = event.get("trigger")
-    if trigger not in events.HOOK_TRIGGERS:
-        return f"trigger: should be one of {', '.join(events.HOOK_TRIGGERS)}"
-    for key in ("scene_id", "object_id"):
-        value = event.get(key)
-        if value is not None and not (isinstance(value, str) and _ID.fullmatch(value)):
-            return f"{key}: should be a string of 1 to {events.MAX_ID_DIGITS} digits"
-    named = "scene_id" if trigger in events.SCENE_TRIGGERS else "object_id"
-    other = "object_id" if named == "scene_id" else "scene_id"
-    if event.get(named) is None or event.get(other) is not None:
-        return f"{trigger} names its subject in {named} (and no {other})"
-    return None
-
-
-def _fields_problem(event: dict[str, Any]) -> str | None:
-    fields = event.get("input_fields", [])
-    if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
-        return "input_fields: should be a list of strings"
-    if len(fields) > events.MAX_INPUT_FIELDS:
-        return f"input_fields: at most {events.MAX_INPUT_FIELDS} names"
-    received = event.get("received_at")
-    number = isinstance(received, int | float) and not isinstance(received, bool)
-    if received is not None and not number:
-        return "received_at: should be a number"
-    return None
-
-
-def _connection_problem(event: dict[str, Any]) -> str | None:
-    connection = event.get("connection")
-    if connection is not None and not isinstance(connection, dict):
-        return "connection: should be an object"
-    cookie = (connection or {}).get("session_cookie")
-    if cookie is not None and not (isinstance(cookie, str) and events.valid_cookie(cookie)):
-        return (
-            f"connection: session_cookie is not a usable cookie (at most "
-            f"{events.MAX_COOKIE_CHARS} printable ASCII characters without spaces, quotes, "
-            "commas, semicolons or backslashes)"
-        )
-    return None
 
 
 class FrontDoor:
@@ -160,7 +103,7 @@ class FrontDoor:
         if request.get("type") == "ping":
             return {"ok": True, "pid": None, "asleep": True, "version": __version__}
         event = request.get("event")
-        problem = event_problem(event)
+        problem = events.event_problem(event)
         if problem is not None:
             return {"ok": False, "error": f"malformed hook event: {problem}"}
         try:

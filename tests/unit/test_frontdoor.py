@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from actors.messages import HookEvent
 from stashplex.link import handoff, handover, wire
-from stashplex.link.frontdoor import FrontDoor, event_problem
+from stashplex.link.events import event_problem
+from stashplex.link.frontdoor import FrontDoor
 from stashplex.link.ipc import LocalServer, send_request
 from stashplex.link.spool import drain_spool
 
