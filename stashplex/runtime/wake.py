@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from stashplex.runtime.private_files import write_private
+
 log = logging.getLogger(__name__)
 
 #: The host stopped because it was idle: not a failure; start it again on demand.
@@ -33,10 +35,8 @@ FALLBACK_WAKE_S = 3600.0
 
 def write_wake(root: Path, wake_at: float | None, why: str) -> None:
     """Record when the sleeping host must run again (``None``: only on demand), atomically."""
-    path = Path(root) / WAKE_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"wake_at": wake_at, "why": why}), encoding="utf-8")
-    temporary.replace(path)
+    record = json.dumps({"wake_at": wake_at, "why": why}).encode("utf-8")
+    write_private(Path(root) / WAKE_FILE, record)
 
 
 def read_wake(root: Path, *, now: float | None = None) -> tuple[float, str]:
