@@ -169,12 +169,16 @@ def request(endpoint: Endpoint, message: dict[str, Any], timeout: float) -> dict
 # -- spool ------------------------------------------------------------------------------------
 
 
-def write_spool(data_dir: str | os.PathLike[str], event: dict[str, Any]) -> str:
+def write_spool(
+    data_dir: str | os.PathLike[str], event: dict[str, Any], *, fsync: bool = True
+) -> str:
     """Durably leave ``event`` in ``<data_dir>/spool/`` for the supervisor to pick up later.
 
     Written to a ``.tmp`` file, fsynced, atomically renamed and the folder fsynced, so a crash
     leaves either nothing or the whole event. Names sort by time:
-    ``<time_ns>-<pid>-<random>.json``. Returns the final path.
+    ``<time_ns>-<pid>-<random>.json``. Returns the final path. Without ``fsync`` (the front
+    door, when the mailboxes do not fsync either) the rename alone still survives any process
+    crash, though not a power loss.
     """
     spool_dir = os.path.join(os.fspath(data_dir), SPOOL_DIR)
     os.makedirs(data_dir, mode=0o700, exist_ok=True)  # the events carry Stash's session cookie
@@ -188,11 +192,13 @@ def write_spool(data_dir: str | os.PathLike[str], event: dict[str, Any]) -> str:
         view = memoryview(body)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp_path, final_path)
-    fsync_directory(spool_dir)
+    if fsync:
+        fsync_directory(spool_dir)
     return final_path
 
 

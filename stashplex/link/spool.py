@@ -56,24 +56,7 @@ def write_event(data_dir: Path, event: dict[str, Any], *, fsync: bool) -> Path:
     the mailboxes. Written, then renamed into place, so the drain sees a whole file or none;
     that survives any process crash. ``fsync`` (``mailbox_sync = "full"``) also makes it
     survive a power loss, at the price of two fsyncs, where the mailboxes' WAL pays one."""
-    if not fsync:
-        folder = spool_dir(data_dir)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        body = wire.to_json({"v": wire.PROTOCOL_VERSION, "event": event}).encode("ascii")
-        name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}.json"
-        final = folder / name
-        tmp = folder / (name + ".tmp")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(tmp, flags, 0o600)
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        tmp.replace(final)
-        return final
-    return Path(handoff.write_spool(data_dir, event))
+    return Path(handoff.write_spool(data_dir, event, fsync=fsync))
 
 
 def drain_spool(
