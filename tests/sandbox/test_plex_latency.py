@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from stashplex.sandbox.plex import LatencySettings, PlexEmulator, RequestShape, max_rate
+from stashplex.sandbox.plex.latency import LatencyModel
 from tests.support.plex import TOKEN, SmallLibrary, connect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,6 +56,20 @@ def test_every_request_costs_the_base_latency(emulator: PlexEmulator, small: Sma
     # Then: Plex requests pay, the admin API does not
     assert elapsed >= 60
     assert admin < 60
+
+
+def test_the_emulators_own_work_is_part_of_the_service_time_not_added_to_it() -> None:
+    # Given: a 200 ms service time, of which the emulator already spent 150 ms answering
+    model = LatencyModel(LatencySettings(base_ms=200))
+
+    # When
+    with model.slot() as costs:
+        rest = _timed(lambda: model.spend(costs, 0.0, False, spent_ms=150.0))
+        nothing_left = _timed(lambda: model.spend(costs, 0.0, False, spent_ms=250.0))
+
+    # Then: only the remainder is slept, and an answer slower than the model sleeps nothing
+    assert 45 <= rest < 150
+    assert nothing_left < 45
 
 
 def test_large_answers_and_uploads_cost_more(emulator: PlexEmulator, small: SmallLibrary) -> None:

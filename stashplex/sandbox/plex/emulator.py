@@ -197,11 +197,13 @@ class PlexEmulator(EmulatorApi):
         if decision.outcome is not None:
             return self._faulted(decision)
         with self.latency.slot() as costs:
+            started = time.perf_counter()
             response = self._answer(request)
             if costs.enabled:
+                spent_ms = (time.perf_counter() - started) * 1000.0
                 kilobytes = (len(request.body) + len(response.body)) / 1024.0
                 upload = request.method == "POST" and request.path.endswith(_UPLOAD_PATHS)
-                self.latency.spend(costs, kilobytes, upload)
+                self.latency.spend(costs, kilobytes, upload, spent_ms)
         return response
 
     def _answer(self, request: Request) -> Response:

@@ -3,7 +3,10 @@
 A real PMS spends time per request (SQLite, XML), more on large answers, much more on image
 uploads (it writes and transcodes them), and serves a limited number of requests at once. The
 model charges each request `base_ms + per_kb_ms * KB + upload_ms (poster/art uploads only)`,
-spent while holding one of `concurrency` slots; requests beyond that wait for a slot. Off by
+spent while holding one of `concurrency` slots; requests beyond that wait for a slot. The
+emulator's own work on the answer is part of that time, not added to it: the modelled server
+takes exactly its service time (or the emulator's work, when that is longer), so `max_rate()`
+is the bound a client can actually reach, whatever CPU the emulator's process is given. Off by
 default so unit and integration tests stay fast. `max_rate()` gives the throughput bound a
 benchmark can report next to what it measured.
 """
@@ -135,9 +138,12 @@ class LatencyModel:
         finally:
             slots.release()
 
-    def spend(self, settings: LatencySettings, kilobytes: float, upload: bool) -> None:
-        """Sleep the request's service time; `release_all()` (on stop) cuts it short."""
-        milliseconds = settings.service_ms(kilobytes, upload)
+    def spend(
+        self, settings: LatencySettings, kilobytes: float, upload: bool, spent_ms: float = 0.0
+    ) -> None:
+        """Sleep what is left of the request's service time after the ``spent_ms`` the emulator
+        took to answer it; `release_all()` (on stop) cuts it short."""
+        milliseconds = settings.service_ms(kilobytes, upload) - spent_ms
         if milliseconds > 0:
             self._release.wait(milliseconds / 1000.0)
 
