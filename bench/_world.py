@@ -28,6 +28,7 @@ from stashplex.runtime.datadir import DataDir
 from stashplex.link.ipc import send_request
 from stashplex.plex.state import GatewayState
 from stashplex.plugin import install_plugin
+from stashplex.plugin.install import HOOK_ENTRY
 from stashplex.sandbox.plex import PlexEmulator
 from stashplex.sandbox.seed import World, seed_world
 from stashplex.sandbox.stash import StashEmulator
@@ -371,7 +372,7 @@ def install_manifest(world: BenchWorld) -> Path:
 
 def install_hook(world: BenchWorld) -> Path:
     """Install the plugin for ``world``'s data dir; returns the hook script."""
-    return install_manifest(world).parent / "stashplex_hook.py"
+    return install_manifest(world).parent / HOOK_ENTRY
 
 
 def run_hook(hook: Path, stdin: str, *, timeout: float = 60) -> HookRun:

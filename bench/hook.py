@@ -2,10 +2,10 @@
 
 Run: ``.venv/bin/python bench/hook.py [--runs 200]``. Prints figures, asserts nothing.
 Each round launches, in turn, a fresh process of: the installed hook (``<venv python> -S
-stashplex_hook.py``, JSON on stdin, stdout read to EOF) against a live ``LocalServer`` whose
-handler appends each event to a file and fsyncs it (the stand-in for the durable Intake put),
-``python3 -c pass`` as found on PATH, ``<venv python> -c pass`` and ``<venv python> -S -c
-pass``. Interleaving spreads machine noise evenly over the four.
+stashplex_run_hook.py``, as the manifest says, JSON on stdin, stdout read to EOF) against a
+live ``LocalServer`` whose handler appends each event to a file and fsyncs it (the stand-in for
+the durable Intake put), ``python3 -c pass`` as found on PATH, ``<venv python> -c pass`` and
+``<venv python> -S -c pass``. Interleaving spreads machine noise evenly over the four.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from _common import print_table, save, summary_ms
 
 from stashplex.link.ipc import LocalServer
 from stashplex.plugin import install_plugin
+from stashplex.plugin.install import HOOK_ENTRY
 
 HOOK_INPUT = json.dumps(
     {
@@ -93,7 +94,7 @@ def main() -> None:
     try:
         data_dir = root / "data"
         hook = install_plugin(root / "plugin", data_dir=data_dir, python=Path(venv_python))
-        hook_script = str(hook.parent / "stashplex_hook.py")
+        hook_script = str(hook.parent / HOOK_ENTRY)
         handler = DurableAppend(root / "intake.log")
         path_python3 = shutil.which("python3") or "python3"
         series: dict[str, tuple[list[str], bytes]] = {

@@ -66,8 +66,9 @@ class Settings(BaseModel):
     plex_read_timeout_seconds: float = Field(30.0, ge=0.1, le=600)
     #: Longest query string of one Plex request; proxies in front of Plex cap the request line.
     plex_max_request_bytes: int = Field(7 * 1024, ge=2048, le=65536)
-    #: Plex items written at once: a real server spends tens of ms per edit and serves several.
-    plex_concurrency: int = Field(4, ge=1, le=16)
+    #: Requests in flight to Plex at once: a real server spends tens of ms per edit and serves
+    #: several; a few more than it serves at once keep it busy while answers travel and parse.
+    plex_concurrency: int = Field(6, ge=1, le=16)
     stash_url: str = "http://127.0.0.1:9999"
     stash_api_key: SecretStr = SecretStr("")
     path_map: tuple[str, ...] = ()

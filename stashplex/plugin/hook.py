@@ -10,7 +10,8 @@ every hook has exited. So each hook reads the supervisor's problems record (one 
 logs any problem not logged before at error level, with its fix; and a hook that finds the
 supervisor it started last dead without a word reads why from its log.
 
-Installed as ``<plugin dir>/stashplex_hook.py`` and run with ``python -S`` (no site import, so
+Installed as ``<plugin dir>/stashplex_hook.py`` and run with ``python -S`` through the stub
+``stashplex_run_hook.py``, so that this module loads from cached bytecode (no site import, so
 the installed ``stashplex`` package is out of reach): it imports only the standard library and
 the ``stashplex_link`` package copied next to it. Heavy modules (``subprocess``) load only on
 the rare path, and so does ``stashplex_environment`` (the supervisor's own Python environment,

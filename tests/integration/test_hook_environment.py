@@ -71,7 +71,7 @@ def test_a_broken_environment_gets_one_error_line_naming_the_fix_and_keeps_the_e
     (data / "venv.json").write_text(json.dumps(record))
 
     # When a hook runs
-    completed = run(plugin / "stashplex_hook.py", hook_payload(config), flags=("-S",))
+    completed = run(plugin / "stashplex_run_hook.py", hook_payload(config), flags=("-S",))
 
     # Then it exits 0 with the event spooled, starts nothing, and says in one error line what to do
     assert completed.returncode == 0
@@ -96,7 +96,7 @@ def test_a_newer_supervisor_takes_the_event_and_the_hook_warns_that_downgrades_a
 
     # When a hook runs
     with LocalServer(data, newer):
-        completed = run(plugin / "stashplex_hook.py", hook_payload(config), flags=("-S",))
+        completed = run(plugin / "stashplex_run_hook.py", hook_payload(config), flags=("-S",))
 
     # Then the event is delivered, and one warning says the newer supervisor stays
     assert completed.returncode == 0 and len(received) == 1
@@ -118,7 +118,7 @@ def test_an_older_supervisor_whose_upgrade_just_failed_gets_the_failure_reported
 
     # When a hook runs
     with LocalServer(data, lambda message: {"ok": True, "version": OLDER}):
-        completed = run(plugin / "stashplex_hook.py", hook_payload(config), flags=("-S",))
+        completed = run(plugin / "stashplex_run_hook.py", hook_payload(config), flags=("-S",))
 
     # Then the event is delivered and the failure is one error line with the fix; nothing starts
     assert completed.returncode == 0

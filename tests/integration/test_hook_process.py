@@ -63,7 +63,7 @@ class Plugin:
         self.data_dir = root / "data"
         self.dir = root / "plugins" / "stash plex"
         install_plugin(self.dir, data_dir=self.data_dir, python=Path(sys.executable))
-        self.hook = self.dir / "stashplex_hook.py"
+        self.hook = self.dir / "stashplex_run_hook.py"
         self.task = self.dir / "stashplex_task.py"
         self.marker = root / "spawned.txt"
         script = root / "spawn_stand_in.py"
@@ -575,7 +575,7 @@ def test_a_folder_without_config_keeps_its_data_in_stashs_config_folder(plugin):
     stdin = json.loads(hook_input(4))
     stdin["server_connection"]["Dir"] = str(stash_config)
     with LocalServer(stash_config / "stashplex", lambda m: received.append(m) or {"ok": True}):
-        completed = run_script(bare / "stashplex_hook.py", json.dumps(stdin).encode())
+        completed = run_script(bare / "stashplex_run_hook.py", json.dumps(stdin).encode())
 
     # Then the event went to the supervisor of <Dir>/stashplex
     assert completed.returncode == 0, completed.stderr
@@ -589,7 +589,7 @@ def test_a_folder_without_config_nor_dir_from_stash_exits_1_and_says_how_to_fix_
     del stdin["server_connection"]["Dir"]
 
     # When the hook runs, Then it names the fix in one line
-    completed = run_script(bare / "stashplex_hook.py", json.dumps(stdin).encode())
+    completed = run_script(bare / "stashplex_run_hook.py", json.dumps(stdin).encode())
 
     assert_one_clear_error(completed, 1, "no server_connection.Dir; set STASHPLEX_DATA_DIR")
 

@@ -137,7 +137,7 @@ def test_a_burst_of_500_hook_processes_is_acknowledged_whole_and_coalesced(world
     try:
         wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
         manifest = install(world, tmp_path, data)
-        hook = manifest.parent / "stashplex_hook.py"
+        hook = manifest.parent / "stashplex_run_hook.py"
         stdins = [hook_stdin(world, sid) for sid in world.world.scene_ids for _ in range(2)]
 
         def run(stdin: str) -> subprocess.CompletedProcess[str]:

@@ -86,6 +86,7 @@ def test_the_plugin_id_is_stashplex_and_no_other_yml_is_in_the_folder(installed)
     assert {path.name for path in plugin_dir.iterdir()} == {
         "stashplex.yml",
         "stashplex_hook.py",
+        "stashplex_run_hook.py",
         "stashplex_task.py",
         "stashplex_environment.py",
         "stashplex_venvs.py",
@@ -117,7 +118,7 @@ def test_hooks_run_the_hook_script_without_site_and_tasks_run_the_task_script(in
     ]  # fmt: skip
     for hook in (scenes, related, gone):
         assert manifest["exec"] + hook["execArgs"] == [
-            "python3", "-S", "{pluginDir}/stashplex_hook.py",
+            "python3", "-S", "{pluginDir}/stashplex_run_hook.py",
         ]  # fmt: skip
     for task in manifest["tasks"]:
         assert manifest["exec"] + task["execArgs"] == ["python3", "{pluginDir}/stashplex_task.py"]

@@ -138,7 +138,8 @@ def test_the_manifest_runs_stashs_python3_and_the_hook_without_site(dist, tmp_pa
 
     # Then it runs python3 (Stash's python_path), the hook with -S, and has the install task
     assert manifest.exec == ("python3",)
-    assert {hook.exec_args for hook in manifest.hooks} == {("-S", "{pluginDir}/stashplex_hook.py")}
+    entry = ("-S", "{pluginDir}/stashplex_run_hook.py")
+    assert {hook.exec_args for hook in manifest.hooks} == {entry}
     assert "Install / repair" in {task.name for task in manifest.tasks}
 
 

@@ -196,7 +196,7 @@ def test_the_plugins_own_environment_that_cannot_import_is_an_error_naming_insta
 
     def save() -> list[str]:
         completed = subprocess.run(
-            [sys.executable, "-S", str(plugin / "stashplex_hook.py")],
+            [sys.executable, "-S", str(plugin / "stashplex_run_hook.py")],
             input=json.dumps(payload).encode(), capture_output=True, timeout=60, check=True,
         )  # fmt: skip
         return completed.stderr.decode().splitlines()
