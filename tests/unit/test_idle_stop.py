@@ -34,8 +34,8 @@ def test_the_idle_stop_is_never_at_0_or_after_3_seconds_to_a_day(minutes, accept
         load_settings(env=env)
 
 
-def test_the_host_stops_after_10_idle_minutes_by_default():
-    assert load_settings(env={}).idle_stop_minutes == 10
+def test_the_host_stops_after_2_idle_minutes_by_default():
+    assert load_settings(env={}).idle_stop_minutes == 2
 
 
 def test_the_idle_clock_is_due_only_after_the_whole_idle_time_with_nothing_busy():
