@@ -7,7 +7,8 @@ switched on after seeding, a real supervisor runs a full sync, and the rate is p
 the bound that server allows for the request mix the sync actually sent
 (``stashplex.sandbox.plex.latency.max_rate``), with the share of it reached. The target
 (issue 19) is 10,000 scenes at the default ``plex_concurrency``; ``plex_concurrency`` 1 runs
-as a reference row on fewer scenes (one request at a time takes ~4x as long).
+as a reference row on fewer scenes (one request at a time takes ~4x as long). The sync runs
+under ``lean_emulators`` (``_common``): the model, not the emulators' GIL, is the server.
 Run: ``.venv/bin/python bench/latency.py [--scenes 10000] [--latency-ms 20,50]
 [--reference-scenes 500]``. Asserts nothing.
 """
@@ -15,10 +16,9 @@ Run: ``.venv/bin/python bench/latency.py [--scenes 10000] [--latency-ms 20,50]
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from _common import figure, publish
+from _common import figure, lean_emulators, publish
 from _world import BenchWorld
 from first_sync import is_poster_upload, timed_sync
 
@@ -31,23 +31,17 @@ SERVER_SLOTS = 4
 UPLOAD_EXTRA_MS = 20.0
 #: Target: the measured rate is at least this share of the bound.
 MIN_SHARE_OF_BOUND = 0.8
-#: GIL switch interval of this process (the emulators') while a run lasts. The latency model
-#: stands for the server; the emulators' own Python work around each request (HTTP parsing,
-#: threads queueing for the GIL behind the Stash emulator's) is an artefact a real PMS does not
-#: have, and at Python's default 5 ms interval it adds several ms per request outside the model.
-EMULATOR_SWITCH_INTERVAL_S = 0.001
 
 
 def one_run(scenes: int, latency_ms: float, concurrency: int) -> dict[str, Any]:
     world = BenchWorld(scenes, plex_concurrency=concurrency)
-    default_interval = sys.getswitchinterval()
-    sys.setswitchinterval(EMULATOR_SWITCH_INTERVAL_S)
     try:
         world.plex.configure_latency(
             base_ms=latency_ms, upload_ms=UPLOAD_EXTRA_MS, concurrency=SERVER_SLOTS
         )
         world.supervisor.start()
-        sync = timed_sync(world, scenes)
+        with lean_emulators():
+            sync = timed_sync(world, scenes)
         entries = world.plex.requests.entries
         uploads = sum(1 for e in entries if is_poster_upload(e.method, e.template))
         mix = [
@@ -70,7 +64,6 @@ def one_run(scenes: int, latency_ms: float, concurrency: int) -> dict[str, Any]:
             "job": sync["job"],
         }
     finally:
-        sys.setswitchinterval(default_interval)
         world.close()
 
 
