@@ -233,12 +233,14 @@ def test_a_venv_whose_interpreter_is_gone_is_reported_by_the_hook_and_rebuilt_by
     assert (run.exit_code, run.error) == (0, None), run.logs
     assert venv_record(stash.data)["installed_at"] > record["installed_at"]
     assert link.resolve().is_file()
-    stash.edit(stash.world.world.scene_ids[2], "After the repair")
+    after = stash.edit(stash.world.world.scene_ids[2], "After the repair")
+    log = stash.data / "logs" / "supervisor.log"
     wait_until(
         lambda: stash.plex_title(scene) == "Edited while the venv is broken"
         and stash.plex_title(stash.world.world.scene_ids[2]) == "After the repair",
         timeout=120,  # a supervisor started from a fresh venv, on a loaded 2-core machine
-        message="both titles in Plex",
+        message=lambda: f"both titles in Plex; the hook said {[r.output for r in after.hook_runs]}"
+        f"; {log} ends {log.read_text()[-2000:] if log.exists() else '(no log)'!r}",
     )
 
 

@@ -14,14 +14,17 @@ def wait_until(
     *,
     timeout: float = 10.0,
     interval: float = 0.02,
-    message: str = "condition",
+    message: str | Callable[[], str] = "condition",
 ) -> T:
-    """Return the first truthy value of ``condition()``, or fail after ``timeout`` seconds."""
+    """Return the first truthy value of ``condition()``, or fail after ``timeout`` seconds.
+
+    ``message`` may be a function, called only on failure: what a log says by then."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {message}")
+            what = message() if callable(message) else message
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
         time.sleep(interval)
