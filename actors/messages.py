@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from actors.reasons import ReasonClass
 from stashplex.link.events import (
     MAX_COOKIE_CHARS,
     MAX_ID_DIGITS,
@@ -56,20 +57,6 @@ INDEX_REBUILD = "index.rebuild"  # -> plex_gateway: list the libraries again fro
 PLEX_PROBE = "plex.probe"  # -> plex_gateway: is Plex back? (every second while the breaker is open)
 TIMER_RELEASE = "timer.release"  # -> scheduler: deliver every timer of this reason now
 PLEX_RECHECK = "plex.recheck"  # -> plex_gateway: look again for files of jobs waiting for Plex
-
-ReasonClass = Literal[
-    "transient",
-    "not_found",
-    "breaker_open",
-    "permanent",
-    "unauthorized",
-    "shared_item",
-    "ambiguous",
-    "low_confidence",
-    "invalid_scene",
-    "poison",
-    "unknown",
-]
 
 #: Each reason in the words a user knows (status, Stash's log).
 REASON_WORDS: dict[str, str] = {

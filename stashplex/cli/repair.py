@@ -7,7 +7,7 @@ import json
 import time
 from typing import get_args
 
-from actors.messages import ReasonClass
+from actors.reasons import ReasonClass
 from stashplex.cli.common import (
     EXIT_OK,
     add_data_dir,
