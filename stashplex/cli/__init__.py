@@ -54,6 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"stashplex {args.command}: interrupted", file=sys.stderr)
         return EXIT_USAGE
+    except ImportError as exc:  # commands import their packages when run, so a broken venv is here
+        if args.debug:
+            raise
+        print(
+            f"stashplex {args.command}: {type(exc).__name__}: {' '.join(str(exc).split())} "
+            f"(a package stashplex needs cannot be imported by {sys.executable})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except Exception as exc:
         if args.debug:
             raise

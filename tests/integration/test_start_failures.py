@@ -89,8 +89,9 @@ def test_the_start_task_returns_at_once_with_the_import_error_of_a_supervisor_th
     # Then it fails within seconds with the import error, its fix, and the one log with more
     assert time.monotonic() - began < QUICK_SECONDS
     assert run.exit_code == 1
-    assert "the supervisor exited at start (code 1): ImportError: pydantic is broken here" in (
-        run.error
+    assert (
+        "the supervisor exited at start (code 1): stashplex run: ImportError: pydantic is broken "
+        "here (a package stashplex needs cannot be imported by " in run.error
     )
     assert "-m pip install" in run.error
     assert str(stash.data / "logs" / "supervisor.log") in run.error
@@ -152,8 +153,10 @@ def test_a_supervisor_that_died_without_a_word_is_an_error_at_the_next_save_once
     # Then the next save logs why at error level, with the fix and the log that has more
     (error,) = stash.errors(first + stash.save())
     assert error.startswith(
-        "stashplex: the supervisor exited at start: ImportError: pydantic is broken here. Fix: "
+        "stashplex: the supervisor exited at start: stashplex run: ImportError: pydantic is broken "
+        "here (a package stashplex needs cannot be imported by "
     )
+    assert "). Fix: " in error
     assert "-m pip install" in error
     assert str(stash.data / "logs" / "supervisor.log") in error
     # And the save after that does not repeat it
@@ -206,7 +209,8 @@ def test_the_plugins_own_environment_that_cannot_import_is_an_error_naming_insta
     wait_until(lambda: dead(started_pid(data)), timeout=30, message="the start to fail")
     # Then the next save says why in one error line, and the fix is the Install / repair task
     (error,) = [line for line in first + save() if line.startswith("\x01e\x02")]
-    assert "the supervisor exited at start: ImportError: pydantic is broken here" in error
+    reason = "stashplex run: ImportError: pydantic is broken here"
+    assert f"the supervisor exited at start: {reason}" in error
     assert "Fix: run the 'Install / repair' task (Settings > Tasks > Plugin Tasks)" in error
 
 
