@@ -27,7 +27,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from typing import Any
 
 from _common import REPO, figure, lean_emulators, publish, summary_ms
@@ -154,32 +153,34 @@ def during_sync(
 def run(scenes: int, saves: int, timeout: float) -> dict[str, Any]:
     world = BenchWorld(scenes)
     probe: Probe | None = None
-    stack = ExitStack()
     try:
         world.supervisor.start()
         world.stash.attach_plugin(install_manifest(world))
         probe = Probe(world)
-        stack.enter_context(lean_emulators())
-        sample(world, probe, lambda n: n < 5, 0.0)  # warm: first connections, page cache
-
-        def counted(n: int) -> bool:
-            return n < saves
-
-        phases = {"idle": sample(world, probe, counted, SAVE_GAP_S)}
-        with Hogs():
-            phases["hogs"] = sample(world, probe, counted, SAVE_GAP_S)
-        phases["sync"] = during_sync(world, probe, force=False, minimum=saves, timeout=timeout)
-        world.supervisor.wait_job(world.supervisor.sync("all"), timeout=timeout)  # settle
-        with Hogs():
-            phases["sync_hogs"] = during_sync(
-                world, probe, force=True, minimum=saves, timeout=timeout
-            )
+        with lean_emulators():
+            phases = phases_of(world, probe, saves, timeout)
     finally:
-        stack.close()
         if probe is not None:
             probe.close()
         world.close()
     return {"scenes": scenes, "phases": phases}
+
+
+def phases_of(world: BenchWorld, probe: Probe, saves: int, timeout: float) -> dict[str, Any]:
+    """The four phases, in order, against one running supervisor."""
+    sample(world, probe, lambda n: n < 5, 0.0)  # warm: first connections, page cache
+
+    def counted(n: int) -> bool:
+        return n < saves
+
+    phases = {"idle": sample(world, probe, counted, SAVE_GAP_S)}
+    with Hogs():
+        phases["hogs"] = sample(world, probe, counted, SAVE_GAP_S)
+    phases["sync"] = during_sync(world, probe, force=False, minimum=saves, timeout=timeout)
+    world.supervisor.wait_job(world.supervisor.sync("all"), timeout=timeout)  # settle
+    with Hogs():
+        phases["sync_hogs"] = during_sync(world, probe, force=True, minimum=saves, timeout=timeout)
+    return phases
 
 
 def figures_of(result: dict[str, Any]) -> list[dict[str, Any]]:
