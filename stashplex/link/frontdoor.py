@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stashplex.link import events, handover
+from stashplex.link import events, handover, starts
 from stashplex.link.handover import Sender
 from stashplex.link.ipc import LocalServer, ServerError
 from stashplex.link.spool import write_event
@@ -203,10 +203,20 @@ class FrontDoorService:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``stashplex run`` becomes this: the watchdog, with the front door."""
+    """``stashplex run`` becomes this: the watchdog, with the front door. Stopped on purpose, it
+    ends the hooks' start cooldown, so a save right after a stop starts a supervisor at once."""
     from stashplex.runtime import watchdog
 
-    return watchdog.main(argv, door=FrontDoorService)
+    doors: list[FrontDoorService] = []
+
+    def door(data_dir: Path, limits: Any) -> FrontDoorService:
+        doors.append(FrontDoorService(data_dir, limits))
+        return doors[-1]
+
+    code = watchdog.main(argv, door=door)
+    if code == watchdog.EXIT_OK and doors:
+        starts.end_cooldown(str(doors[0].data_dir))
+    return code
 
 
 if __name__ == "__main__":

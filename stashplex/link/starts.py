@@ -32,6 +32,10 @@ SPAWN_LOG_MAX_BYTES = 10 * 1024 * 1024
 #: failures) and the actor host's pid, written when it is ready.
 PROVISION_FILE = "provision.json"
 HOST_PID_FILE = "host.pid"
+#: The record of the last start, and the lock around starting (the hook's ``SPAWN_LOCK_NAME``).
+START_RECORD = "spawn.lock"
+#: The data directory's files are never opened through a symbolic link.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 #: ``stashplex run``'s exit code when another supervisor holds the data directory.
 EXIT_ALREADY_RUNNING = 4
 #: The plugin task that rebuilds the supervisor's environment (``environment.INSTALL_TASK``).
@@ -213,6 +217,33 @@ def write_attempt(fd: int, attempt: dict[str, Any]) -> None:
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, wire.to_json(attempt).encode("ascii"))
+
+
+def end_cooldown(data_dir: str) -> bool:
+    """Forget the last start's time, once the supervisor it started was stopped on purpose.
+
+    A hook starts no supervisor within its cooldown of the last start (so that a scan's burst of
+    hooks starts one). After a ``stop``, that would leave a save made within the cooldown
+    spooled, with no supervisor coming for it until some later save. Best effort: False when a
+    hook holds the record (it is starting one) or the record cannot be written.
+    """
+    try:
+        fd = os.open(os.path.join(data_dir, START_RECORD), os.O_RDWR | _NOFOLLOW)
+    except OSError:
+        return False  # no start was ever recorded: no cooldown either
+    try:
+        if not try_lock(fd):
+            return False
+        try:
+            last = read_attempt(fd)
+            write_attempt(fd, {k: v for k, v in last.items() if k == "reported"})
+            return True
+        finally:
+            unlock(fd)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def rotated_size(log_path: str, max_bytes: int) -> int:
