@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -13,11 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from actors.messages import HookEvent
-from stashplex.link import handoff, handover, wire
+from stashplex.link import handoff, wire
 from stashplex.link.events import event_problem
 from stashplex.link.frontdoor import FrontDoor
 from stashplex.link.ipc import LocalServer, send_request
 from stashplex.link.spool import drain_spool
+from tests.support.front_door import attach_fake_host
 
 COOKIE = "front-door-cookie"
 
@@ -35,43 +32,10 @@ def good_event(scene_id: str = "7") -> dict:
     }
 
 
-@pytest.fixture
-def data_dir():
-    root = Path(tempfile.mkdtemp(prefix="spf-", dir="/tmp"))
-    yield root / "data"
-    shutil.rmtree(root, ignore_errors=True)
-
-
-class FakeHost:
-    """The host's ends of the channel: adopts connections into a server of its own."""
-
-    def __init__(self, data_dir: Path, value: str) -> None:
-        self.requests: list[dict] = []
-        self.wakes = threading.Event()
-        self.server = LocalServer(data_dir, self.answer)
-        ends = handover.host_ends(value)
-        assert ends is not None
-        channel, wake_fd = ends
-        for target, args in (
-            (handover.receive, (channel, self.server.adopt)),
-            (handover.watch_wakes, (wake_fd, self.wakes.set)),
-        ):
-            threading.Thread(target=target, args=args, daemon=True).start()
-
-    def answer(self, request: dict) -> dict:
-        self.requests.append(request)
-        return {"ok": True, "answered_by": "host", "type": request.get("type")}
-
-
 def door_with_host(data_dir: Path, *, force_tcp: bool = False):
     door = FrontDoor(data_dir)
     server = LocalServer(data_dir, door.handle, divert=door.divert, force_tcp=force_tcp).start()
-    sender, _value, fds, close_host_ends = handover.open_channel()
-    # The "host" is this process: its copies of the ends, as a started host inherits them
-    copies = ",".join(str(os.dup(fd)) for fd in fds)
-    close_host_ends()
-    door.attach(sender)
-    return door, server, FakeHost(data_dir, copies)
+    return door, server, attach_fake_host(door, data_dir)
 
 
 # -- the rules: the same as the host's HookEvent --------------------------------------------

@@ -17,7 +17,7 @@ from stashplex.link import handover
 from stashplex.link.frontdoor import FrontDoor
 from stashplex.link.ipc import LocalServer, send_request
 from stashplex.runtime.wake import FALLBACK_WAKE_S, read_wake, write_wake
-from tests.unit.test_frontdoor import FakeHost, data_dir  # noqa: F401 - the fixture
+from tests.support.front_door import attach_fake_host
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_the_wake_record_says_when_and_why_and_an_unreadable_one_wakes_within_th
     assert read_wake(tmp_path, now=100.0) == (100.0 + FALLBACK_WAKE_S, "no wake time recorded")
 
 
-def test_a_sleeping_front_door_answers_ping_and_holds_other_requests_for_the_next_host(data_dir):  # noqa: F811
+def test_a_sleeping_front_door_answers_ping_and_holds_other_requests_for_the_next_host(data_dir):
     # Given a front door whose host went to sleep
     door = FrontDoor(data_dir)
     server = LocalServer(data_dir, door.handle, divert=door.divert).start()
@@ -99,11 +99,7 @@ def test_a_sleeping_front_door_answers_ping_and_holds_other_requests_for_the_nex
         assert door.wait_for_demand(5)
         assert replies == []
         # Then the next host started answers it
-        sender, _value, fds, close_host_ends = handover.open_channel()
-        copies = ",".join(str(os.dup(fd)) for fd in fds)
-        close_host_ends()
-        host = FakeHost(data_dir, copies)
-        door.attach(sender)
+        host = attach_fake_host(door, data_dir)
         client.join(10)
         assert replies and replies[0]["answered_by"] == "host"
         assert host.requests[0]["type"] == "status"
@@ -112,7 +108,7 @@ def test_a_sleeping_front_door_answers_ping_and_holds_other_requests_for_the_nex
         door.detach()
 
 
-def test_a_request_the_host_refuses_as_it_goes_to_sleep_is_held_for_the_next_host(data_dir):  # noqa: F811
+def test_a_request_the_host_refuses_as_it_goes_to_sleep_is_held_for_the_next_host(data_dir):
     # Given a front door whose host has just shut its end of the channel to go to sleep
     door = FrontDoor(data_dir)
     server = LocalServer(data_dir, door.handle, divert=door.divert).start()
@@ -134,11 +130,7 @@ def test_a_request_the_host_refuses_as_it_goes_to_sleep_is_held_for_the_next_hos
         assert door.wait_for_demand(5)
         door.detach()
         # And the next host answers it
-        sender, _value, fds, close_host_ends = handover.open_channel()
-        copies = ",".join(str(os.dup(fd)) for fd in fds)
-        close_host_ends()
-        host = FakeHost(data_dir, copies)
-        door.attach(sender)
+        host = attach_fake_host(door, data_dir)
         client.join(10)
         assert replies and replies[0]["answered_by"] == "host"
         assert host.requests[0]["type"] == "jobs"

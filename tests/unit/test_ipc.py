@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import socket
 import stat
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,14 +14,6 @@ import pytest
 
 from stashplex.link import handoff, wire
 from stashplex.link.ipc import LocalServer, ServerError, send_request
-
-
-@pytest.fixture
-def data_dir():
-    """A data directory short enough for a Unix socket path."""
-    root = Path(tempfile.mkdtemp(prefix="spi-", dir="/tmp"))
-    yield root / "data"
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def echo(message: dict) -> dict:

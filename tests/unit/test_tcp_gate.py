@@ -6,12 +6,9 @@ owner's hook keeps delivering, each within 100 ms.
 
 from __future__ import annotations
 
-import shutil
 import socket
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,13 +16,6 @@ from stashplex.link import gate, handoff, wire
 from stashplex.link.ipc import LocalServer
 
 HOOK = {"type": "hook", "event": {"trigger": "Scene.Update.Post", "scene_id": "7"}}
-
-
-@pytest.fixture
-def data_dir():
-    root = Path(tempfile.mkdtemp(prefix="spg-", dir="/tmp"))
-    yield root / "data"
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
