@@ -283,7 +283,8 @@ class Host:
         ):
             thread = threading.Thread(target=target, args=args, name=name, daemon=True)
             thread.start()
-        self._receiver = thread  # the last one: the hand-overs
+            if name == "handover":
+                self._receiver = thread  # joined when the host goes to sleep
 
     def _drain_on_wake(self, control: ControlHandler) -> None:
         """Drain the spool on each wake-up (one during a drain makes one more pass)."""

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from stashplex.runtime.datadir import DataDir
 from stashplex.runtime.private_files import write_private
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def clear_wake(root: Path) -> None:
 def spool_waiting(root: Path) -> bool:
     """Whether a spooled hook event waits for a host to drain it."""
     try:
-        return any(Path(root, "spool").glob("*.json"))
+        return any(DataDir(Path(root)).spool.glob("*.json"))
     except OSError:
         return False
 
