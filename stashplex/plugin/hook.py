@@ -380,5 +380,22 @@ def main() -> int:
         return fail(1, f"stashplex hook: internal error {type(exc).__name__}{detail}")
 
 
+def run() -> None:
+    """Run :func:`main` and end the process without tearing the interpreter down.
+
+    Stash's save waits until this process has exited. Finalizing the modules the hook loaded
+    costs about 2 ms of CPU, a sixth of the hook, and several times that on a busy machine; and
+    there is nothing to tear down: both streams are flushed after every write (again here),
+    files are closed where they are written, and a supervisor the hook started is detached.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # Stash stopped reading: the exit code still counts
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -42,9 +42,8 @@ HOOK_SCRIPT = "stashplex_hook.py"
 HOOK_ENTRY = "stashplex_run_hook.py"
 HOOK_ENTRY_SOURCE = (
     '"""Stash runs this for each hook; the hook itself is imported, from cached bytecode."""\n'
-    "import sys\n\n"
-    "from stashplex_hook import main\n\n"
-    "sys.exit(main())\n"
+    "from stashplex_hook import run\n\n"
+    "run()\n"
 )
 TASK_SCRIPT = "stashplex_task.py"
 #: The stdlib-only modules of :mod:`stashplex.plugin` copied as ``stashplex_<name>.py``.
