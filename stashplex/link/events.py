@@ -7,10 +7,9 @@ a test keeps the two equal). Standard library only: the hook copies this package
 
 from __future__ import annotations
 
-import os
 import time
 
-from . import wire
+from . import lean_os, wire
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ def build_event(payload: dict[str, Any]) -> dict[str, Any]:
         "input_fields": fields,
         "input": shrink_input(context.get("input")),
         "received_at": time.time(),
-        "hook_pid": os.getpid(),
+        "hook_pid": lean_os.getpid(),
         "connection": connection_from(payload.get("server_connection")),
     }
 

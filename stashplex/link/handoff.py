@@ -5,16 +5,15 @@ the cheap part of the standard library): the hook copies this package next to it
 """
 
 # pathlib costs ~10 ms of start-up (it imports re, fnmatch, urllib): the hook pays for every byte.
-# ruff: noqa: PTH100, PTH103, PTH105, PTH118, PTH123
+# ruff: noqa: PTH123
 
 from __future__ import annotations
 
 import _socket
-import os
 import sys
 import time
 
-from . import wire
+from . import lean_os, wire
 from .wire import (
     ENDPOINT_FILE,
     LOOPBACK,
@@ -30,6 +29,8 @@ from .wire import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from .lean_os import StrPath
 
 
 # -- endpoints --------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ class Endpoint:
         return hash((self.kind, self.path, self.port))
 
 
-def unix_socket_path(data_dir: str | os.PathLike[str]) -> str | None:
+def unix_socket_path(data_dir: StrPath) -> str | None:
     """The socket path for ``data_dir``, or None where Unix sockets can't be used.
 
     None on platforms without AF_UNIX (Windows Python) and when the path is too long for
@@ -82,15 +83,15 @@ def unix_socket_path(data_dir: str | os.PathLike[str]) -> str | None:
     """
     if not hasattr(_socket, "AF_UNIX"):
         return None
-    path = os.path.join(os.path.abspath(data_dir), SOCKET_NAME)
-    return path if len(os.fsencode(path)) <= MAX_UNIX_PATH_BYTES else None
+    path = lean_os.join(lean_os.abspath(data_dir), SOCKET_NAME)
+    return path if len(lean_os.fsencode(path)) <= MAX_UNIX_PATH_BYTES else None
 
 
-def endpoint_file(data_dir: str | os.PathLike[str]) -> str:
-    return os.path.join(os.fspath(data_dir), ENDPOINT_FILE)
+def endpoint_file(data_dir: StrPath) -> str:
+    return lean_os.join(lean_os.fspath(data_dir), ENDPOINT_FILE)
 
 
-def endpoint_for(data_dir: str | os.PathLike[str]) -> Endpoint:
+def endpoint_for(data_dir: StrPath) -> Endpoint:
     """The endpoint clients of ``data_dir`` should use.
 
     ``endpoint.json`` exists only while a TCP server runs (a Unix server removes stale ones), so
@@ -169,9 +170,7 @@ def request(endpoint: Endpoint, message: dict[str, Any], timeout: float) -> dict
 # -- spool ------------------------------------------------------------------------------------
 
 
-def write_spool(
-    data_dir: str | os.PathLike[str], event: dict[str, Any], *, fsync: bool = True
-) -> str:
+def write_spool(data_dir: StrPath, event: dict[str, Any], *, fsync: bool = True) -> str:
     """Durably leave ``event`` in ``<data_dir>/spool/`` for the supervisor to pick up later.
 
     Written to a ``.tmp`` file, fsynced, atomically renamed and the folder fsynced, so a crash
@@ -180,23 +179,24 @@ def write_spool(
     door, when the mailboxes do not fsync either) the rename alone still survives any process
     crash, though not a power loss.
     """
-    spool_dir = os.path.join(os.fspath(data_dir), SPOOL_DIR)
-    os.makedirs(data_dir, mode=0o700, exist_ok=True)  # the events carry Stash's session cookie
-    os.makedirs(spool_dir, mode=0o700, exist_ok=True)
+    spool_dir = lean_os.join(lean_os.fspath(data_dir), SPOOL_DIR)
+    lean_os.makedirs(data_dir, mode=0o700, exist_ok=True)  # the events carry Stash's session cookie
+    lean_os.makedirs(spool_dir, mode=0o700, exist_ok=True)
     body = wire.to_json({"v": PROTOCOL_VERSION, "event": event}).encode("ascii")
-    name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}.json"
-    final_path = os.path.join(spool_dir, name)
+    name = f"{time.time_ns():020d}-{lean_os.getpid()}-{lean_os.urandom(4).hex()}.json"
+    final_path = lean_os.join(spool_dir, name)
     tmp_path = final_path + ".tmp"
-    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    flags = lean_os.O_WRONLY | lean_os.O_CREAT | lean_os.O_EXCL | lean_os.O_BINARY
+    fd = lean_os.open_fd(tmp_path, flags, 0o600)
     try:
         view = memoryview(body)
         while view:
-            view = view[os.write(fd, view) :]
+            view = view[lean_os.write(fd, view) :]
         if fsync:
-            os.fsync(fd)
+            lean_os.fsync(fd)
     finally:
-        os.close(fd)
-    os.replace(tmp_path, final_path)
+        lean_os.close(fd)
+    lean_os.replace(tmp_path, final_path)
     if fsync:
         fsync_directory(spool_dir)
     return final_path
@@ -215,8 +215,8 @@ def fsync_directory(path: str) -> None:
     """Make a rename in ``path`` durable; Windows has no directory fsync (NTFS journals it)."""
     if sys.platform == "win32":  # pragma: no cover - Windows
         return
-    fd = os.open(path, os.O_RDONLY)
+    fd = lean_os.open_fd(path, lean_os.O_RDONLY)
     try:
-        os.fsync(fd)
+        lean_os.fsync(fd)
     finally:
-        os.close(fd)
+        lean_os.close(fd)

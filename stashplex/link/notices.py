@@ -11,13 +11,11 @@ Part of the stdlib-only hook link (see :mod:`stashplex.link.wire`): copied next 
 """
 
 # pathlib costs ~10 ms of start-up (it imports re, fnmatch, urllib): the hook pays for every byte.
-# ruff: noqa: PTH118, PTH123
+# ruff: noqa: PTH123
 
 from __future__ import annotations
 
-import os
-
-from . import wire
+from . import lean_os, wire
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,28 +36,28 @@ def unreported_problems(data_dir: str) -> list[str]:
     """
     if not recorded_problems(data_dir):
         return []
-    fd = os.open(os.path.join(data_dir, SEEN_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = lean_os.open_fd(lean_os.join(data_dir, SEEN_FILE), lean_os.O_RDWR | lean_os.O_CREAT, 0o600)
     try:
         _lock(fd)
         valid = list(recorded_problems(data_dir).values())
         try:
-            seen = int(os.read(fd, 64) or b"0")
+            seen = int(lean_os.read(fd, 64) or b"0")
         except ValueError:
             seen = 0
         fresh = sorted((p for p in valid if p["rev"] > seen), key=lambda p: p["rev"])
         if fresh:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, str(max(p["rev"] for p in fresh)).encode("ascii"))
+            lean_os.ftruncate(fd, 0)
+            lean_os.lseek(fd, 0, lean_os.SEEK_SET)
+            lean_os.write(fd, str(max(p["rev"] for p in fresh)).encode("ascii"))
     finally:
-        os.close(fd)  # closing drops the lock
+        lean_os.close(fd)  # closing drops the lock
     return [wire.one_line(f"stashplex: {p['message']}. Fix: {p['fix']}") for p in fresh]
 
 
 def recorded_problems(data_dir: str) -> dict[str, dict[str, Any]]:
     """The well-formed problems of the record by key (none if there is no readable record)."""
     try:
-        with open(os.path.join(data_dir, PROBLEMS_FILE), encoding="utf-8") as handle:
+        with open(lean_os.join(data_dir, PROBLEMS_FILE), encoding="utf-8") as handle:
             record = wire.from_json(handle.read())
     except (OSError, UnicodeDecodeError, wire.FrameError):
         return {}
@@ -135,7 +133,7 @@ def supervisor_alive(data_dir: str) -> bool:
     one more is harmless, since a second supervisor refuses to run.
     """
     try:
-        with open(os.path.join(data_dir, "supervisor.lock"), encoding="utf-8") as handle:
+        with open(lean_os.join(data_dir, "supervisor.lock"), encoding="utf-8") as handle:
             pid = wire.from_json(handle.read() or "{}").get("pid")
         if type(pid) is not int or not running(pid):
             return False
@@ -148,7 +146,7 @@ def supervisor_alive(data_dir: str) -> bool:
 def running(pid: int) -> bool:
     """Whether ``pid`` runs and is not a zombie (in Docker, Stash reaps nobody)."""
     try:
-        os.kill(pid, 0)
+        lean_os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # it exists but is not ours to signal
@@ -169,8 +167,8 @@ def _lock(fd: int) -> None:
     except ImportError:  # pragma: no cover - Windows
         import msvcrt
 
-        os.lseek(fd, 0, os.SEEK_SET)
+        lean_os.lseek(fd, 0, lean_os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-        os.lseek(fd, 0, os.SEEK_SET)
+        lean_os.lseek(fd, 0, lean_os.SEEK_SET)
         return
     fcntl.flock(fd, fcntl.LOCK_EX)

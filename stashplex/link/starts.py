@@ -11,13 +11,11 @@ Part of the stdlib-only hook link (see :mod:`stashplex.link.wire`): copied next 
 """
 
 # pathlib costs ~10 ms of start-up (it imports re, fnmatch, urllib): the hook pays for every byte.
-# ruff: noqa: PTH105, PTH116, PTH118, PTH123
+# ruff: noqa: PTH123
 
 from __future__ import annotations
 
-import os
-
-from . import notices, wire
+from . import lean_os, notices, wire
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +33,7 @@ HOST_PID_FILE = "host.pid"
 #: The record of the last start, and the lock around starting (the hook's ``SPAWN_LOCK_NAME``).
 START_RECORD = "spawn.lock"
 #: The data directory's files are never opened through a symbolic link.
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NOFOLLOW = lean_os.O_NOFOLLOW
 #: ``stashplex run``'s exit code when another supervisor holds the data directory.
 EXIT_ALREADY_RUNNING = 4
 #: The plugin task that rebuilds the supervisor's environment (``environment.INSTALL_TASK``).
@@ -58,12 +56,12 @@ def failed_start(data_dir: str, attempt: dict[str, Any], log_path: str) -> str |
         return None  # it found another supervisor in charge, which is no failure
     for name in (HOST_PID_FILE, PROVISION_FILE):
         try:
-            if os.stat(os.path.join(data_dir, name)).st_mtime >= at:
+            if lean_os.stat(lean_os.join(data_dir, name)).st_mtime >= at:
                 return None
         except OSError:
             pass
     try:
-        with open(os.path.join(data_dir, notices.PROBLEMS_FILE), encoding="utf-8") as handle:
+        with open(lean_os.join(data_dir, notices.PROBLEMS_FILE), encoding="utf-8") as handle:
             record = wire.from_json(handle.read())
         if isinstance(record, dict) and int(record.get("rev", 0)) >= at * 1e9:
             return None
@@ -96,7 +94,7 @@ def _came_up(data_dir: str, attempt: dict[str, Any]) -> bool:
     try:
         return (
             isinstance(at, int | float)
-            and os.stat(os.path.join(data_dir, HOST_PID_FILE)).st_mtime >= at
+            and lean_os.stat(lean_os.join(data_dir, HOST_PID_FILE)).st_mtime >= at
         )
     except OSError:
         return False
@@ -143,7 +141,7 @@ def task_failure(
     the pid of another supervisor that holds the data directory, if one does. A reason read
     from its log is marked reported in ``attempt``: the task shows it, hooks need not."""
     data_dir = config.data_dir
-    log_path = os.path.join(data_dir, "logs", "supervisor.log")
+    log_path = lean_os.join(data_dir, "logs", "supervisor.log")
     keeps_trying = "it keeps trying (the 'Stop supervisor' task stops it)"
     if holder is not None:  # ours will leave it in charge
         problem = notices.recorded_problems(data_dir).get("cannot_start")
@@ -157,7 +155,7 @@ def task_failure(
         return None  # the one in charge has gone meanwhile: the caller starts again
     problem = start_problem(data_dir, since)
     if problem is not None:
-        host_log = os.path.join(data_dir, "logs", "host.log")
+        host_log = lean_os.join(data_dir, "logs", "host.log")
         if problem["key"] == "settings" and _modified_since(host_log, since):
             log_path = host_log  # the host refused them, and says why there
         state = "it exited" if code is not None else keeps_trying
@@ -173,7 +171,7 @@ def task_failure(
 
 def _modified_since(path: str, since: float) -> bool:
     try:
-        return os.stat(path).st_mtime >= since
+        return lean_os.stat(path).st_mtime >= since
     except OSError:
         return False
 
@@ -183,7 +181,7 @@ def read_log_tail(log_path: str, start: Any) -> list[str]:
     begin = start if type(start) is int and start >= 0 else 0
     try:
         with open(log_path, "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
+            size = handle.seek(0, lean_os.SEEK_END)
             if size < begin:  # the log was rotated meanwhile
                 begin = 0
             handle.seek(max(begin, size - TAIL_BYTES))
@@ -198,8 +196,8 @@ def read_log_tail(log_path: str, start: Any) -> list[str]:
 
 def read_attempt(fd: int) -> dict[str, Any]:
     """The last start recorded in ``spawn.lock`` (older versions stored the time alone)."""
-    os.lseek(fd, 0, os.SEEK_SET)
-    raw = os.read(fd, 4096).decode("utf-8", errors="replace")
+    lean_os.lseek(fd, 0, lean_os.SEEK_SET)
+    raw = lean_os.read(fd, 4096).decode("utf-8", errors="replace")
     try:
         value = wire.from_json(raw) if raw.strip() else {}
     except wire.FrameError:
@@ -214,9 +212,9 @@ def read_attempt(fd: int) -> dict[str, Any]:
 
 
 def write_attempt(fd: int, attempt: dict[str, Any]) -> None:
-    os.ftruncate(fd, 0)
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.write(fd, wire.to_json(attempt).encode("ascii"))
+    lean_os.ftruncate(fd, 0)
+    lean_os.lseek(fd, 0, lean_os.SEEK_SET)
+    lean_os.write(fd, wire.to_json(attempt).encode("ascii"))
 
 
 def end_cooldown(data_dir: str) -> bool:
@@ -228,7 +226,7 @@ def end_cooldown(data_dir: str) -> bool:
     hook holds the record (it is starting one) or the record cannot be written.
     """
     try:
-        fd = os.open(os.path.join(data_dir, START_RECORD), os.O_RDWR | _NOFOLLOW)
+        fd = lean_os.open_fd(lean_os.join(data_dir, START_RECORD), lean_os.O_RDWR | _NOFOLLOW)
     except OSError:
         return False  # no start was ever recorded: no cooldown either
     try:
@@ -243,19 +241,19 @@ def end_cooldown(data_dir: str) -> bool:
     except OSError:
         return False
     finally:
-        os.close(fd)
+        lean_os.close(fd)
 
 
 def rotated_size(log_path: str, max_bytes: int) -> int:
     """The start log's size, after moving it to ``.1`` if it grew too big."""
     try:
-        size = os.stat(log_path).st_size
+        size = lean_os.stat(log_path).st_size
     except OSError:
         return 0
     if size <= max_bytes:
         return size
     try:
-        os.replace(log_path, log_path + ".1")
+        lean_os.replace(log_path, log_path + ".1")
     except OSError:
         return size
     return 0
@@ -268,7 +266,7 @@ def try_lock(fd: int) -> bool:
     except ImportError:  # pragma: no cover - Windows
         import msvcrt
 
-        os.lseek(fd, 0, os.SEEK_SET)
+        lean_os.lseek(fd, 0, lean_os.SEEK_SET)
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
@@ -287,7 +285,7 @@ def unlock(fd: int) -> None:
     except ImportError:  # pragma: no cover - Windows
         import msvcrt
 
-        os.lseek(fd, 0, os.SEEK_SET)
+        lean_os.lseek(fd, 0, lean_os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
         return
     fcntl.flock(fd, fcntl.LOCK_UN)

@@ -24,21 +24,22 @@ exactly one ``{"output": ..., "error": ...}`` object on stdout, never a tracebac
 """
 
 # pathlib costs ~10 ms of start-up (it imports re, fnmatch, urllib): the hook pays for every byte.
-# ruff: noqa: PTH100, PTH103, PTH117, PTH118, PTH120, PTH123
+# ruff: noqa: PTH120, PTH123
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 try:
-    from stashplex_link import events, handoff, notices, version, wire
+    from stashplex_link import events, handoff, lean_os, notices, version, wire
     from stashplex_link.events import BadInputError, build_event, subject
 except ImportError:  # not an installed plugin folder: the source tree or the installed package
     if not __package__:
+        import os
+
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    from stashplex.link import events, handoff, notices, version, wire  # noqa: F401 - task.py uses events
+    from stashplex.link import events, handoff, lean_os, notices, version, wire  # noqa: F401 - task.py uses events
     from stashplex.link.events import BadInputError, build_event, subject
 
 TYPE_CHECKING = False
@@ -63,10 +64,10 @@ MAX_LOG_LINE = 60000
 SPAWN_LOCK_NAME = "spawn.lock"
 #: Where a started supervisor's stdout/stderr go (never the hook's pipes: Stash reads to EOF):
 #: the supervisor's own log, so that one file holds everything that process ever said.
-SPAWN_LOG = os.path.join("logs", "supervisor.log")
+SPAWN_LOG = lean_os.join("logs", "supervisor.log")
 
 #: Files in the data directory are never opened through a symbolic link.
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NOFOLLOW = lean_os.O_NOFOLLOW
 
 _LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e", "progress": "p"}
 
@@ -154,9 +155,9 @@ def default_spawn(python: str) -> list[str]:
 def stash_data_dir(server_connection: Any) -> str | None:
     """``<Dir>/stashplex``, ``Dir`` being Stash's config folder as Stash reports it."""
     folder = server_connection.get("Dir") if isinstance(server_connection, dict) else None
-    if not isinstance(folder, str) or not os.path.isabs(folder):
+    if not isinstance(folder, str) or not lean_os.isabs(folder):
         return None
-    return os.path.join(folder, STASH_DATA_FOLDER)
+    return lean_os.join(folder, STASH_DATA_FOLDER)
 
 
 def load_config(
@@ -167,8 +168,8 @@ def load_config(
 ) -> HookConfig:
     """Read ``stashplex-hook.json`` beside this script, if any; ``data_dir``, then
     ``$STASHPLEX_DATA_DIR`` win, and Stash's config folder is the fallback."""
-    plugin_dir = os.path.dirname(os.path.abspath(__file__))
-    path = config_path or os.path.join(plugin_dir, CONFIG_NAME)
+    plugin_dir = lean_os.dirname(lean_os.abspath(__file__))
+    path = config_path or lean_os.join(plugin_dir, CONFIG_NAME)
     try:
         with open(path, encoding="utf-8") as handle:
             config = wire.from_json(handle.read())
@@ -180,7 +181,7 @@ def load_config(
         raise ConfigError(f"{path} must hold a JSON object; reinstall the plugin")
     data_dir = (
         data_dir
-        or os.environ.get(DATA_DIR_ENV)
+        or lean_os.getenv(DATA_DIR_ENV)
         or config.get("data_dir")
         or stash_data_dir(server_connection)
     )
@@ -216,8 +217,10 @@ def start_supervisor_detached(
     package): nothing else could tell the user. Raises ``OSError`` if it cannot be started.
     """
     starts = _starts()
-    os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
-    fd = os.open(os.path.join(config.data_dir, lock), os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+    lean_os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
+    fd = lean_os.open_fd(
+        lean_os.join(config.data_dir, lock), lean_os.O_RDWR | lean_os.O_CREAT | _NOFOLLOW, 0o600
+    )
     try:
         if not starts.try_lock(fd):
             return False
@@ -226,13 +229,13 @@ def start_supervisor_detached(
         finally:
             starts.unlock(fd)
     finally:
-        os.close(fd)
+        lean_os.close(fd)
 
 
 def _start_if_due(config: HookConfig, fd: int, cooldown: float, *, supervisor: bool) -> bool:
     """Under the lock: report the last start's mute death, then start unless it is too soon."""
     starts = _starts()
-    log_path = os.path.join(config.data_dir, SPAWN_LOG)
+    log_path = lean_os.join(config.data_dir, SPAWN_LOG)
     last = starts.read_attempt(fd)
     died = starts.start_news(config.data_dir, last, log_path)
     if died is not None:
@@ -255,10 +258,11 @@ def _start_if_due(config: HookConfig, fd: int, cooldown: float, *, supervisor: b
 
 def spawn_detached(config: HookConfig) -> Any:
     """Start ``config.spawn`` in its own session; returns its ``Popen``."""
+    import os  # subprocess loads it anyway
     import subprocess
 
-    log_path = os.path.join(config.data_dir, SPAWN_LOG)
-    os.makedirs(os.path.dirname(log_path), mode=0o700, exist_ok=True)
+    log_path = lean_os.join(config.data_dir, SPAWN_LOG)
+    lean_os.makedirs(lean_os.dirname(log_path), mode=0o700, exist_ok=True)
     options: dict[str, Any] = {}
     if sys.platform == "win32":  # pragma: no cover - Windows
         options["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
@@ -266,7 +270,9 @@ def spawn_detached(config: HookConfig) -> Any:
         options["start_new_session"] = True
     # Stash puts its plugins folder on PYTHONPATH: the supervisor must import its own packages.
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    spawn_log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o600)
+    spawn_log = lean_os.open_fd(
+        log_path, lean_os.O_WRONLY | lean_os.O_CREAT | lean_os.O_APPEND | _NOFOLLOW, 0o600
+    )
     try:
         # Our stdout/stderr are Stash's pipes: a child holding them would keep the save waiting.
         return subprocess.Popen(
@@ -280,7 +286,7 @@ def spawn_detached(config: HookConfig) -> Any:
             **options,
         )
     finally:
-        os.close(spawn_log)
+        lean_os.close(spawn_log)
 
 
 # -- the hook ---------------------------------------------------------------------------------
@@ -390,11 +396,11 @@ def run() -> None:
     """
     code = main()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        try:  # noqa: SIM105 - contextlib would cost the hook an import
             stream.flush()
         except (OSError, ValueError):  # Stash stopped reading: the exit code still counts
             pass
-    os._exit(code)
+    lean_os.exit_now(code)
 
 
 if __name__ == "__main__":

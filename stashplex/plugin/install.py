@@ -50,7 +50,9 @@ TASK_SCRIPT = "stashplex_task.py"
 SCRIPTS = ("hook", "task", "environment", "venvs", "lifecycle")
 #: The stdlib-only modules of :mod:`stashplex.link` the hook and tasks import, as a package.
 LINK_PACKAGE = "stashplex_link"
-LINK_MODULES = ("wire.py", "handoff.py", "events.py", "version.py", "notices.py", "starts.py")
+LINK_MODULES = (
+    "wire.py", "lean_os.py", "handoff.py", "events.py", "version.py", "notices.py", "starts.py"
+)
 LINK_INIT = '"""The hook link, copied from stashplex.link."""\n'
 #: Stash passes it for ``python``/``python3`` as its ``python_path`` setting, else its PATH's.
 STASH_PYTHON = "python3"
