@@ -102,7 +102,8 @@ def test_cancel_of_a_finished_job_says_so_and_of_an_unknown_id_is_one_line_and_e
     _, data = slow_world
     # Given a sync that has finished
     world_job = started(capsys, data, "--scene", "1")
-    wait_until(lambda: job(data, world_job).get("done"), timeout=60, message="the sync")
+    # ("done" also covers a job waiting to retry, which a cancel does cancel)
+    wait_until(lambda: job(data, world_job).get("finished"), timeout=60, message="the sync")
 
     # When it is cancelled
     code, out, _ = cli(capsys, "sync", "--cancel", world_job, "--data-dir", str(data))
