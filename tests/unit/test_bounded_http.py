@@ -200,3 +200,25 @@ def test_a_plex_page_over_the_cap_is_a_permanent_failure_of_that_request(server)
     with pytest.raises(requests.RequestException) as error:
         session.get(server.url + "/endless", timeout=5)
     assert classify(error.value).error_class is ErrorClass.PERMANENT
+
+
+def test_the_environment_s_proxy_is_honoured_and_read_once_per_origin(server, monkeypatch):
+    # Given a proxy named in the environment (a loopback server that records what it gets)
+    with CaptureServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        session = bounded_session(max_bytes=1024, deadline_s=5)
+        # When a request is sent
+        session.get(f"{server.url}/small", timeout=5)
+        # Then it went through the proxy, as requests has it
+        assert [r.path for r in proxy.requests] == [f"{server.url}/small"]
+        # And once that origin's settings are known, the environment is not read again:
+        # the supervisor's environment is fixed when it starts
+        monkeypatch.setenv("NO_PROXY", "*")
+        session.get(f"{server.url}/small", timeout=5)
+        assert len(proxy.requests) == 2
+        # While a session opened after the change follows it
+        fresh = bounded_session(max_bytes=1024, deadline_s=5)
+        assert fresh.get(f"{server.url}/small", timeout=5).content == b"hello"
+        assert len(proxy.requests) == 2

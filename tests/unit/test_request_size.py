@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stashplex.sync.request_size import (
     RESERVED_BYTES,
@@ -12,6 +14,7 @@ from stashplex.sync.request_size import (
     fit_fields,
     fit_names,
     fit_text,
+    param_bytes,
     split_edit,
 )
 
@@ -93,3 +96,12 @@ def test_fitting_reports_each_cut_and_leaves_other_fields_alone():
     assert fitted["title"] == "Short" and fitted["genre"] == ("a", "b")
     assert [name for name, _, _ in cuts] == ["summary"]
     assert cuts[0][1] == 40_000 and cuts[0][2] < 40_000
+
+
+@given(st.text(max_size=200))
+def test_a_value_is_sized_exactly_as_plexapi_quotes_it(value):
+    # Given any text, emoji and control characters included
+    # When its parameter is sized without being quoted
+    counted = param_bytes("summary.value", value)
+    # Then the count is what plexapi's quote(value, safe='') puts in the query string
+    assert counted == len(f"summary.value={quote(value, safe='')}&")
