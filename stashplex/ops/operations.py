@@ -208,8 +208,7 @@ class Operations:
     def _waiting_for_retry(self, progress: dict[str, Any]) -> bool:
         """All that is left of the job sits in Scheduler timers (Plex down, file not scanned)."""
         assert self.host.post is not None
-        depths = self.host.post.depths()
-        busy = any(depths[name] for name in (INTAKE, PLEX_GATEWAY, "matcher"))
+        busy = any(self.host.post[name].has_work() for name in (INTAKE, PLEX_GATEWAY, "matcher"))
         ended = progress["done"] + progress["failed"] + progress["superseded"]
         ended += progress["cancelled"]
         left = progress["queued"] - ended  # before the rename

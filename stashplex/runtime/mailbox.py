@@ -106,12 +106,8 @@ class Mailbox:
             if not is_corruption(exc):
                 raise MailboxError(f"mailbox {self.name!r} cannot be opened: {exc}") from exc
             moved = self._quarantine(exc)
-            log.error(
-                "mailbox %r was unreadable (%s); moved it aside to %s and started a fresh one",
-                self.name,
-                exc,
-                moved,
-            )
+            why = "mailbox %r was unreadable (%s); moved it aside to %s and started a fresh one"
+            log.error(why, self.name, exc, moved)
             return self._open_queue()
 
     def _open_queue(self) -> persistqueue.SQLiteAckQueue:
@@ -347,9 +343,16 @@ class Mailbox:
     def depth(self) -> int:
         """Messages waiting or in flight (SQL count, correct across restarts)."""
         # persist-queue's counters miss fresh rows (status "inited") or live in memory only.
-        sql = f"SELECT COUNT(*) FROM {self._queue._table_name} WHERE status <= 2"  # noqa: SLF001, S608
+        return int(self._unfinished("COUNT(*)")[0])
+
+    def has_work(self) -> bool:
+        """:meth:`depth` > 0 without counting every row (a job's progress asks it often)."""
+        return self._unfinished("1", " LIMIT 1") is not None
+
+    def _unfinished(self, what: str, tail: str = "") -> tuple[int] | None:
+        sql = f"SELECT {what} FROM {self._queue._table_name} WHERE status <= 2{tail}"  # noqa: SLF001, S608
         with self._lock:
-            return int(self._queue._getter.execute(sql).fetchone()[0])  # noqa: SLF001
+            return self._queue._getter.execute(sql).fetchone()  # noqa: SLF001
 
     def close(self) -> None:
         with self._lock:

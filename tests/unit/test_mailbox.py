@@ -160,6 +160,20 @@ def test_depth_counts_waiting_and_in_flight_messages(tmp_path):
     assert box.depth() == 3
 
 
+def test_a_mailbox_has_work_while_a_message_waits_or_is_in_flight(tmp_path):
+    # Given an empty mailbox
+    box = Mailbox("m", tmp_path / "m")
+    assert not box.has_work()
+    # When a message arrives and is taken
+    box.put(make_envelope(1))
+    assert box.has_work()
+    (taken,) = box.take(1)
+    # Then it still has work until the message is acknowledged
+    assert box.has_work()
+    box.ack(taken)
+    assert not box.has_work()
+
+
 def test_many_producer_threads_share_one_mailbox_without_loss(tmp_path):
     box = Mailbox("m", tmp_path / "m")
 
