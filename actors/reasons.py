@@ -19,4 +19,3 @@ ReasonClass = Literal[
     "poison",
     "unknown",
 ]
-

@@ -151,9 +151,13 @@ else:
                 raise
 
 
+#: ``stat.S_IFMT`` and ``stat.S_IFDIR`` (the ``stat`` module is one more import for the hook).
+_FILE_TYPE_BITS, _DIRECTORY = 0o170000, 0o040000
+
+
 def _is_dir(path: str) -> bool:
     try:
-        return stat(path).st_mode & 0o170000 == 0o040000
+        return stat(path).st_mode & _FILE_TYPE_BITS == _DIRECTORY
     except OSError:
         return False
 
