@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +34,8 @@ from stashplex.plex.items import target_problem
 from stashplex.plex.state import GatewayState, Written
 from stashplex.plex.writer import ItemPlan, plan_item
 from stashplex.runtime.envelope import Envelope
+from stashplex.runtime.memory import give_back_memory
+from stashplex.runtime.quiet_pool import QuietPool
 from stashplex.sync.fieldmap import FieldToggles
 from stashplex.sync.gateway_rules import JobKey, fetch_groups, newest_jobs
 from stashplex.sync.ownership import OwnershipPolicy
@@ -55,9 +57,10 @@ Job = tuple[Envelope, SyncJob]
 T = TypeVar("T")
 
 
-def write_pool(concurrency: int) -> ThreadPoolExecutor:
-    """The write threads; :class:`GuardedCalls` keeps their Plex calls to ``concurrency``."""
-    return ThreadPoolExecutor(concurrency * WORKERS_PER_SLOT, "plex-write")
+def write_pool(concurrency: int) -> QuietPool:
+    """The write threads; :class:`GuardedCalls` keeps their Plex calls to ``concurrency``. They
+    leave a few seconds after the last write, and the host gives their memory back."""
+    return QuietPool(concurrency * WORKERS_PER_SLOT, "plex-write", on_quiet=give_back_memory)
 
 
 class WriteSteps:
@@ -72,7 +75,7 @@ class WriteSteps:
     _index: PathIndex
     _index_lock: Any
     _call: GuardedCalls
-    _pool: ThreadPoolExecutor
+    _pool: QuietPool
 
     if TYPE_CHECKING:  # provided by PlexGateway and MailboxActor; stubs here would shadow them
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import psutil
 from _common import REPO
+from _plex_process import TOKEN, EmulatorProcess
 
 from stashplex.runtime.datadir import DataDir
 from stashplex.link.ipc import send_request
@@ -34,7 +35,6 @@ from stashplex.sandbox.seed import World, seed_world
 from stashplex.sandbox.stash import StashEmulator
 from actors.intake_state import SyncState, job_progress
 
-TOKEN = "bench-plex-token-0123"
 T = TypeVar("T")
 
 
@@ -212,12 +212,23 @@ class Supervisor:
 class BenchWorld:
     """Emulators seeded with ``scenes`` scenes, a data dir, and (once started) a supervisor."""
 
-    def __init__(self, scenes: int, *, seed: int = 1, **settings: object) -> None:
+    def __init__(
+        self, scenes: int, *, seed: int = 1, plex_apart: bool = False, **settings: object
+    ) -> None:
+        """``plex_apart``: the Plex emulator in a process of its own (``EmulatorProcess``), as a
+        real PMS is, so a busy Plex never holds the GIL the emulated Stash spawns hooks under.
+        Its request log is not readable here then, and ``world.files`` is empty."""
         self.root = Path(tempfile.mkdtemp(prefix="spbench-", dir="/tmp"))
-        self.plex = PlexEmulator(token=TOKEN).start()
         self.stash = StashEmulator().start()
         started = time.perf_counter()
-        self.world: World = seed_world(self.stash, self.plex, scenes, seed=seed)
+        self.plex: Any
+        if plex_apart:
+            self.plex = EmulatorProcess(stash_world=scenes, seed=seed)
+            scene_ids = self.stash.seed(scenes, seed=seed, path_root="/data/")
+            self.world: World = World(scene_ids=scene_ids, files=[])
+        else:
+            self.plex = PlexEmulator(token=TOKEN).start()
+            self.world = seed_world(self.stash, self.plex, scenes, seed=seed)
         self.seed_seconds = time.perf_counter() - started
         self.data_dir = self.root / "data"
         write_config(
@@ -296,35 +307,6 @@ def job_counts(data_dir: Path, job_id: str) -> dict[str, Any]:
         state.store.close()
     keys = ("total", "queued", "skipped", "done", "failed", "changes")
     return {key: progress.get(key) for key in keys}
-
-
-class EmulatorProcess:
-    """A seeded Plex emulator in its own process, so a client timed here has the GIL to itself."""
-
-    def __init__(self, items: int, *, seed: int = 1) -> None:
-        started = time.perf_counter()
-        command = [sys.executable, "-m", "stashplex.sandbox.plex", "--port", "0"]
-        self.process = subprocess.Popen(
-            [*command, "--token", TOKEN, "--items", str(items), "--seed", str(seed)],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
-        banner = self.process.stdout.readline() if self.process.stdout else ""
-        if " at " not in banner:
-            self.process.kill()
-            raise RuntimeError(f"the Plex emulator did not start: {banner!r}")
-        self.url = banner.split(" at ", 1)[1].split(" ", 1)[0]
-        self.start_seconds = time.perf_counter() - started
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def hook_stdin(stash: StashEmulator, scene_id: str, fields: tuple[str, ...] = ("title",)) -> str:

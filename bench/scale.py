@@ -19,7 +19,8 @@ from xml.etree import ElementTree
 
 import requests
 from _common import figure, peak_rss_mb, publish
-from _world import TOKEN, BenchWorld, EmulatorProcess
+from _plex_process import TOKEN, EmulatorProcess
+from _world import BenchWorld
 from plexapi.server import PlexServer
 
 from stashplex.plex.index import PAGE_SIZE, IndexBuilder, PathIndex

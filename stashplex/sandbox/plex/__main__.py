@@ -24,6 +24,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--items", type=int, default=0, help="seed this many items (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed for deterministic items")
     parser.add_argument(
+        "--stash-world",
+        type=int,
+        default=0,
+        metavar="SCENES",
+        help="instead of --items: the library seed_world gives for a Stash emulator seeded with "
+        "this many scenes and --seed (so one in another process matches it)",
+    )
+    parser.add_argument(
         "--scan-delay", type=float, default=2.0, help="seconds a section scan takes (default 2)"
     )
     latency = parser.add_argument_group("latency model (issue 19; all off by default)")
@@ -54,10 +62,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seed(emulator: PlexEmulator, items: int, stash_scenes: int, seed: int) -> int:
+    """Seed ``items`` synthetic items, or the Plex side of a ``seed_world`` of ``stash_scenes``
+    (its Stash side thrown away: only the files' paths, sizes and durations are needed, and a
+    Stash emulator seeded alike elsewhere has the same). Returns the items seeded."""
+    if not stash_scenes:
+        emulator.seed(items, seed=seed)
+        return items
+    from stashplex.sandbox.seed import seed_world
+    from stashplex.sandbox.stash import StashEmulator
+
+    return len(seed_world(StashEmulator(), emulator, stash_scenes, seed=seed).files)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.items < 0:
-        print("--items must not be negative", file=sys.stderr)
+    if args.items < 0 or args.stash_world < 0:
+        print("--items and --stash-world must not be negative", file=sys.stderr)
+        return 2
+    if args.items and args.stash_world:
+        print("--items and --stash-world are two ways to seed; give one", file=sys.stderr)
         return 2
     try:
         realism = Realism.lenient() if args.lenient else Realism()
@@ -82,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {bad}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    emulator.seed(args.items, seed=args.seed)
+    items = _seed(emulator, args.items, args.stash_world, args.seed)
     seeded = time.perf_counter() - started
     try:
         emulator.start()
@@ -92,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     print(
-        f"Plex emulator at {emulator.url} with {args.items} items (seeded in {seeded:.1f} s); "
+        f"Plex emulator at {emulator.url} with {items} items (seeded in {seeded:.1f} s); "
         f"admin API at {emulator.admin_url}",
         flush=True,
     )
