@@ -8,9 +8,10 @@ long as it likes. Every session stashplex opens to Stash or Plex is a :func:`bou
   :class:`ResponseTooLargeError` past ``max_bytes`` (decompressed bytes: a gzip bomb counts at
   its real size) and with :class:`DeadlineExceededError` past ``deadline_s`` since the request
   was sent, each socket read waiting at most the time that is left;
-* the wait for the status line and headers ends at the same deadline: a timer shuts the socket
-  down (a blocked read cannot be interrupted any other way), so headers sent a byte at a time
-  cannot stretch a request either;
+* the wait for the status line and headers ends at the same deadline: the socket is shut down
+  then (a blocked read cannot be interrupted any other way; :mod:`socket_deadlines` watches
+  every request's socket from one thread), so headers sent a byte at a time cannot stretch a
+  request either;
 * it follows no redirect to another origin (scheme, host, port): ``requests`` re-sends custom
   headers such as ``ApiKey`` or ``X-Plex-Token`` on a redirect, so an answer could otherwise
   send a credential anywhere. Such a redirect is returned as the 3xx answer it is.
@@ -21,8 +22,6 @@ working; the failure belongs to that one request, and so to that one job.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 from typing import Any
@@ -33,6 +32,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+
+from stashplex.runtime.socket_deadlines import SOCKET_DEADLINES
 
 #: Bytes asked of the socket per read: small, so the deadline is checked often.
 READ_PIECE = 64 * 1024
@@ -141,18 +142,11 @@ class _HeadersByDeadline:
         sock = self.sock
         if deadline is None or sock is None:
             return super().getresponse()  # type: ignore[misc]
-        timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _cut, (sock,))
-        timer.daemon = True
-        timer.start()
+        token = SOCKET_DEADLINES.arm(deadline, sock)
         try:
             return super().getresponse()  # type: ignore[misc]
         finally:
-            timer.cancel()
-
-
-def _cut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+            SOCKET_DEADLINES.disarm(token)
 
 
 class _Connection(_HeadersByDeadline, HTTPConnection):
