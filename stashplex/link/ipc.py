@@ -3,11 +3,11 @@
 One listener per data directory: a Unix socket (owner-only, inside the 0700 data directory) on
 POSIX, loopback TCP with a random shared token where Unix sockets are missing or the path is
 too long; a TCP client proves the token in a small first frame before anything else is read
-(:mod:`stashplex.link.gate`). Each admitted connection gets a thread; a connection may carry
-several request frames. Bad input is answered with ``{"ok": false, "error": ...}`` and the
-connection closed; nothing a client sends can take the server down. The handler decides
-durability: the supervisor's handler answers a ``hook`` frame only once the event is safely in
-the Intake mailbox.
+(:mod:`stashplex.link.gate`). Each admitted connection is served by a thread of a pool whose
+threads wait two minutes for the next one; a connection may carry several request frames. Bad
+input is answered with ``{"ok": false, "error": ...}`` and the connection closed; nothing a
+client sends can take the server down. The handler decides durability: the supervisor's handler
+answers a ``hook`` frame only once the event is safely in the Intake mailbox.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from stashplex.link import handoff, wire
+from stashplex.runtime.quiet_pool import QuietPool
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ DEFAULT_READ_TIMEOUT_SECONDS = 30.0
 MAX_CONNECTIONS = 2048
 #: Pending connections the kernel holds for us (capped by net.core.somaxconn).
 LISTEN_BACKLOG = 1024
+#: Seconds a connection thread waits for the next connection before it leaves. A hook finds one
+#: waiting: a thread started per connection is a new task, and on a busy CPU a new task waits
+#: for its first time slice longer than a woken one does.
+CONNECTION_THREAD_LINGER_S = 120.0
 #: How often the accept loop looks at the stop flag.
 ACCEPT_POLL_SECONDS = 0.2
 #: How long a liveness probe of an existing endpoint may take.
@@ -78,6 +83,7 @@ class LocalServer:
         self._gate: Any = None  # the AuthGate of a TCP endpoint
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._workers: QuietPool | None = None
 
     @property
     def endpoint(self) -> handoff.Endpoint:
@@ -119,9 +125,7 @@ class LocalServer:
             return
         with self._connections_lock:
             self._connections.add(connection)
-        threading.Thread(
-            target=self._serve, args=(connection, first), name="stashplex-ipc-conn", daemon=True
-        ).start()
+        self._serve_on_a_worker(connection, first)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, drop open connections and remove the endpoint files."""
@@ -147,6 +151,9 @@ class LocalServer:
     def _drop_connections(self) -> None:
         with self._connections_lock:
             open_connections = list(self._connections)
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=False)  # each ends with its connection; idle ones leave now
         for connection in open_connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
@@ -258,7 +265,7 @@ class LocalServer:
             self._admit(connection)
 
     def _admit(self, connection: socket.socket) -> None:
-        """Serve a connection on a thread of its own, unless too many are open already."""
+        """Serve a connection on a pool thread, unless too many are open already."""
         with self._connections_lock:
             crowded = len(self._connections) >= MAX_CONNECTIONS
             if not crowded:
@@ -266,9 +273,21 @@ class LocalServer:
         if crowded:
             self._refuse(connection, "server busy: too many open connections; retry")
             return
-        threading.Thread(
-            target=self._serve, args=(connection,), name="stashplex-ipc-conn", daemon=True
-        ).start()
+        self._serve_on_a_worker(connection)
+
+    def _serve_on_a_worker(self, connection: socket.socket, *first: dict[str, Any]) -> None:
+        with self._connections_lock:
+            if self._workers is None:
+                self._workers = QuietPool(
+                    MAX_CONNECTIONS, "stashplex-ipc-conn", linger_s=CONNECTION_THREAD_LINGER_S
+                )
+            workers = self._workers
+        try:
+            workers.submit(self._serve, connection, *first)
+        except RuntimeError:  # stopped meanwhile
+            with self._connections_lock:
+                self._connections.discard(connection)
+            connection.close()
 
     def _serve(self, connection: socket.socket, first: dict[str, Any] | None = None) -> None:
         try:
