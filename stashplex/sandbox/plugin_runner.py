@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from stashplex.runtime.quiet_pool import QuietPool
 from stashplex.sandbox.stash.contracts import HookChain, PluginRun, SaveResult
 from stashplex.sandbox.stash.plugin_log import MAX_LINE_BYTES, LogLine, parse_stderr_line
 from stashplex.sandbox.stash.plugin_manifest import (
@@ -45,6 +46,10 @@ __all__ = [
 MAX_HOOK_CHAIN_VISITS = 10
 # Go closes the stderr pipe once the process is reaped; a grandchild keeping it open is cut off.
 STDERR_DRAIN_SECONDS = 1.0
+#: Threads that write a plugin's stdin and read its stderr. Stash does both in goroutines, which
+#: Go runs on OS threads it already has (`rawPluginTask.Start`, pkg/plugin/raw.go); two threads
+#: started per hook would make every hook wait, on a busy CPU, for their first time slice.
+_PIPE_THREADS = QuietPool(4096, "stash-plugin-pipes", linger_s=120.0)
 
 #: Builds `server_connection` for one run from the run's hook chain and user (a fresh cookie each
 #: call, as Stash calls `makeServerConnection` per hook and per task, pkg/plugin/plugins.go).
@@ -310,20 +315,16 @@ class PluginRunner:
                 self._processes[job_id] = process
                 if job_id in self._stopped:  # stopped between its start and now
                     process.kill()
-        threading.Thread(
-            target=_write_and_close, args=(process.stdin, stdin_text.encode()), daemon=True
-        ).start()
-        stderr_reader = threading.Thread(
-            target=self._read_stderr, args=(process.stderr, manifest, run), daemon=True
-        )
-        stderr_reader.start()
+        _PIPE_THREADS.submit(_write_and_close, process.stdin, stdin_text.encode())
+        stderr_read = _PIPE_THREADS.submit(self._read_stderr, process.stderr, manifest, run)
         stdout = process.stdout.read()  # to EOF: every holder of the write end must close it
         process.stdout.close()
         run.exit_code = process.wait()
         if job_id is not None:
             with self._record_lock:
                 self._processes.pop(job_id, None)
-        stderr_reader.join(STDERR_DRAIN_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            stderr_read.result(STDERR_DRAIN_SECONDS)
         run.wall_s = time.perf_counter() - started
         run.stdout = stdout.decode("utf-8", errors="replace")
         run.output, run.error = decode_plugin_output(run.stdout)

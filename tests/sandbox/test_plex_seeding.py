@@ -12,8 +12,11 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import requests
+from plexapi.server import PlexServer
 
 from stashplex.sandbox.plex import PlexEmulator
+from stashplex.sandbox.seed import seed_world
+from stashplex.sandbox.stash import StashEmulator
 from tests.support.plex import TOKEN, connect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,3 +107,44 @@ def test_the_module_command_serves_a_seeded_library_until_terminated() -> None:
     assert 'totalSize="25"' in total.text
     assert TOKEN not in banner
     assert code == 0
+
+
+def test_the_module_command_seeded_as_a_stash_world_serves_the_files_of_that_world() -> None:
+    # Given a Plex emulator process seeded as the Plex side of a 20-scene world (seed 4)
+    command = [sys.executable, "-m", "stashplex.sandbox.plex", "--port", "0", "--token", TOKEN]
+    process = subprocess.Popen(
+        [*command, "--stash-world", "20", "--seed", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        banner = process.stdout.readline() if process.stdout else ""
+        url = banner.split(" at ", 1)[1].split(" ", 1)[0]
+        # When its library is listed, and the same world is seeded here
+        plex = PlexServer(url, TOKEN, session=requests.Session(), timeout=10)
+        served = sorted(part.file for movie in plex.library.section("Movies").all()
+                        for part in movie.iterParts())  # fmt: skip
+        here = seed_world(StashEmulator(), PlexEmulator(token=TOKEN), 20, seed=4)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+    # Then it serves exactly that world's files, and says how many
+    assert served == sorted(file.plex_path for file in here.files)
+    assert f"with {len(here.files)} items" in banner
+
+
+def test_the_module_command_refuses_two_ways_of_seeding_at_once() -> None:
+    # Given / When both --items and --stash-world are given
+    done = subprocess.run(
+        [sys.executable, "-m", "stashplex.sandbox.plex", "--token", TOKEN, "--items", "5",
+         "--stash-world", "5"],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60, check=False,
+    )  # fmt: skip
+    # Then it stops with a clear message
+    assert done.returncode == 2
+    assert "give one" in done.stderr
