@@ -1,9 +1,10 @@
-"""One benchmark world: both emulators in this process, a real supervisor process beside them.
+"""One benchmark world: the emulators in this process, a real supervisor process beside them.
 
 The supervisor is started the way a user starts it (``python -m stashplex run``), in its own
 process group so a benchmark can SIGKILL the whole tree at once, and is only spoken to over its
 local socket, so every figure includes the real IPC, mailboxes and HTTP. The emulators stay in
-the benchmark process because their request logs are what the figures count.
+the benchmark process because their request logs are what the figures count, except where a
+figure times the emulated Stash's side of a save (``plex_apart``: Plex in a process of its own).
 """
 
 from __future__ import annotations

@@ -39,10 +39,11 @@ DEFAULT_READ_TIMEOUT_SECONDS = 30.0
 MAX_CONNECTIONS = 2048
 #: Pending connections the kernel holds for us (capped by net.core.somaxconn).
 LISTEN_BACKLOG = 1024
-#: Seconds a connection thread waits for the next connection before it leaves. A hook finds one
-#: waiting: a thread started per connection is a new task, and on a busy CPU a new task waits
-#: for its first time slice longer than a woken one does.
+#: Seconds a connection thread waits for the next connection before it leaves: on a busy CPU a
+#: thread started per connection waits for its first time slice longer than a woken one does.
 CONNECTION_THREAD_LINGER_S = 120.0
+#: How long a stop waits for replies being sent (the reply to "stop" itself, say) before it cuts.
+REPLY_GRACE_SECONDS = 2.0
 #: How often the accept loop looks at the stop flag.
 ACCEPT_POLL_SECONDS = 0.2
 #: How long a liveness probe of an existing endpoint may take.
@@ -84,6 +85,8 @@ class LocalServer:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self._workers: QuietPool | None = None
+        self._replying = 0
+        self._replies_done = threading.Condition(self._connections_lock)
 
     @property
     def endpoint(self) -> handoff.Endpoint:
@@ -128,7 +131,8 @@ class LocalServer:
         self._serve_on_a_worker(connection, first)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop accepting, drop open connections and remove the endpoint files."""
+        """Stop accepting, let replies being sent go out (at most ``REPLY_GRACE_SECONDS``), drop
+        open connections and remove the endpoint files."""
         if self._listener is None:
             self._stopping.set()
             self._drop_connections()
@@ -149,7 +153,8 @@ class LocalServer:
                 Path(handoff.endpoint_file(self.data_dir)).unlink()
 
     def _drop_connections(self) -> None:
-        with self._connections_lock:
+        with self._replies_done:
+            self._replies_done.wait_for(lambda: not self._replying, REPLY_GRACE_SECONDS)
             open_connections = list(self._connections)
             workers, self._workers = self._workers, None
         if workers is not None:
@@ -293,7 +298,7 @@ class LocalServer:
         try:
             connection.settimeout(self._read_timeout)
             if first is not None:
-                connection.sendall(self._reply_frame(first))
+                self._answer(connection, first)
             while not self._stopping.is_set():
                 try:
                     request = wire.read_frame(connection)
@@ -304,7 +309,7 @@ class LocalServer:
                     return
                 if self._divert is not None and self._divert(connection, request):
                     return  # another process has it now; closing our copy leaves theirs open
-                connection.sendall(self._reply_frame(request))
+                self._answer(connection, request)
         except OSError:
             return  # the client went away mid-reply; nothing to tell anyone
         finally:
@@ -316,6 +321,17 @@ class LocalServer:
                     self._on_close()
                 except Exception:  # a connection's end must not take the server down
                     logger.exception("closing a connection failed")
+
+    def _answer(self, connection: socket.socket, request: dict[str, Any]) -> None:
+        """Handle and reply; a stop meanwhile waits for the reply to be out (see ``stop``)."""
+        with self._connections_lock:
+            self._replying += 1
+        try:
+            connection.sendall(self._reply_frame(request))
+        finally:
+            with self._replies_done:
+                self._replying -= 1
+                self._replies_done.notify_all()
 
     def _reply_frame(self, request: dict[str, Any]) -> bytes:
         kind = request.get("type")

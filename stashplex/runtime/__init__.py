@@ -11,6 +11,7 @@ The names below load their module on first use: the watchdog runs for months as
 from __future__ import annotations
 
 import sys
+import warnings
 
 from stashplex.runtime.lazy import lazy_exports
 
@@ -18,6 +19,14 @@ from stashplex.runtime.lazy import lazy_exports
 # for the life of the host), and skips them when their module cannot be imported. Only its
 # SQLite ack queue is used here; a module set to None in sys.modules is one that cannot be.
 sys.modules.setdefault("persistqueue.async_queue", None)  # type: ignore[arg-type]
+# requests guesses the encoding of an answer that names no charset with charset_normalizer (or
+# chardet), 2.6 MB resident, and uses UTF-8 when neither can be imported (its documented
+# fallback, ``Response.apparent_encoding``). Stash answers JSON and Plex XML, both UTF-8, so a
+# guess is never needed; requests' one warning at import that neither is there says nothing to
+# a user of this program.
+sys.modules.setdefault("charset_normalizer", None)  # type: ignore[arg-type]
+sys.modules.setdefault("chardet", None)  # type: ignore[arg-type]
+warnings.filterwarnings("ignore", message="Unable to find acceptable character detection")
 
 _EXPORTS = {
     "AlreadyRunningError": "datadir",

@@ -24,6 +24,25 @@ def test_the_actor_host_loads_neither_plexapi_nor_asyncio_before_it_talks_to_ple
     assert "pykka" in loaded and "persistqueue" in loaded
     assert "plexapi" not in loaded
     assert "asyncio" not in loaded
+    # And requests came without a character-set guesser (charset_normalizer, chardet)
+    assert "requests" in loaded
+    assert not loaded & {"charset_normalizer", "chardet"}
+
+
+def test_without_a_charset_guesser_an_answer_naming_no_charset_is_read_as_utf_8_in_silence():
+    # Given a fresh interpreter that imports the runtime, then requests, warnings shown
+    code = (
+        "import warnings; warnings.simplefilter('always')\n"
+        "import stashplex.runtime, requests\n"
+        "answer = requests.models.Response()\n"
+        "answer._content = 'Café, 映画'.encode()\n"
+        "print(answer.text)"
+    )
+    # When it reads the text of an answer whose content type names no charset
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Then the text is the UTF-8 it was, and requests warned of nothing
+    assert done.stdout.strip() == "Café, 映画"
+    assert done.stderr == ""
 
 
 def test_the_plex_error_classes_load_with_the_first_use():

@@ -233,3 +233,28 @@ def test_five_hundred_simultaneous_clients_are_all_answered(data_dir):
     # Then each got its own answer
     assert errors == []
     assert {n: reply["n"] for n, reply in replies.items()} == {n: n for n in range(clients)}
+
+
+def test_a_stop_asked_for_by_a_request_lets_that_request_s_reply_out_first(data_dir):
+    # Given a server whose "stop" handler starts the server's stop and is slow to return, as the
+    # host's is (it signals the watchdog, which stops the host while the reply is on its way)
+    server_box: list[LocalServer] = []
+
+    def handler(message: dict) -> dict:
+        if message.get("type") == "stop":
+            threading.Thread(target=server_box[0].stop).start()
+            time.sleep(0.3)
+            return {"ok": True, "summary": "stopping"}
+        return echo(message)
+
+    server = LocalServer(data_dir, handler).start()
+    server_box.append(server)
+    # When a client asks it to stop
+    reply = send_request(data_dir, {"type": "stop"})
+    # Then the client gets the reply, and the server stopped after it
+    assert reply == {"v": wire.PROTOCOL_VERSION, "ok": True, "summary": "stopping"}
+    deadline = time.monotonic() + 5
+    while server.open_connections() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(OSError):
+        send_request(data_dir, {"type": "ping"})
