@@ -19,9 +19,8 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from stashplex.link import handoff, wire
 
@@ -37,8 +36,7 @@ QUARANTINE_DIR = "bad"
 Sink = Callable[[dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class DrainReport:
+class DrainReport(NamedTuple):
     delivered: int = 0
     #: Files set aside in ``spool/bad/``: unreadable, or holding an event the sink refused.
     quarantined: int = 0

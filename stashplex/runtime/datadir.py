@@ -15,8 +15,8 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -43,8 +43,7 @@ def default_data_dir() -> Path:
     return Path(base) / "stashplex"
 
 
-@dataclass(frozen=True)
-class DataDir:
+class DataDir(NamedTuple):
     root: Path
 
     @property
@@ -111,8 +110,7 @@ class AlreadyRunningError(RuntimeError):
         self.pid = pid
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     pid: int
     create_time: float
 

@@ -6,14 +6,13 @@ Kept apart from the watchdog so the rules can be tested on a real process withou
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
 
-@dataclass(frozen=True)
-class HostHealth:
+class HostHealth(NamedTuple):
     healthy: bool
     reason: str = ""
 

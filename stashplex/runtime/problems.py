@@ -29,9 +29,8 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     import fcntl
@@ -62,8 +61,7 @@ DEAD_LETTERS = "dead_letters"
 Render = Callable[[dict[str, int]], tuple[str, str]]
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     key: str
     message: str
     fix: str

@@ -22,9 +22,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, NamedTuple, Protocol
 
 import psutil
 
@@ -64,8 +63,7 @@ class WatchLimits(Protocol):
     heartbeat_timeout_seconds: float
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     rss_cap_mb: int
     heartbeat_timeout_seconds: float
     #: The front door's spool is as durable as the mailboxes: fsynced only when ``full``.
