@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from stashplex.sandbox.plex import LatencySettings, PlexEmulator, RequestShape, max_rate
 from stashplex.sandbox.plex.latency import LatencyModel
-from tests.support.plex import TOKEN, SmallLibrary, connect
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.plex import TOKEN, SmallLibrary, connect, emulator_process
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -150,24 +143,12 @@ def test_the_bound_weighs_the_request_mix() -> None:
 
 def test_the_cli_starts_a_slow_emulator() -> None:
     # Given
-    command = [sys.executable, "-m", "stashplex.sandbox.plex", "--port", "0", "--token", TOKEN]
     flags = ["--latency-ms", "25", "--per-kb-ms", "0.5", "--upload-ms", "80", "--concurrency", "2"]
 
     # When
-    process = subprocess.Popen(
-        [*command, *flags],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        banner = process.stdout.readline() if process.stdout else ""
+    with emulator_process(*flags) as (_, banner):
         admin = banner.rsplit("admin API at ", 1)[1].strip()
         settings = requests.get(admin + "latency", timeout=5).json()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
 
     # Then
     assert settings == {

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import unicodedata
 from collections import Counter
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 import requests
@@ -17,9 +16,7 @@ from plexapi.server import PlexServer
 from stashplex.sandbox.plex import PlexEmulator
 from stashplex.sandbox.seed import seed_world
 from stashplex.sandbox.stash import StashEmulator
-from tests.support.plex import TOKEN, connect
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.plex import REPO, TOKEN, connect, emulator_process
 
 
 def _seeded(seed: int) -> list[tuple[int, str, str]]:
@@ -76,17 +73,7 @@ def test_a_section_needs_absolute_locations() -> None:
 
 def test_the_module_command_serves_a_seeded_library_until_terminated() -> None:
     # Given
-    command = [sys.executable, "-m", "stashplex.sandbox.plex", "--port", "0", "--token", TOKEN]
-    process = subprocess.Popen(
-        [*command, "--items", "50", "--seed", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        banner = process.stdout.readline() if process.stdout else ""
+    with emulator_process("--items", "50", "--seed", "2") as (process, banner):
         url = banner.split(" at ", 1)[1].split(" ", 1)[0]
 
         # When
@@ -98,39 +85,23 @@ def test_the_module_command_serves_a_seeded_library_until_terminated() -> None:
             headers=auth,
             timeout=5,
         )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=10)
 
     # Then
     assert sections.status_code == 200
     assert 'totalSize="25"' in total.text
     assert TOKEN not in banner
-    assert code == 0
+    assert process.returncode == 0
 
 
 def test_the_module_command_seeded_as_a_stash_world_serves_the_files_of_that_world() -> None:
     # Given a Plex emulator process seeded as the Plex side of a 20-scene world (seed 4)
-    command = [sys.executable, "-m", "stashplex.sandbox.plex", "--port", "0", "--token", TOKEN]
-    process = subprocess.Popen(
-        [*command, "--stash-world", "20", "--seed", "4"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        banner = process.stdout.readline() if process.stdout else ""
+    with emulator_process("--stash-world", "20", "--seed", "4") as (_, banner):
         url = banner.split(" at ", 1)[1].split(" ", 1)[0]
         # When its library is listed, and the same world is seeded here
         plex = PlexServer(url, TOKEN, session=requests.Session(), timeout=10)
         served = sorted(part.file for movie in plex.library.section("Movies").all()
                         for part in movie.iterParts())  # fmt: skip
         here = seed_world(StashEmulator(), PlexEmulator(token=TOKEN), 20, seed=4)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
 
     # Then it serves exactly that world's files, and says how many
     assert served == sorted(file.plex_path for file in here.files)

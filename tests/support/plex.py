@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 from plexapi.server import PlexServer
@@ -10,6 +17,7 @@ from plexapi.server import PlexServer
 from stashplex.sandbox.plex import PlexEmulator
 
 TOKEN = "emulator-test-token"
+REPO = Path(__file__).resolve().parents[2]
 TRICKY_TAG = "Test Tag !@#$%^&*()-_=+[];:'\"/?,."
 MOVIES_ROOT = "/media/movies"
 SHOWS_ROOT = "/media/shows"
@@ -91,3 +99,23 @@ def build_small_library(emulator: PlexEmulator) -> SmallLibrary:
         title="First",
     )
     return SmallLibrary(movies, shows, alien, amelie, drama, episode)
+
+
+@contextmanager
+def emulator_process(*flags: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``python -m stashplex.sandbox.plex`` on a free port with ``flags``: the process and its
+    banner line; SIGTERM and a wait when the block ends (``returncode`` is set then)."""
+    command = [sys.executable, "-m", "stashplex.sandbox.plex", "--port", "0", "--token", TOKEN]
+    process = subprocess.Popen(
+        [*command, *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        yield process, process.stdout.readline() if process.stdout else ""
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)

@@ -9,6 +9,7 @@ import requests
 
 from stashplex.plex.guarded import BreakerOpenError, GuardedCalls
 from stashplex.sync.breaker import BreakerState, CircuitBreaker
+from tests.support.concurrency import PeakMeter
 
 
 class Clock:
@@ -56,26 +57,19 @@ def test_a_probe_plex_answers_closes_the_breaker_at_once():
 def test_no_more_calls_reach_plex_at_once_than_it_has_slots_however_many_threads_call():
     # Given two slots and eight threads calling at once
     guarded = GuardedCalls(CircuitBreaker(3, 60), slots=2)
-    lock, busy, peak = threading.Lock(), [0], [0]
-
-    def request():
-        with lock:
-            busy[0] += 1
-            peak[0] = max(peak[0], busy[0])
-        time.sleep(0.02)
-        with lock:
-            busy[0] -= 1
+    meter = PeakMeter()
 
     # When each makes three calls
     threads = [
-        threading.Thread(target=lambda: [guarded(request) for _ in range(3)]) for _ in range(8)
+        threading.Thread(target=lambda: [guarded(meter.hold, 0.02) for _ in range(3)])
+        for _ in range(8)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
     # Then never more than two were in Plex at once, and two were
-    assert peak[0] == 2
+    assert meter.peak == 2
 
 
 def test_a_call_made_inside_another_uses_its_callers_slot_and_does_not_deadlock():

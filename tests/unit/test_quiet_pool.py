@@ -9,6 +9,7 @@ import pytest
 
 from stashplex.runtime.memory import give_back_memory
 from stashplex.runtime.quiet_pool import QuietPool
+from tests.support.concurrency import PeakMeter
 
 
 def wait_until(condition, timeout=5.0):
@@ -35,22 +36,17 @@ def test_a_submitted_call_hands_back_its_result_or_its_exception():
 def test_no_more_calls_run_at_once_than_the_pool_has_threads_and_all_of_them_run():
     # Given a pool of three threads
     pool = QuietPool(3, "t")
-    lock, running, most = threading.Lock(), [0], [0]
+    meter = PeakMeter()
 
     def work(n):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.01)
-        with lock:
-            running[0] -= 1
+        meter.hold(0.01)
         return n
 
     # When twenty calls are submitted at once
     futures = [pool.submit(work, n) for n in range(20)]
     # Then all twenty finish, never more than three at a time, on at most three threads
     assert [f.result(10) for f in futures] == list(range(20))
-    assert most[0] == 3
+    assert meter.peak == 3
     assert pool.thread_count <= 3
     pool.shutdown()
 
