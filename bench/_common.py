@@ -117,7 +117,7 @@ EMULATOR_SWITCH_INTERVAL_S = 0.001
 def lean_emulators() -> Iterator[None]:
     """Keep the emulators' own Python overhead small while the block runs.
 
-    Both emulators share this process and its GIL. At Python's default 5 ms switch interval, a
+    The emulators in this process share its GIL. At Python's default 5 ms switch interval, a
     thread that has an answer to send, or a hook process to reap, waits behind the others'
     work several ms at a time: an artefact the real servers (a C++ PMS, a Go Stash) do not
     have, which would be counted against the supervisor's figures.
