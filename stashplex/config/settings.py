@@ -132,6 +132,10 @@ class Settings(BaseModel):
     #: sleeping host delays no save, only the next sync's start by a second or two, and an
     #: idle supervisor is then the watchdog alone (~18 MB instead of ~70).
     idle_stop_minutes: float = Field(2.0, ge=0, le=1440)
+    #: How the actor host shares the CPU while it syncs (``runtime.cpu_priority``): ``idle``
+    #: runs only when nothing else wants the CPU, so a save never waits on a sync; ``low`` (nice
+    #: 10) keeps a share on a machine that is busy for hours; ``normal`` competes as an equal.
+    host_cpu_priority: Literal["idle", "low", "normal"] = "idle"
 
     @field_validator("plex_libraries", "path_map", mode="before")
     @classmethod

@@ -353,7 +353,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(WOKEN_BY_TIMER_FLAG, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file this process creates is owner-only
-    yield_cpu_if_behind_front_door()
     data = DataDir(args.data_dir.expanduser().resolve())
     try:
         data.ensure()
@@ -375,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_CONFIG
     mask_secrets(secret_values(settings))
+    yield_cpu_if_behind_front_door(settings.host_cpu_priority)
     watch = SpoolPokedWatch(
         settings,
         spool=data.root / "spool",

@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from stashplex.config.watch import SettingsWatch
+from stashplex.runtime.cpu_priority import CpuPriority, lower_cpu_priority
 
 log = logging.getLogger(__name__)
-
-#: How much a host behind the front door yields the CPU: a sync is background work, and the
-#: user's save (the hook process, the front door) and Stash's own work come first.
-HOST_NICE = 10
 
 
 class SpoolPokedWatch(SettingsWatch):
@@ -41,12 +38,14 @@ class SpoolPokedWatch(SettingsWatch):
         return super().due()
 
 
-def yield_cpu_if_behind_front_door() -> None:
-    """Lower our priority before any thread starts (Linux sets it per thread, inherited)."""
+def yield_cpu_if_behind_front_door(priority: CpuPriority) -> None:
+    """Lower every thread's CPU priority; a host with no front door answers hooks itself, and
+    a save would then wait on it, so it keeps the priority it was started with."""
     from stashplex.link import handover
 
-    if handover.ENV_VAR in os.environ and hasattr(os, "nice"):
-        try:
-            os.nice(HOST_NICE)
-        except OSError as exc:
-            log.warning("cannot lower the host's priority: %s", exc)
+    if handover.ENV_VAR not in os.environ:
+        return
+    try:
+        log.info("the actor host runs at %s", lower_cpu_priority(priority))
+    except OSError as exc:
+        log.warning("cannot lower the actor host's CPU priority (%s): %s", priority, exc)

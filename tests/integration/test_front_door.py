@@ -1,8 +1,10 @@
 """A hook never waits on the actor host: the watchdog's front door answers it (issue 19)."""
 
+import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 
 from stashplex.link.ipc import send_request
 from tests.support.processes import (
@@ -51,6 +53,36 @@ def test_a_frozen_host_still_gets_hooks_acknowledged_and_a_killed_one_loses_none
             message="the five events counted by Intake",
         )
         assert not list((data / "spool").glob("*.json"))
+    finally:
+        assert stop_supervisor(supervisor) == 0
+        world.close()
+
+
+def thread_policies(pid: int) -> list[int]:
+    """The scheduling policy of each thread ``pid`` has (one that ends meanwhile is skipped)."""
+    policies = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            policies.append(os.sched_getscheduler(int(task.name)))
+    return policies
+
+
+def test_the_actor_host_behind_the_front_door_runs_every_thread_at_idle_cpu_priority(tmp_path):
+    # Given a supervisor started with the default settings
+    world = SyncWorld(tmp_path, scenes=1)
+    data = world.data.root
+    configure_for(world, data)
+    supervisor = start_supervisor(data)
+    try:
+        wait_until(lambda: answering(data), timeout=60, message="supervisor answering")
+        host = wait_for_host(data)
+        # When its actor host has started its threads (actors, socket, pools)
+        policies = thread_policies(host)
+        # Then each of them yields the CPU to any other process (a save's hook first)
+        assert len(policies) > 5
+        assert set(policies) == {os.SCHED_IDLE}
+        # And the watchdog, whose front door answers the hooks, keeps its priority
+        assert os.sched_getscheduler(supervisor.pid) == os.SCHED_OTHER
     finally:
         assert stop_supervisor(supervisor) == 0
         world.close()
