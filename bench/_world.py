@@ -9,6 +9,7 @@ figure times the emulated Stash's side of a save (``plex_apart``: Plex in a proc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -192,9 +193,14 @@ class Supervisor:
         return figures
 
     def kill_group(self) -> None:
-        """SIGKILL the watchdog and its host together, the way a power cut or OOM would."""
+        """SIGKILL the watchdog and its host together, the way a power cut or OOM would (the host
+        has a session, and so a process group, of its own)."""
         assert self.process is not None
+        host = self.processes()[1:]
         os.killpg(self.process.pid, signal.SIGKILL)
+        for proc in host:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
         self.process.wait()
 
     def stop(self, timeout: float = 60) -> int | None:
@@ -205,8 +211,7 @@ class Supervisor:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                self.kill_group()
         return self.process.returncode
 
 

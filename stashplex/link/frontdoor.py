@@ -176,7 +176,11 @@ class FrontDoorService:
         sender, value, fds, close_host_ends = handover.open_channel()
         try:
             env = {**os.environ, handover.ENV_VAR: value}
-            child = subprocess.Popen(argv, stderr=subprocess.PIPE, env=env, pass_fds=fds)
+            # A session of its own: its share of the CPU can then be lowered as a whole
+            # (``runtime.cpu_priority``) without lowering ours, or a terminal's we started in.
+            child = subprocess.Popen(
+                argv, stderr=subprocess.PIPE, env=env, pass_fds=fds, start_new_session=True
+            )
         except BaseException:
             sender.close()
             raise

@@ -67,7 +67,7 @@ def thread_policies(pid: int) -> list[int]:
     return policies
 
 
-def test_the_actor_host_behind_the_front_door_runs_every_thread_at_idle_cpu_priority(tmp_path):
+def test_the_actor_host_behind_the_front_door_yields_the_cpu_and_the_watchdog_does_not(tmp_path):
     # Given a supervisor started with the default settings
     world = SyncWorld(tmp_path, scenes=1)
     data = world.data.root
@@ -81,6 +81,11 @@ def test_the_actor_host_behind_the_front_door_runs_every_thread_at_idle_cpu_prio
         # Then each of them yields the CPU to any other process (a save's hook first)
         assert len(policies) > 5
         assert set(policies) == {os.SCHED_IDLE}
+        # And it leads a session of its own, whose share of the CPU is lowered as a whole
+        assert os.getsid(host) == host
+        if Path("/proc/self/autogroup").exists():
+            assert Path(f"/proc/{host}/autogroup").read_text().split()[-2:] == ["nice", "10"]
+            assert Path(f"/proc/{supervisor.pid}/autogroup").read_text().split()[-1] == "0"
         # And the watchdog, whose front door answers the hooks, keeps its priority
         assert os.sched_getscheduler(supervisor.pid) == os.SCHED_OTHER
     finally:

@@ -1,8 +1,6 @@
 """How an edit in Stash enters the system: plugin runner -> hook -> socket -> supervisor -> Plex."""
 
 import json
-import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -18,6 +16,7 @@ from tests.support.processes import (
     answering,
     configure_for,
     intake_counters,
+    kill_outright,
     start_supervisor,
     stop_supervisor,
 )
@@ -94,8 +93,7 @@ def test_edits_made_while_the_supervisor_is_dead_all_reach_plex_after_it_restart
     supervisor = start_supervisor(data)
     wait_until(lambda: answering(data), timeout=30, message="supervisor answering")
     install(world, tmp_path, data)
-    os.killpg(supervisor.pid, signal.SIGKILL)
-    supervisor.wait()
+    kill_outright(supervisor)
     wait_until(lambda: not answering(data), message="supervisor gone")
     # When 50 scenes are edited in Stash meanwhile (the hooks spool and start a new supervisor)
     scene_ids = world.world.scene_ids[:50]

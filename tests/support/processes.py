@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -54,14 +55,29 @@ def host_pid(data_dir: Path) -> int | None:
         return None
 
 
+def kill_outright(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the watchdog's process group and its actor host, which has a session (and so a
+    process group) of its own, together: a power cut or the OOM killer, not a stop."""
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    os.killpg(proc.pid, signal.SIGKILL)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    proc.wait()
+
+
 def stop_supervisor(proc: subprocess.Popen[bytes], timeout: float = 40) -> int:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            kill_outright(proc)
     return proc.returncode
 
 

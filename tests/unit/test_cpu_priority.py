@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,13 +36,17 @@ spawned_tid = spawned.native_id
 threads = [(os.sched_getscheduler(t), os.getpriority(os.PRIO_PROCESS, t))
            for t in thread_ids() if t != spawned_tid]  # it may linger in /proc as it ends
 started.set()
-print(json.dumps({"said": said, "threads": threads, "late": late[0]}))
+from pathlib import Path
+group = Path("/proc/self/autogroup")
+group = group.read_text().split() if group.exists() else []
+print(json.dumps({"said": said, "threads": threads, "late": late[0], "group": group}))
 """
 
 
-def lowered(priority: str, setup: str = "pass") -> dict:
+def lowered(priority: str, setup: str = "pass", *, own_session: bool = False) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, setup, priority],
+        start_new_session=own_session,
+        args=[sys.executable, "-c", CHILD, setup, priority],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -97,3 +102,28 @@ def test_normal_leaves_the_priority_as_it_was():
     result = lowered("normal", setup="os.nice(1)")
     # Then nothing changed
     assert {tuple(t) for t in result["threads"]} == {(os.SCHED_OTHER, min(BASE_NICE + 1, 19))}
+
+
+AUTOGROUP = Path("/proc/self/autogroup")
+HAS_AUTOGROUP = AUTOGROUP.exists()
+
+
+@pytest.mark.skipif(not HAS_AUTOGROUP, reason="this kernel has no autogroup scheduling")
+def test_a_process_leading_its_own_session_lowers_the_whole_session_to_nice_10():
+    # Given a process started in a session of its own (as the watchdog starts the actor host)
+    # When it lowers its priority to idle
+    result = lowered("idle", own_session=True)
+    # Then its session's group, which the kernel shares the CPU between, is at nice 10
+    assert result["group"][-2:] == ["nice", "10"]
+    assert result["said"].endswith("its session at nice 10")
+
+
+@pytest.mark.skipif(not HAS_AUTOGROUP, reason="this kernel has no autogroup scheduling")
+def test_a_process_in_someone_elses_session_leaves_that_session_alone():
+    # Given a process in the test runner's session (a terminal's, say)
+    before = AUTOGROUP.read_text().split()
+    # When it lowers its priority to low
+    result = lowered("low")
+    # Then the session's group keeps its nice value: it is not the process's to lower
+    assert result["group"] == before
+    assert "session" not in result["said"]
