@@ -88,10 +88,11 @@ class GuardedCalls:
         #: (when, whether Plex answered) of the last probe: at most one probe per second
         #: reaches Plex, whether a job's trial or the gateway's own timer asked for it.
         self._last_probe: tuple[float, bool] | None = None
+        self._probing = threading.Lock()
 
     def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         breaker = self.breaker
-        if not breaker.allow_request():
+        if not breaker.allow_request() and not self._probe_if_due():
             raise BreakerOpenError(breaker.next_trial_at())
         with self.slots.held() as waited:
             if waited and breaker.state is BreakerState.OPEN:
@@ -136,17 +137,33 @@ class GuardedCalls:
         self.breaker.record_success()
 
     def _probe_once(self, probe: Callable[[], Any]) -> bool:
-        """Whether Plex answers; a probe less than a second old is answered from memory."""
+        """Whether Plex answers; a probe less than a second old, or one another thread is
+        sending right now, is answered from memory."""
         now = self._clock()
-        if self._last_probe is not None and now - self._last_probe[0] < MIN_PROBE_INTERVAL_S:
-            return self._last_probe[1]
+        if not self._probing.acquire(blocking=False):
+            return self._last_probe is not None and self._last_probe[1]
         try:
-            probe()
-            answered = True
-        except plex_errors() as exc:
-            answered = not classify(exc).trips_breaker
-        self._last_probe = (now, answered)
-        return answered
+            if self._last_probe is not None and now - self._last_probe[0] < MIN_PROBE_INTERVAL_S:
+                return self._last_probe[1]
+            try:
+                probe()
+                answered = True
+            except plex_errors() as exc:
+                answered = not classify(exc).trips_breaker
+            self._last_probe = (now, answered)
+            return answered
+        finally:
+            self._probing.release()
+
+    def _probe_if_due(self) -> bool:
+        """A job that finds the breaker open probes Plex itself once the last probe is a second
+        old, and goes ahead if Plex answers. The gateway's probe timer is a message like any
+        other: behind thousands of jobs the breaker released at its trial time (and deferred
+        again when that trial failed), it could reach the gateway seconds after Plex is back."""
+        last = self._last_probe
+        if self.probe is None or (last and self._clock() - last[0] < MIN_PROBE_INTERVAL_S):
+            return False
+        return self.try_probe()
 
     def try_probe(self) -> bool:
         """Probe now, whatever the breaker's timer says; True (and the breaker closed) if Plex

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -113,3 +114,41 @@ def test_a_call_that_waited_for_a_slot_while_plex_went_down_is_not_sent():
     # Then the waiting call joins the outage's wait instead of reaching Plex
     assert sent == [] and len(outcome) == 2
     assert guarded.breaker.state is BreakerState.OPEN
+
+
+def test_a_job_that_finds_the_breaker_open_probes_plex_and_goes_ahead_once_plex_answers():
+    # Given an open breaker (its trial a minute away) and a Plex that is back
+    probes, sent = [], []
+    guarded = GuardedCalls(open_breaker(), lambda: probes.append(1), clock=Clock())
+    # When a job calls before any probe timer came round (it was stuck behind other messages)
+    result = guarded(lambda: sent.append("edit") or "done")
+    # Then Plex was probed once, the breaker closed, and the job's own request went out
+    assert result == "done" and sent == ["edit"] and len(probes) == 1
+    assert guarded.breaker.state is BreakerState.CLOSED
+
+
+def test_jobs_that_find_the_breaker_open_probe_at_most_once_a_second_between_them():
+    # Given an open breaker and a Plex that is still down
+    probes = []
+
+    def probe():
+        probes.append(1)
+        raise requests.ConnectionError("refused")
+
+    clock = Clock()
+    guarded = GuardedCalls(open_breaker(), probe, clock=clock)
+    sent = []
+    # When 500 jobs call within the same second (a flood of released retries)
+    waited = 0
+    for _ in range(500):
+        try:
+            guarded(lambda: sent.append(1))
+        except BreakerOpenError:
+            waited += 1
+    # Then Plex saw one probe and none of the jobs' requests; every job waits
+    assert len(probes) == 1 and sent == [] and waited == 500
+    # And a second later the next job probes once more
+    clock.now += 1.0
+    with contextlib.suppress(BreakerOpenError):
+        guarded(lambda: sent.append(1))
+    assert len(probes) == 2 and sent == []
