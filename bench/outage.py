@@ -22,10 +22,9 @@ from _world import BenchTimeoutError, BenchWorld, wait_for
 #: Bound on waiting for the queue to drain after Plex is back (two breaker intervals and the
 #: rest of a 10,000-scene sync fit well inside it).
 SETTLE_TIMEOUT_S = 900.0
-
-
 #: Issue 19: the first request within this many seconds of Plex answering again.
 MAX_FIRST_REQUEST_S = 2.0
+
 
 def jobs_done(world: BenchWorld) -> int:
     return int(world.supervisor.status()["counters"].get("jobs_done", 0))

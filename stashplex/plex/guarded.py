@@ -113,6 +113,8 @@ class GuardedCalls:
             if failure.trips_breaker:
                 breaker.record_failure()
                 if breaker.state is BreakerState.OPEN:
+                    # As good as a failed probe: the next one is a second away.
+                    self._last_probe = (self._clock(), False)
                     # This failure opened the breaker (or was a failed trial): the job waits for
                     # the next trial like every other, spending no retry on the outage.
                     raise BreakerOpenError(breaker.next_trial_at()) from exc

@@ -152,3 +152,24 @@ def test_jobs_that_find_the_breaker_open_probe_at_most_once_a_second_between_the
     with contextlib.suppress(BreakerOpenError):
         guarded(lambda: sent.append(1))
     assert len(probes) == 2 and sent == []
+
+
+def test_the_failure_that_opens_the_breaker_counts_as_a_probe_so_the_next_waits_a_second():
+    # Given a closed breaker that opens at the first failure, and a Plex that is down
+    probes = []
+    clock = Clock()
+    guarded = GuardedCalls(CircuitBreaker(1, 60), lambda: probes.append(1), clock=clock)
+
+    def down():
+        raise requests.ConnectionError("refused")
+
+    # When a job's request fails and opens the breaker, and another job follows at once
+    with contextlib.suppress(BreakerOpenError):
+        guarded(down)
+    with contextlib.suppress(BreakerOpenError):
+        guarded(lambda: "edit")
+    # Then the second job neither probed nor was sent: Plex failed a moment ago
+    assert probes == [] and guarded.breaker.state is BreakerState.OPEN
+    # And a second later a job probes (Plex is back here) and goes ahead
+    clock.now += 1.0
+    assert guarded(lambda: "edit") == "edit" and len(probes) == 1
