@@ -133,8 +133,8 @@ class Settings(BaseModel):
     #: idle supervisor is then the watchdog alone (~18 MB instead of ~70).
     idle_stop_minutes: float = Field(2.0, ge=0, le=1440)
     #: How the actor host shares the CPU while it syncs (``runtime.cpu_priority``): ``idle``
-    #: runs only when nothing else wants the CPU, so a save never waits on a sync; ``low`` (nice
-    #: 10) keeps a share on a machine that is busy for hours; ``normal`` competes as an equal.
+    #: gives way at once to any other process that wants it, so a save never waits on a sync;
+    #: ``low`` (nice 10) keeps a share inside a container busy for hours; ``normal`` competes.
     host_cpu_priority: Literal["idle", "low", "normal"] = "idle"
 
     @field_validator("plex_libraries", "path_map", mode="before")

@@ -3,7 +3,10 @@
 import contextlib
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from stashplex.link.ipc import send_request
@@ -23,14 +26,25 @@ def hook_event(scene_id: str) -> dict:
     return {"trigger": "Scene.Update.Post", "scene_id": scene_id, "input_fields": ["title"]}
 
 
-def test_a_frozen_host_still_gets_hooks_acknowledged_and_a_killed_one_loses_none(tmp_path):
-    # Given a running supervisor whose actor host is frozen (SIGSTOP: as busy as a host can be)
-    world = SyncWorld(tmp_path, scenes=3)
+@contextmanager
+def running_supervisor(tmp_path: Path, scenes: int) -> Iterator[tuple[Path, subprocess.Popen]]:
+    """A supervisor answering on a data dir synced with ``scenes`` emulated scenes; stopped
+    (cleanly: exit 0) and cleaned up afterwards."""
+    world = SyncWorld(tmp_path, scenes=scenes)
     data = world.data.root
     configure_for(world, data)
     supervisor = start_supervisor(data)
     try:
         wait_until(lambda: answering(data), timeout=60, message="supervisor answering")
+        yield data, supervisor
+    finally:
+        assert stop_supervisor(supervisor) == 0
+        world.close()
+
+
+def test_a_frozen_host_still_gets_hooks_acknowledged_and_a_killed_one_loses_none(tmp_path):
+    # Given a running supervisor whose actor host is frozen (SIGSTOP: as busy as a host can be)
+    with running_supervisor(tmp_path, scenes=3) as (data, _supervisor):
         first_host = wait_for_host(data)
         os.kill(first_host, signal.SIGSTOP)
         # When five hooks arrive
@@ -53,9 +67,6 @@ def test_a_frozen_host_still_gets_hooks_acknowledged_and_a_killed_one_loses_none
             message="the five events counted by Intake",
         )
         assert not list((data / "spool").glob("*.json"))
-    finally:
-        assert stop_supervisor(supervisor) == 0
-        world.close()
 
 
 def thread_policies(pid: int) -> list[int]:
@@ -69,12 +80,7 @@ def thread_policies(pid: int) -> list[int]:
 
 def test_the_actor_host_behind_the_front_door_yields_the_cpu_and_the_watchdog_does_not(tmp_path):
     # Given a supervisor started with the default settings
-    world = SyncWorld(tmp_path, scenes=1)
-    data = world.data.root
-    configure_for(world, data)
-    supervisor = start_supervisor(data)
-    try:
-        wait_until(lambda: answering(data), timeout=60, message="supervisor answering")
+    with running_supervisor(tmp_path, scenes=1) as (data, supervisor):
         host = wait_for_host(data)
         # When its actor host has started its threads (actors, socket, pools)
         policies = thread_policies(host)
@@ -88,6 +94,3 @@ def test_the_actor_host_behind_the_front_door_yields_the_cpu_and_the_watchdog_do
             assert Path(f"/proc/{supervisor.pid}/autogroup").read_text().split()[-1] == "0"
         # And the watchdog, whose front door answers the hooks, keeps its priority
         assert os.sched_getscheduler(supervisor.pid) == os.SCHED_OTHER
-    finally:
-        assert stop_supervisor(supervisor) == 0
-        world.close()

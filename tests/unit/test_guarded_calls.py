@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 
 import requests
 
@@ -27,16 +28,21 @@ def open_breaker() -> CircuitBreaker:
     return breaker
 
 
-def test_a_probe_while_plex_is_down_keeps_the_breaker_open_and_is_not_repeated_within_a_second():
-    # Given an open breaker and a Plex that refuses connections
-    calls = []
+def refusing(calls: list[int]) -> Callable[[], None]:
+    """A probe of a Plex that refuses connections, counting each time it is sent."""
 
-    def probe():
+    def probe() -> None:
         calls.append(1)
         raise requests.ConnectionError("refused")
 
+    return probe
+
+
+def test_a_probe_while_plex_is_down_keeps_the_breaker_open_and_is_not_repeated_within_a_second():
+    # Given an open breaker and a Plex that refuses connections
+    calls = []
     clock = Clock()
-    guarded = GuardedCalls(open_breaker(), probe, clock=clock)
+    guarded = GuardedCalls(open_breaker(), refusing(calls), clock=clock)
     # When the probe is asked for three times within one second
     results = [guarded.try_probe() for _ in range(3)]
     # Then Plex saw one request, and the breaker stays open
@@ -130,13 +136,8 @@ def test_a_job_that_finds_the_breaker_open_probes_plex_and_goes_ahead_once_plex_
 def test_jobs_that_find_the_breaker_open_probe_at_most_once_a_second_between_them():
     # Given an open breaker and a Plex that is still down
     probes = []
-
-    def probe():
-        probes.append(1)
-        raise requests.ConnectionError("refused")
-
     clock = Clock()
-    guarded = GuardedCalls(open_breaker(), probe, clock=clock)
+    guarded = GuardedCalls(open_breaker(), refusing(probes), clock=clock)
     sent = []
     # When 500 jobs call within the same second (a flood of released retries)
     waited = 0
