@@ -92,7 +92,11 @@ class GuardedCalls:
 
     def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         breaker = self.breaker
-        if not breaker.allow_request() and not self._probe_if_due():
+        # A job that finds the breaker open probes Plex itself (at most once a second between
+        # all callers) and goes ahead if Plex answers. The gateway's probe timer is a message
+        # like any other: behind thousands of jobs released at a failed trial, it could reach
+        # the gateway seconds after Plex is back.
+        if not breaker.allow_request() and not self.try_probe():
             raise BreakerOpenError(breaker.next_trial_at())
         with self.slots.held() as waited:
             if waited and breaker.state is BreakerState.OPEN:
@@ -156,16 +160,6 @@ class GuardedCalls:
             return answered
         finally:
             self._probing.release()
-
-    def _probe_if_due(self) -> bool:
-        """A job that finds the breaker open probes Plex itself once the last probe is a second
-        old, and goes ahead if Plex answers. The gateway's probe timer is a message like any
-        other: behind thousands of jobs the breaker released at its trial time (and deferred
-        again when that trial failed), it could reach the gateway seconds after Plex is back."""
-        last = self._last_probe
-        if self.probe is None or (last and self._clock() - last[0] < MIN_PROBE_INTERVAL_S):
-            return False
-        return self.try_probe()
 
     def try_probe(self) -> bool:
         """Probe now, whatever the breaker's timer says; True (and the breaker closed) if Plex

@@ -67,7 +67,7 @@ def _sched_idle(tid: int) -> None:
     os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
 
 
-def lower_session_priority(value: int = SESSION_NICE) -> bool:
+def _lower_session_priority(value: int = SESSION_NICE) -> bool:
     """Lower our autogroup to nice ``value`` if we lead a session of our own (another session's
     group is not ours to lower); False where there is no such group to lower."""
     if not hasattr(os, "getsid") or os.getsid(0) != os.getpid():
@@ -97,9 +97,9 @@ def lower_cpu_priority(priority: CpuPriority) -> str:
         value = LOW_NICE if priority == "low" else IDLE_FALLBACK_NICE
         _each_thread(_nice(value))
         said = f"low CPU priority (nice {value})"
-    if lower_session_priority():
+    if _lower_session_priority():
         said += f", its session at nice {SESSION_NICE}"
     return said
 
 
-__all__ = ["CpuPriority", "lower_cpu_priority", "lower_session_priority", "thread_ids"]
+__all__ = ["CpuPriority", "lower_cpu_priority", "thread_ids"]
