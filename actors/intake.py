@@ -38,7 +38,7 @@ from typing import ClassVar
 
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.base import MailboxActor
-from actors.intake_catchup import CatchUp
+from actors.intake_catchup import CatchUp, StaleSettingsError
 from actors.intake_jobs import JobEmitter
 from actors.intake_related import STASH_RETRY_S, RelatedEvents
 from actors.intake_requests import SyncRequests, reconcile_summary
@@ -108,6 +108,7 @@ class Intake(MailboxActor):
             self.stash,
             self.jobs,
             page_size=int(self.ctx.services.get("stash_listing_page_size", LINKED_IDS_PAGE_SIZE)),
+            settings_current=self._settings_confirmed,
         )
         self.related = RelatedEvents(
             self.state,
@@ -144,6 +145,10 @@ class Intake(MailboxActor):
         the new Intake takes these messages instead."""
         watch = self.ctx.services.get("settings_watch")
         return watch is None or watch.current()
+
+    def _settings_confirmed(self) -> bool:
+        watch = self.ctx.services.get("settings_watch")
+        return watch is None or watch.confirm()
 
     # -- dispatch --------------------------------------------------------------------------
 
@@ -305,6 +310,8 @@ class Intake(MailboxActor):
     def _catch_up(self) -> None:
         try:
             self.catchup.run()
+        except StaleSettingsError:
+            log.info("catch-up pass stopped: the host restarts with the new settings and runs it")
         except StashError as exc:
             log.warning("catch-up skipped: Stash could not be read (%s)", exc)
 

@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 #: a pass must not assume every stamp older than its start is already visible.
 CURSOR_MARGIN = timedelta(seconds=60)
 
+
+class StaleSettingsError(Exception):
+    """The settings changed while a pass was reading: the host restarting to apply them runs
+    the pass again, from the same cursor."""
+
+
 Pages = Iterator[tuple[int | None, list[dict[str, Any]]]]
 
 
@@ -53,18 +59,21 @@ class CatchUp:
         *,
         page_size: int = LINKED_IDS_PAGE_SIZE,
         monotonic: Callable[[], float] = time.monotonic,
+        settings_current: Callable[[], bool] = lambda: True,
     ) -> None:
         self.state = state
         self.stash = stash
         self.jobs = jobs
         self.page_size = page_size
         self._monotonic = monotonic
+        self._settings_current = settings_current
         #: (a stamp the server's clock had reached, our monotonic clock then); see
         #: :func:`stashplex.sync.stamps.server_time_floor`. In memory: a restart starts afresh.
         self._anchor: tuple[str, float] | None = None
 
     def run(self) -> None:
-        """One pass. A :class:`~stashplex.stash.StashError` leaves the cursor where it was."""
+        """One pass. A :class:`~stashplex.stash.StashError` or :class:`StaleSettingsError` leaves
+        the cursor where it was."""
         sample = self.stash.newest_stamps()
         seen_at = self._monotonic()
         newest = stamps.newest(row.get("updated_at") for row in sample)
@@ -86,7 +95,8 @@ class CatchUp:
             offsets.add(cursor_offset)
         baseline = self._baseline()
         value = stamps.filter_value(floor, offsets, spelling)
-        self.jobs.walk(self._changed(value, floor, baseline), job_id=None, catching_up=True)
+        pages = self._changed(value, floor, baseline, confirm=True)
+        self.jobs.walk(pages, job_id=None, catching_up=True)
         moved = stamps.next_cursor(cursor, started, CURSOR_MARGIN, spelling)
         if moved != cursor:
             self.state.kv.set("cursor", moved)
@@ -133,13 +143,23 @@ class CatchUp:
             return {str(i): str(stored.get("stamp")) for i in stored.get("ids") or []}
         return {str(k): str(v) for k, v in stored.items()}
 
-    def _changed(self, value: str, floor: Any, baseline: dict[str, str] | None) -> Pages:
-        """Pages of full scenes stamped at or after ``floor``; the total is counted as read."""
+    def _changed(
+        self, value: str, floor: Any, baseline: dict[str, str] | None, *, confirm: bool = False
+    ) -> Pages:
+        """Pages of full scenes stamped at or after ``floor``; the total is counted as read.
+
+        With ``confirm``, each page is checked against the settings' sources *after* it was read:
+        no hook announced these edits, so nothing else made the settings look again, and a user
+        who changed a setting and then edited a scene must see the edit judged by the new one.
+        """
         listing = self.stash.scene_stamp_pages(updated_after=value, page_size=self.page_size)
         for _total, rows in listing:
             ids = stamps.at_or_after(rows, floor, baseline)
             if ids:
-                yield None, self.stash.scenes_by_ids(ids)
+                scenes = self.stash.scenes_by_ids(ids)
+                if confirm and not self._settings_current():
+                    raise StaleSettingsError
+                yield None, scenes
 
 
 def _offsets(sample: list[dict[str, Any]]) -> set[timedelta]:

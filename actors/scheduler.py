@@ -118,8 +118,13 @@ class Scheduler(MailboxActor):
         }
         self.rng = random.Random(self.ctx.services.get("rng_seed"))  # noqa: S311 - jitter
         self._timer: threading.Timer | None = None
-        self._ensure_recurring("catchup", INTAKE, INTAKE_CATCHUP, settings.catchup_interval_seconds)
-        self._ensure_recurring("dead-letter-retention", DEAD_LETTER, DEAD_LETTER_CLEANUP, DAY_S)
+        # Intake runs a catch-up pass and DeadLetter a clean-up when they start, so the first
+        # ticks are one interval away: a second pass at once would only race the first.
+        catchup_s = settings.catchup_interval_seconds
+        self._ensure_recurring("catchup", INTAKE, INTAKE_CATCHUP, catchup_s, first_in=catchup_s)
+        self._ensure_recurring(
+            "dead-letter-retention", DEAD_LETTER, DEAD_LETTER_CLEANUP, DAY_S, first_in=DAY_S
+        )
         reconcile_s = settings.reconcile_interval_hours * 3600
         if reconcile_s:
             # Its first run is one interval away, not now: a restart is no reason for a full pass.

@@ -135,6 +135,13 @@ class SettingsWatch:
             self.check()
         return self.changed is None
 
+    def confirm(self) -> bool:
+        """Like :meth:`current`, but reads the sources even when no hook arrived: for what was
+        read from Stash without a hook (a catch-up pass), so an edit made after a settings
+        change is never judged by the settings from before it."""
+        self.check()
+        return self.changed is None
+
     def check(self) -> None:
         """Read the sources now; on a change, log it and call ``on_change`` once."""
         with self._lock:

@@ -13,6 +13,7 @@ import pytest
 from actors.addresses import INTAKE
 from actors.intake_state import SyncState
 from actors.messages import INTAKE_CATCHUP
+from stashplex.config.watch import SettingsWatch
 from stashplex.runtime.envelope import Envelope
 from stashplex.sync.stamps import instant
 from tests.support.stash_schema import post_graphql
@@ -131,3 +132,28 @@ def test_an_edit_in_the_same_second_as_the_start_up_cursor_is_caught_up(world):
     catch_up(world)
     # Then catch-up finds it, and it reaches Plex
     caught_up(world, second, "Saved after start, same second", before)
+
+
+def test_an_edit_made_after_a_settings_change_is_left_to_the_host_with_the_new_settings(world):
+    # Given a running pipeline whose settings' sources the test holds, and the start-up cursor
+    assert world.world is not None
+    scene = world.world.scene_ids[0]
+    running = world.settings()
+    sources = {"now": running}
+    restarts: list[str] = []
+    watch = SettingsWatch(
+        running, from_stash=False, load=lambda: (sources["now"], False), on_change=restarts.append
+    )
+    world.start(settings=running, services={"settings_watch": watch})
+    wait_until(lambda: cursor(world), message="start-up catch-up set the cursor")
+    start_cursor, plex_title = cursor(world), world.plex_items_of(scene)[0]["fields"]["title"]
+    # When title syncing is turned off, then the scene retitled in Stash (no hook), and a pass runs
+    sources["now"] = running.model_copy(update={"sync_title": False})
+    world.stash.update_scene(scene, title="Retitled after the change")
+    catch_up(world)
+    # Then the pass stops at the scenes it read: a restart with the new settings is asked for
+    assert restarts == ["sync_title true -> false"]
+    # And nothing was judged by the old settings: Plex keeps its title, the cursor stays put
+    assert fetched_at(world, scene) is None
+    assert plex_title_is(world, scene, plex_title)
+    assert cursor(world) == start_cursor

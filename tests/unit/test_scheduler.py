@@ -72,8 +72,8 @@ def test_past_its_retries_a_job_goes_to_dead_letter_with_its_whole_history(harne
                {"at": 3.0, "reason": "transient", "error": "second"}]
     harness.send(SCHEDULER, RETRY_SCHEDULE, retry("transient", history=history), scene_id="7")
     # Then it is dead-lettered with all four attempts, and nothing is scheduled
-    wait_until(lambda: harness.post[DEAD_LETTER].depth() == 2, message="dead letter")
-    (dead,) = [e for e in harness.drain(DEAD_LETTER) if e.kind == DEAD_LETTER_JOB]
+    wait_until(lambda: harness.post[DEAD_LETTER].depth() == 1, message="dead letter")
+    (dead,) = harness.drain(DEAD_LETTER)
     assert dead.kind == DEAD_LETTER_JOB
     assert [a["error"] for a in dead.payload["history"]] == [
         "first", "open", "second", "transient error"]
@@ -141,11 +141,20 @@ def test_after_a_restart_overdue_timers_fire_at_once_and_none_fires_early(harnes
     assert 55 < summary["next_retry_in_s"] <= 60
 
 
-def test_recurring_ticks_for_catch_up_and_retention_are_scheduled_on_start(harness):
+def test_catch_up_and_retention_recur_from_one_interval_after_start(harness):
+    # Given a fresh Scheduler (Intake and DeadLetter run their own pass when they start)
+    # When it starts
+    started = time.time()
     Scheduler.start(harness.context())
-    wait_until(lambda: harness.post[INTAKE].depth() == 1, message="first catch-up tick")
-    assert harness.kinds(INTAKE) == ["intake.catchup"]
-    assert harness.kinds(DEAD_LETTER) == ["dead_letter.cleanup"]
+    wait_until(lambda: len(recurring(harness)) == 3, message="the three recurring timers")
+    # Then catch-up recurs every interval and retention daily (and reconciliation, tested
+    # below), each first due an interval away
+    timers = recurring(harness)
+    catchup, retention = timers["recurring:catchup"], timers["recurring:dead-letter-retention"]
+    assert catchup["every_s"] == 300 and retention["every_s"] == 86400
+    assert catchup["due_at"] >= started + 300 and retention["due_at"] >= started + 86400
+    # And nothing fires now: no second pass races the ones the actors run on start
+    assert harness.kinds(INTAKE) == [] and harness.kinds(DEAD_LETTER) == []
 
 
 def recurring(h: Harness) -> dict[str, dict]:

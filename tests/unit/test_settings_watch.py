@@ -77,6 +77,20 @@ def test_a_hook_makes_the_next_take_read_the_sources_and_a_change_is_applied_onc
     assert sources.reads == 1
 
 
+def test_confirming_reads_the_sources_without_a_hook_and_says_whether_they_still_hold(tmp_path):
+    # Given a watch within its minute and with no hook since its last look
+    sources = Sources(RUNNING)
+    watch, changes = watch_of(sources, tmp_path)
+    # When a catch-up pass confirms the settings, before and after sync_title is turned off
+    before = watch.confirm()
+    sources.settings = RUNNING.model_copy(update={"sync_title": False})
+    after = watch.confirm()
+    # Then each confirmation read the sources, and the second found the change and asked once
+    assert (before, after) == (True, False)
+    assert sources.reads == 2
+    assert changes == ["sync_title true -> false"]
+
+
 def test_a_changed_secret_is_named_but_never_shown(tmp_path, caplog):
     sources = Sources(RUNNING.model_copy(update={"plex_token": "new-secret-token"}))
     watch, changes = watch_of(sources, tmp_path)
