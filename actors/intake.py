@@ -155,7 +155,7 @@ class Intake(MailboxActor):
     def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
         flush_now = False
         self.counts: dict[str, int] = {}
-        for envelope in envelopes:
+        for envelope in _first_catch_up_only(envelopes):
             kind = envelope.kind
             if kind == HOOK_EVENT:
                 self._count("hook_events")
@@ -353,3 +353,11 @@ class Intake(MailboxActor):
 
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def _first_catch_up_only(envelopes: Sequence[Envelope]) -> list[Envelope]:
+    """One pass answers every catch-up ask of a batch: a host woken for the catch-up timer is
+    asked twice at once (the overdue tick and Intake's own pass on start). The rest are acked
+    with the batch."""
+    first = next((e for e in envelopes if e.kind == INTAKE_CATCHUP), None)
+    return [e for e in envelopes if e.kind != INTAKE_CATCHUP or e is first]

@@ -7,7 +7,13 @@ import pytest
 from actors.addresses import INTAKE, PLEX_GATEWAY, SCHEDULER
 from actors.intake import Intake
 from actors.intake_state import SyncState, counters
-from actors.messages import HOOK_EVENT, SYNC_LOCATE, SYNC_REQUEST, TIMER_SUPERSEDE
+from actors.messages import (
+    HOOK_EVENT,
+    INTAKE_CATCHUP,
+    SYNC_LOCATE,
+    SYNC_REQUEST,
+    TIMER_SUPERSEDE,
+)
 from stashplex.sandbox.stash import StashEmulator
 from stashplex.stash import StashClient
 from tests.support.actors import Harness
@@ -198,3 +204,16 @@ def test_told_that_a_mailbox_was_lost_while_running_intake_sends_its_jobs_again(
     # Then the scene is sent again
     wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="job sent again")
     assert [e.scene_id for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE] == [scene_id]
+
+
+def test_catch_up_asked_twice_at_once_reads_stash_once(tmp_path, stash):
+    # Given a library, and the catch-up timer's overdue tick already waiting for Intake
+    stash.add_scene(title="a", files=[{"path": "/data/a.mp4"}])
+    h = harness(tmp_path, stash)
+    h.send(INTAKE, INTAKE_CATCHUP, {})
+    # When Intake starts (and asks itself for its start-up pass)
+    start(h, stash)
+    # Then one pass answered both: Stash's newest stamps were read once, and the cursor is set
+    wait_until(lambda: h.post[INTAKE].depth() == 0, message="both asks taken")
+    wait_until(lambda: SyncState(h.data).kv.get("cursor"), message="the cursor set")
+    assert stash.requests.count(operation="LatestUpdatedAt") == 1
