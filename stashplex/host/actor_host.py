@@ -231,7 +231,7 @@ class Host:
         self._beat()
         self._status_logged_at = 0
         self._maybe_log_status(force=True)
-        ProblemLog(self.data.root).resolve(CANNOT_START, SETTINGS)  # it starts, and they are valid
+        ProblemLog(self.data.root).resolve(CANNOT_START)  # it starts
         log.info("actor host %d ready in %s", os.getpid(), self.data.root)
 
     def _maybe_log_status(self, *, force: bool = False) -> None:
@@ -273,8 +273,7 @@ class Host:
         channel, wake_fd = ends
         self._channel = channel
         clear_wake(self.data.root)
-        if self.settings.idle_stop_minutes:
-            minutes = self.settings.idle_stop_minutes
+        if minutes := self.settings.idle_stop_minutes:
             self._idle = idle.IdleClock(minutes * 60, woken_by_timer=self._woken_by_timer)
         for target, args, name in (
             (self._drain_on_wake, (control,), "spool-drain"),
@@ -373,6 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             SETTINGS, f"the supervisor cannot start: {settings_text(exc)}", settings_fix(exc)
         )
         return EXIT_CONFIG
+    problems.resolve(SETTINGS)  # before any actor runs: Intake may refuse a change before ready
     mask_secrets(secret_values(settings))
     yield_cpu_if_behind_front_door(settings.host_cpu_priority)
     watch = SpoolPokedWatch(
