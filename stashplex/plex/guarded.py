@@ -85,9 +85,10 @@ class GuardedCalls:
         self.probe = probe
         self._clock = clock
         self.slots = Slots(slots)
-        #: (when, whether Plex answered) of the last probe: at most one probe per second
-        #: reaches Plex, whether a job's trial or the gateway's own timer asked for it.
-        self._last_probe: tuple[float, bool] | None = None
+        #: (when, whether Plex answered, the breaker's generation then) of the last probe: at
+        #: most one probe per second reaches Plex, whether a job's trial or the gateway's own
+        #: timer asked for it.
+        self._last_probe: tuple[float, bool, int] | None = None
         self._probing = threading.Lock()
 
     def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -110,6 +111,7 @@ class GuardedCalls:
     ) -> T:
         if breaker.state is BreakerState.HALF_OPEN and self.probe is not None:
             self._trial(self.probe)
+        sent_in = breaker.generation
         try:
             result = fn(*args, **kwargs)
         except plex_errors() as exc:
@@ -118,14 +120,14 @@ class GuardedCalls:
                 breaker.record_failure()
                 if breaker.state is BreakerState.OPEN:
                     # As good as a failed probe: the next one is a second away.
-                    self._last_probe = (self._clock(), False)
+                    self._last_probe = (self._clock(), False, breaker.generation)
                     # This failure opened the breaker (or was a failed trial): the job waits for
                     # the next trial like every other, spending no retry on the outage.
                     raise BreakerOpenError(breaker.next_trial_at()) from exc
             else:
-                breaker.record_success()
+                breaker.record_success(sent_in)
             raise PlexCallError(failure) from exc
-        breaker.record_success()
+        breaker.record_success(sent_in)
         return result
 
     def _trial(self, probe: Callable[[], Any]) -> None:
@@ -137,34 +139,46 @@ class GuardedCalls:
         at no cost; with a probe, Plex answers, the breaker closes, and the job's next failure
         spends a retry as usual.
         """
-        if not self._probe_once(probe):
+        answered, sent_in = self._probe_once(probe)
+        if answered:
+            self.breaker.record_success(sent_in)
+        else:
             self.breaker.record_failure()
+        if self.breaker.state is not BreakerState.CLOSED:
             raise BreakerOpenError(self.breaker.next_trial_at())
-        self.breaker.record_success()
 
-    def _probe_once(self, probe: Callable[[], Any]) -> bool:
-        """Whether Plex answers; a probe less than a second old, or one another thread is
-        sending right now, is answered from memory."""
+    def _probe_once(self, probe: Callable[[], Any]) -> tuple[bool, int]:
+        """Whether Plex answers, and the breaker's generation when the probe was sent.
+
+        A probe less than a second old, or one another thread is sending right now, is
+        answered from memory; but a remembered answer from before the breaker last opened is
+        no answer (a remembered failure still spaces the probes a second apart).
+        """
         now = self._clock()
+        generation = self.breaker.generation
+        last = self._last_probe
+        fresh = last is not None and (not last[1] or last[2] == generation)
         if not self._probing.acquire(blocking=False):
-            return self._last_probe is not None and self._last_probe[1]
+            return (fresh and last is not None and last[1]), generation
         try:
-            if self._last_probe is not None and now - self._last_probe[0] < MIN_PROBE_INTERVAL_S:
-                return self._last_probe[1]
+            if fresh and last is not None and now - last[0] < MIN_PROBE_INTERVAL_S:
+                return last[1], generation
             try:
                 probe()
                 answered = True
             except plex_errors() as exc:
                 answered = not classify(exc).trips_breaker
-            self._last_probe = (now, answered)
-            return answered
+            self._last_probe = (now, answered, generation)
+            return answered, generation
         finally:
             self._probing.release()
 
     def try_probe(self) -> bool:
         """Probe now, whatever the breaker's timer says; True (and the breaker closed) if Plex
         answered. While the breaker is open this is the only request that reaches Plex."""
-        if self.probe is None or not self._probe_once(self.probe):
+        if self.probe is None:
             return False
-        self.breaker.record_success()
-        return True
+        answered, sent_in = self._probe_once(self.probe)
+        if answered:
+            self.breaker.record_success(sent_in)
+        return answered and self.breaker.state is BreakerState.CLOSED

@@ -84,6 +84,14 @@ class CircuitBreaker:
         self._consecutive_failures = 0
         self._opened_at: float | None = None
         self._trial_started_at: float | None = None
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """How many times the breaker has opened: a caller notes it when its request is sent,
+        and passes it to :meth:`record_success`."""
+        with self._lock:
+            return self._generation
 
     @property
     def failure_threshold(self) -> int:
@@ -130,9 +138,17 @@ class CircuitBreaker:
         self._notify(old, new)
         return True
 
-    def record_success(self) -> None:
-        """Plex answered: close the breaker and forget earlier failures."""
+    def record_success(self, sent_in: int | None = None) -> None:
+        """Plex answered: close the breaker and forget earlier failures.
+
+        An answer to a request sent before the breaker last opened (``sent_in``, the
+        :attr:`generation` then, is older) says nothing about the server now, and is ignored:
+        a request already in flight when Plex went down, or a thread that records its answer
+        late, must not close the breaker on a dead server and let every waiting job through.
+        """
         with self._lock:
+            if sent_in is not None and sent_in != self._generation:
+                return
             old = self._state
             self._state = BreakerState.CLOSED
             self._consecutive_failures = 0
@@ -156,6 +172,7 @@ class CircuitBreaker:
                 self._state = BreakerState.OPEN
                 self._opened_at = now
                 self._trial_started_at = None
+                self._generation += 1
             new = self._state
         self._notify(old, new)
 

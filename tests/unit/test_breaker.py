@@ -333,3 +333,21 @@ def test_invalid_settings_are_rejected_with_the_field_name(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         CircuitBreaker(**kwargs)  # type: ignore[arg-type]
+
+
+def test_an_answer_to_a_request_sent_before_the_breaker_opened_does_not_close_it(
+    clock: FakeClock,
+) -> None:
+    # Given a request sent while the breaker was closed, then five failures that open it
+    breaker = _breaker(clock)
+    sent_in = breaker.generation
+    for _ in range(5):
+        breaker.record_failure()
+    # When that request's answer is recorded late
+    breaker.record_success(sent_in)
+    # Then the breaker stays open: the answer says nothing about the server now
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.consecutive_failures == 5
+    # And an answer to a request sent after it opened (a probe) closes it
+    breaker.record_success(breaker.generation)
+    assert breaker.state is BreakerState.CLOSED

@@ -174,3 +174,30 @@ def test_the_failure_that_opens_the_breaker_counts_as_a_probe_so_the_next_waits_
     # And a second later a job probes (Plex is back here) and goes ahead
     clock.now += 1.0
     assert guarded(lambda: "edit") == "edit" and len(probes) == 1
+
+
+def test_a_call_in_flight_when_plex_went_down_does_not_close_the_breaker_by_answering_late():
+    # Given a call Plex is still answering, and five calls that fail meanwhile
+    guarded = GuardedCalls(CircuitBreaker(5, 60), refusing([]), clock=Clock())
+    sent, release = threading.Event(), threading.Event()
+
+    def answered_late() -> None:
+        sent.set()
+        release.wait(10)
+
+    slow = threading.Thread(target=guarded, args=(answered_late,))
+    slow.start()
+    assert sent.wait(5)
+
+    def refused() -> None:
+        raise requests.ConnectionError("refused")
+
+    for _ in range(5):
+        with contextlib.suppress(Exception):
+            guarded(refused)
+    assert guarded.breaker.state is BreakerState.OPEN
+    # When the slow call's answer comes back after the breaker opened
+    release.set()
+    slow.join(5)
+    # Then the breaker stays open: jobs keep waiting for a probe instead of hitting a dead Plex
+    assert guarded.breaker.state is BreakerState.OPEN
