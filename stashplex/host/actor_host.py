@@ -270,15 +270,14 @@ class Host:
         if ends is None:
             self.server.start()
             return
-        channel, wake_fd = ends
-        self._channel = channel
+        self._channel, wake_fd = ends
         clear_wake(self.data.root)
         if minutes := self.settings.idle_stop_minutes:
             self._idle = idle.IdleClock(minutes * 60, woken_by_timer=self._woken_by_timer)
         for target, args, name in (
             (self._drain_on_wake, (control,), "spool-drain"),
             (handover.watch_wakes, (wake_fd, self._woken), "spool-wakes"),
-            (handover.receive, (channel, self.server.adopt), "handover"),
+            (handover.receive, (self._channel, self.server.adopt), "handover"),
         ):
             thread = threading.Thread(target=target, args=args, name=name, daemon=True)
             thread.start()
@@ -311,9 +310,10 @@ class Host:
             self.supervisor.stop()
         if self.post is not None:
             with self._drain_lock:  # no drain is half-way through a mailbox being closed
+                if self._exit_code == EXIT_IDLE:
+                    idle.note_work_left(self.data.root, self.post)
                 self.post.close()
-        sink = getattr(self, "ctx", None) and self.ctx.services.get("trace_sink")
-        if sink is not None:
+        if sink := getattr(self, "ctx", None) and self.ctx.services.get("trace_sink"):
             sink.close()
         log.info("actor host stopped (exit %d)", self._exit_code)
 

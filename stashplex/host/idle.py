@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from stashplex.runtime.wake import spool_waiting, write_wake
+from stashplex.runtime.wake import WORK_LEFT, spool_waiting, write_wake
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,15 @@ def record_sleep(root: Path, idle_stop_s: float, wake_at: float | None, wake_for
         _duration(idle_stop_s),
         when,
     )
+
+
+def note_work_left(root: Path, post: Any) -> None:
+    """Hooks the front door spooled as the host was deciding to sleep are drained into
+    Intake's mailbox by the stopping host; with the spool empty again, the watchdog would leave
+    them for the next timer or save. Said in the wake record, they wake a host at once."""
+    if any(post[name].has_work() for name in post.names()):
+        write_wake(root, time.time(), WORK_LEFT)
+        log.info("work reached the mailboxes as the host stopped: the watchdog starts it again")
 
 
 def close_handover(channel: socket.socket | None, receiver: threading.Thread | None) -> None:

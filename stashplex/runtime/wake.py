@@ -32,6 +32,8 @@ WOKEN_BY_TIMER_FLAG = "--woken-by-timer"
 POLL_S = 0.25
 #: With no wake time recorded (an unreadable file), look again this often anyway.
 FALLBACK_WAKE_S = 3600.0
+#: The wake reason of a host that found work in its mailboxes as it stopped: wake it at once.
+WORK_LEFT = "work that reached its mailboxes as it stopped"
 
 
 def write_wake(root: Path, wake_at: float | None, why: str) -> None:
@@ -93,6 +95,9 @@ def sleep_until_needed(root: Path, door: Door, stop: threading.Event) -> bool:
     while not stop.is_set():
         if spool_waiting(root):
             log.info("waking the actor host: a hook event waits in the spool")
+            return False
+        if time.time() >= wake_at and why == WORK_LEFT:
+            log.info("waking the actor host: %s", WORK_LEFT)
             return False
         if time.time() >= wake_at:
             log.info("waking the actor host: its %s timer is due", why)

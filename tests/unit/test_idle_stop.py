@@ -12,11 +12,18 @@ import time
 import pytest
 
 from stashplex.config.settings import SettingsError, load_settings
-from stashplex.host.idle import IdleClock
+from stashplex.host.idle import IdleClock, note_work_left
 from stashplex.link import handover
 from stashplex.link.frontdoor import FrontDoor
 from stashplex.link.ipc import LocalServer, send_request
-from stashplex.runtime.wake import FALLBACK_WAKE_S, read_wake, write_wake
+from stashplex.runtime.wake import (
+    FALLBACK_WAKE_S,
+    WORK_LEFT,
+    read_wake,
+    sleep_until_needed,
+    write_wake,
+)
+from tests.support.actors import Harness
 from tests.support.front_door import attach_fake_host
 
 
@@ -138,3 +145,39 @@ def test_a_request_the_host_refuses_as_it_goes_to_sleep_is_held_for_the_next_hos
         server.stop()
         door.detach()
         channel.close()
+
+
+class Door:
+    """A front door nobody asks anything of."""
+
+    def fall_asleep(self) -> None:
+        pass
+
+    def wait_for_demand(self, timeout: float) -> bool:
+        time.sleep(timeout)
+        return False
+
+
+def test_hooks_drained_into_a_mailbox_as_the_host_stopped_wake_a_host_at_once(tmp_path):
+    # Given a host that decided to sleep until its catch-up in five minutes
+    h = Harness(tmp_path)
+    write_wake(h.data.root, time.time() + 300, "catchup")
+    # When, as it stops, a hook the front door spooled meanwhile reaches Intake's mailbox
+    h.send("intake", "hook.event", {"scene_id": "1"})
+    note_work_left(h.data.root, h.post)
+    # Then the watchdog wakes a host at once, as for a save, not for a timer
+    started = time.monotonic()
+    woken_by_timer = sleep_until_needed(h.data.root, Door(), threading.Event())
+    assert time.monotonic() - started < 1 and woken_by_timer is False
+    assert read_wake(h.data.root)[1] == WORK_LEFT
+
+
+def test_a_host_that_stops_with_empty_mailboxes_keeps_its_wake_time(tmp_path):
+    # Given a host that decided to sleep until its catch-up, with nothing in its mailboxes
+    h = Harness(tmp_path)
+    wake_at = time.time() + 300
+    write_wake(h.data.root, wake_at, "catchup")
+    # When it stops
+    note_work_left(h.data.root, h.post)
+    # Then the wake record still says the catch-up, five minutes away
+    assert read_wake(h.data.root) == (wake_at, "catchup")
