@@ -90,7 +90,7 @@ def note_work_left(root: Path, post: Any) -> None:
     """Hooks the front door spooled as the host was deciding to sleep are drained into
     Intake's mailbox by the stopping host; with the spool empty again, the watchdog would leave
     them for the next timer or save. Said in the wake record, they wake a host at once."""
-    if any(post[name].has_work() for name in post.names()):
+    if any(post.depths().values()):
         write_wake(root, time.time(), WORK_LEFT)
         log.info("work reached the mailboxes as the host stopped: the watchdog starts it again")
 

@@ -157,11 +157,12 @@ class GuardedCalls:
         now = self._clock()
         generation = self.breaker.generation
         last = self._last_probe
-        fresh = last is not None and (not last[1] or last[2] == generation)
+        if last is not None and last[1] and last[2] != generation:
+            last = None
         if not self._probing.acquire(blocking=False):
-            return (fresh and last is not None and last[1]), generation
+            return (last is not None and last[1]), generation
         try:
-            if fresh and last is not None and now - last[0] < MIN_PROBE_INTERVAL_S:
+            if last is not None and now - last[0] < MIN_PROBE_INTERVAL_S:
                 return last[1], generation
             try:
                 probe()

@@ -96,10 +96,10 @@ def sleep_until_needed(root: Path, door: Door, stop: threading.Event) -> bool:
         if spool_waiting(root):
             log.info("waking the actor host: a hook event waits in the spool")
             return False
-        if time.time() >= wake_at and why == WORK_LEFT:
-            log.info("waking the actor host: %s", WORK_LEFT)
-            return False
         if time.time() >= wake_at:
+            if why == WORK_LEFT:
+                log.info("waking the actor host: %s", WORK_LEFT)
+                return False
             log.info("waking the actor host: its %s timer is due", why)
             return True
         if door.wait_for_demand(POLL_S) and not spool_waiting(root):
