@@ -26,7 +26,6 @@ from plexapi.server import PlexServer
 from stashplex.plex.index import PAGE_SIZE, IndexBuilder, PathIndex
 
 MAX_LOADED_RSS_MB = 150.0
-MAX_IDLE_RSS_MB = 60.0
 #: Index build time per item may grow by this factor from the smallest to the largest library
 #: and still count as linear.
 LINEAR_SLACK = 1.5
@@ -195,24 +194,21 @@ def figures_of(result: dict[str, Any]) -> list[dict[str, Any]]:
     peak = loaded["peak_rss_mb"]
     rows += [
         figure(
-            f"host RSS peak, {loaded['library_items']:,}-item library, "
+            f"supervisor RSS peak, watchdog + host, {loaded['library_items']:,}-item library, "
             f"{loaded['scenes']:,} jobs (deepest queue {loaded['deepest_queue']:,})",
-            peak["host"],
+            round(peak["total"], 1),
             "MB",
             target=f"<= {MAX_LOADED_RSS_MB:g}",
-            met=peak["host"] <= MAX_LOADED_RSS_MB,
-            reference="same host with the index built and 1 job: "
-            f"{loaded['index_only_rss_mb']['host']} MB; watchdog {peak['watchdog']} MB; "
-            f"both {peak['total']:.1f} MB",
+            met=peak["total"] <= MAX_LOADED_RSS_MB,
+            reference=f"host {peak['host']} MB (with the index built and 1 job: "
+            f"{loaded['index_only_rss_mb']['host']} MB), watchdog {peak['watchdog']} MB",
         ),
         figure(
-            "host RSS idle",
-            idle["rss_mb"]["host"],
+            "supervisor RSS, watchdog + host, host up with nothing to do (fresh start)",
+            round(idle["rss_mb"]["host"] + idle["rss_mb"]["watchdog"], 1),
             "MB",
-            target=f"<= {MAX_IDLE_RSS_MB:g}",
-            met=idle["rss_mb"]["host"] <= MAX_IDLE_RSS_MB,
-            reference=f"watchdog {idle['rss_mb']['watchdog']} MB; "
-            f"both {idle['rss_mb']['host'] + idle['rss_mb']['watchdog']:.1f} MB",
+            reference=f"host {idle['rss_mb']['host']} MB, watchdog {idle['rss_mb']['watchdog']} "
+            "MB; the idle target is footprint.py's (host asleep after idle_stop_minutes)",
         ),
         figure("sync of the loaded run", loaded["sync_seconds"], "s"),
     ]

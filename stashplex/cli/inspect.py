@@ -57,6 +57,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 #: ``stashplex status`` fits a terminal this narrow.
 STATUS_WIDTH = 50
 LABEL_WIDTH = 10
+#: A list item this short ("303 syncs sent") is never split across two lines.
+SHORT_ITEM = 24
+#: textwrap breaks only at ASCII whitespace, so a no-break space glues an item's words.
+GLUE = "\xa0"
+
+
+def _glued(value: str) -> str:
+    return ", ".join(
+        item.replace(" ", GLUE) if len(item) <= SHORT_ITEM else item for item in value.split(", ")
+    )
 
 
 def render_status(status: dict, *, width: int = STATUS_WIDTH) -> str:
@@ -66,13 +76,13 @@ def render_status(status: dict, *, width: int = STATUS_WIDTH) -> str:
     lines = []
     for label, value in status_rows(status):
         lines += textwrap.wrap(
-            value,
+            _glued(value),
             width=width,
             initial_indent=f"{label:<{LABEL_WIDTH}}  ",
             subsequent_indent=" " * (LABEL_WIDTH + 2),
             break_on_hyphens=False,
         ) or [label]
-    return "\n".join(lines)
+    return "\n".join(lines).replace(GLUE, " ")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

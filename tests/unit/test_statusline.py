@@ -84,6 +84,21 @@ def test_the_status_table_labels_the_watchdog_as_the_supervisor_and_the_host_apa
     assert "restarts    none" in idle
 
 
+def test_a_wrapped_status_row_never_parts_a_number_from_its_words():
+    # Given a status whose activity row is longer than one line of the table
+    status = {**BUSY, "counters": {"hook_events": 3, "jobs_done": 303, "jobs_emitted": 303}}
+    # When it is rendered
+    table = render_status(status)
+    # Then each count stays on the line of what it counts, and no line is too wide
+    activity = table[table.index("activity") :].split("\nproblem")[0]
+    lines = [line.strip() for line in activity.splitlines()]
+    assert len(lines) == 2, activity
+    assert any(line.endswith("303 syncs sent") or line == "303 syncs sent" for line in lines)
+    assert not any(line.endswith(("303", "303,")) for line in lines), activity
+    assert max(len(line) for line in table.splitlines()) <= 50, table
+    assert "\xa0" not in table
+
+
 def test_a_dry_run_summary_says_what_would_change_and_never_that_anything_synced():
     from stashplex.ops.control import job_summary
 
