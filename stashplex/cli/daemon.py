@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from stashplex.config.settings import SettingsError, load_settings
-    from stashplex.config.watch import settings_fix, settings_text
+    from stashplex.config.watch import settings_fix
     from stashplex.runtime.logs import configure_process_logging
     from stashplex.runtime.problems import SETTINGS, ProblemLog
     from stashplex.runtime.watchdog import exec_watchdog
@@ -67,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = load_settings(config_file=data.config_file)
     except SettingsError as exc:
         # Started by a hook, nobody sees this process's output: the record reaches Stash's log.
-        message = f"the supervisor cannot start: {settings_text(exc)}"
+        message = f"the supervisor cannot start: {exc}"
         ProblemLog(data.root).report(SETTINGS, message, settings_fix(exc))
         raise CommandError(str(exc), EXIT_USAGE) from None
     logging.shutdown()  # flush the log before this process image is replaced

@@ -35,6 +35,8 @@ from pydantic import (
     field_validator,
 )
 
+from stashplex.runtime.validation import error_words
+
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "STASHPLEX_"
@@ -303,7 +305,7 @@ def load_settings(
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "?"
             source = merged.get(name, (None, "default"))[1]
-            problems.append(f"{name} (from {source}): {error['msg']}")
+            problems.append(f"{name} (from {source}): {error_words(error)}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
     sources = {name: source for name, (_, source) in merged.items()}
     settings._sources.update(sources)  # noqa: SLF001 - the model's own loader

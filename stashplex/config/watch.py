@@ -40,11 +40,6 @@ Loader = Callable[[], tuple[Settings, bool]]
 _SOURCE = re.compile(r"(\w+) \(from ([^)]+)\)")
 
 
-def settings_text(exc: SettingsError) -> str:
-    """The refusal in plain words (pydantic prefixes its own kind of error)."""
-    return str(exc).replace("Value error, ", "")
-
-
 def settings_fix(exc: SettingsError) -> str:
     """Where to correct the first refused setting, from the source the refusal names."""
     found = _SOURCE.search(str(exc))
@@ -178,7 +173,7 @@ class SettingsWatch:
             self.on_change(self.changed)
 
     def _refuse(self, exc: SettingsError) -> None:
-        text = settings_text(exc)
+        text = str(exc)
         if text == self._refused:
             return
         self._refused = text

@@ -26,7 +26,7 @@ from actors.base import ActorContext, MailboxActor
 from actors.messages import INTAKE_RECOVER
 from stashplex.config.loading import read_effective_settings, stash_client
 from stashplex.config.settings import Settings, SettingsError, secret_values
-from stashplex.config.watch import SettingsWatch, settings_fix, settings_text
+from stashplex.config.watch import SettingsWatch, settings_fix
 from stashplex.host import idle
 from stashplex.host.front_door_side import SpoolPokedWatch, yield_cpu_if_behind_front_door
 from stashplex.host.host_lock import release_host_lock, take_host_lock
@@ -369,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         log.error("%s", exc)
         problems.report(
-            SETTINGS, f"the supervisor cannot start: {settings_text(exc)}", settings_fix(exc)
+            SETTINGS, f"the supervisor cannot start: {exc}", settings_fix(exc)
         )
         return EXIT_CONFIG
     problems.resolve(SETTINGS)  # before any actor runs: Intake may refuse a change before ready

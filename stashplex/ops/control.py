@@ -21,6 +21,7 @@ from actors.messages import HOOK_EVENT, HookEvent
 from stashplex.link.version import __version__
 from stashplex.runtime.envelope import Envelope
 from stashplex.runtime.trace import trace_envelope
+from stashplex.runtime.validation import first_error
 
 if TYPE_CHECKING:
     from stashplex.ops.host_view import HostView
@@ -109,9 +110,8 @@ class ControlHandler:
         try:
             reply = route(request)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "request"
-            return {"ok": False, "error": f"bad {kind} request: {where}: {first['msg']}"}
+            refused = first_error(exc.errors(), "request")
+            return {"ok": False, "error": f"bad {kind} request: {refused}"}
         except (ValueError, LookupError, KeyError, TypeError) as exc:
             return {"ok": False, "error": str(exc).splitlines()[0] or type(exc).__name__}
         if request.get("bind") is True and isinstance(reply.get("job"), str):
@@ -161,9 +161,8 @@ class ControlHandler:
         try:
             parsed = HookEvent.model_validate(event)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "event"
-            raise ValueError(f"malformed hook event: {where}: {first['msg']}") from None
+            refused = first_error(exc.errors(), "event")
+            raise ValueError(f"malformed hook event: {refused}") from None
         payload = parsed.model_dump(mode="json")
         if parsed.connection:
             self.host.use_stash_connection(parsed.connection)

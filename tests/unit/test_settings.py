@@ -28,6 +28,17 @@ def test_a_bad_setting_names_itself_its_source_and_its_range(tmp_path):
     assert "365" in message
 
 
+def test_a_setting_refused_by_its_own_rule_says_only_the_rule():
+    # Given a Plex address that is not http(s)
+    with pytest.raises(SettingsError) as error:
+        # When the settings are read
+        load_settings(env={"STASHPLEX_PLEX_URL": "ftp://plex.lan"})
+    # Then the message is the rule in words, with no validator's code word before it
+    message = str(error.value)
+    assert "plex_url (from environment STASHPLEX_PLEX_URL): must start with http://" in message
+    assert "Value error" not in message
+
+
 def test_an_unknown_key_in_the_config_file_is_refused(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('plex_urll = "http://x"\n')
