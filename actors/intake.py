@@ -322,13 +322,15 @@ class Intake(MailboxActor):
                 done.scene_id, done.fingerprint, done.revision, done.status, done.rating_keys
             )
         if done.job_id:
+            diff = (done.scene_id, done.diff) if done.diff else None
             if done.status == "dead_letter":
-                finished = self.state.bump_job(done.job_id, failed=1)
+                finished = self.state.bump_job(done.job_id, diff=diff, failed=1)
             elif done.status == "skipped" and done.job_id in self.cancels:
-                finished = self.state.bump_job(done.job_id, cancelled=1)  # dropped before Plex
+                # dropped before Plex
+                finished = self.state.bump_job(done.job_id, diff=diff, cancelled=1)
                 self._carried(done)
             elif done.status == "skipped":  # dropped for a newer job: not synced by this one
-                finished = self.state.bump_job(done.job_id, superseded=1)
+                finished = self.state.bump_job(done.job_id, diff=diff, superseded=1)
             else:
                 # A dry run's "written" is what it would write; a job the ``dry_run`` setting
                 # turned into one (nothing written) becomes a dry run in its summary too.
@@ -336,11 +338,9 @@ class Intake(MailboxActor):
                 written = int(done.status == "written" or would)
                 extra = {"dry_run": 1} if done.status == "dry_run" and not done.dry_run else {}
                 finished = self.state.bump_job(
-                    done.job_id, done=1, changes=done.changes, written=written, **extra
+                    done.job_id, diff=diff, done=1, changes=done.changes, written=written, **extra
                 )
             self._finished(done.job_id, finished)
-            if done.diff:
-                self.state.add_job_diff(done.job_id, done.scene_id, done.diff)
 
     def _carried(self, done: SyncDone) -> None:
         """A cancelled job's scene that others relied on (another sync left it to this job, or

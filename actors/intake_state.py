@@ -18,6 +18,9 @@ from typing import Any
 from stashplex.runtime.datadir import DataDir
 from stashplex.runtime.store import KeyValue, Store, dumps, loads
 
+#: A scene's dry-run diff: its id and the field changes a write would make.
+SceneDiff = tuple[str, list[dict[str, Any]]]
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS pending (
         scene_id TEXT PRIMARY KEY, received_at REAL NOT NULL, job_id TEXT,
@@ -329,8 +332,9 @@ class SyncState:
             )
         }
 
-    def bump_job(self, job_id: str | None, **counts: int) -> bool:
-        """Add to a job's counters; True when that finished the job."""
+    def bump_job(self, job_id: str | None, *, diff: SceneDiff | None = None, **counts: int) -> bool:
+        """Add to a job's counters (and a scene's dry-run diff, in the same transaction: whoever
+        sees the job finished must find the last scene's diff too); True when that finished it."""
         if not job_id or not counts:
             return False
         sets = ", ".join(f"{name} = {name} + ?" for name in counts)
@@ -339,6 +343,11 @@ class SyncState:
                 f"UPDATE jobs SET {sets} WHERE job_id = ?",  # noqa: S608
                 (*counts.values(), job_id),
             )
+            if diff is not None:
+                conn.execute(
+                    "INSERT INTO job_diffs(job_id, scene_id, diff) VALUES(?, ?, ?)",
+                    (job_id, diff[0], dumps(diff[1])),
+                )
             return self._finish_if_done(conn, job_id)
 
     def job_enumerated(self, job_id: str | None, error: str | None = None) -> bool:
@@ -360,13 +369,6 @@ class SyncState:
                 (time.time(), job_id),
             ).rowcount
         )
-
-    def add_job_diff(self, job_id: str, scene_id: str, diff: list[dict[str, Any]]) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO job_diffs(job_id, scene_id, diff) VALUES(?, ?, ?)",
-                (job_id, scene_id, dumps(diff)),
-            )
 
 
 def job_progress(store: Store, job_id: str, *, with_diffs: bool = False) -> dict[str, Any] | None:

@@ -217,3 +217,46 @@ def test_catch_up_asked_twice_at_once_reads_stash_once(tmp_path, stash):
     wait_until(lambda: h.post[INTAKE].depth() == 0, message="both asks taken")
     wait_until(lambda: SyncState(h.data).kv.get("cursor"), message="the cursor set")
     assert stash.requests.count(operation="LatestUpdatedAt") == 1
+
+
+def test_a_dry_run_seen_finished_already_holds_the_diff_of_its_last_scene(
+    tmp_path, stash, monkeypatch
+):
+    # Given a dry run of one scene, located and sent on to Plex
+    from contextlib import contextmanager
+
+    from actors.intake_state import job_progress
+    from actors.messages import SYNC_DONE
+    from stashplex.runtime.store import Store
+
+    scene_id = stash.add_scene(title="edited", files=[{"path": "/data/a.mp4"}])
+    h = harness(tmp_path, stash)
+    h.send(INTAKE, SYNC_REQUEST, {"mode": "scenes", "scene_ids": [scene_id], "dry_run": True,
+                                  "job_id": "dry"})  # fmt: skip
+    start(h, stash)
+    wait_until(lambda: h.post[PLEX_GATEWAY].depth() == 1, message="the dry run's job")
+    (job,) = [e for e in h.drain(PLEX_GATEWAY) if e.kind == SYNC_LOCATE]
+    # And a reader that looks at the job after every commit Intake makes, as the CLI or the
+    # Stash task following the dry run may at any moment
+    reader = SyncState(h.data).store  # a Store of its own: its own connections
+    seen: list[tuple[bool, int]] = []
+    committing = Store.transaction
+
+    @contextmanager
+    def watched(self):
+        with committing(self) as conn:
+            yield conn
+        if self is not reader and self.path == reader.path:
+            progress = job_progress(reader, "dry", with_diffs=True)
+            seen.append((progress["finished"], len(progress["diffs"])))
+
+    monkeypatch.setattr(Store, "transaction", watched)
+    # When the scene comes back done with what a write would change
+    change = {"rating_key": 1, "field": "title", "old": "a.mp4", "new": "edited"}
+    h.send(INTAKE, SYNC_DONE, {"scene_id": scene_id, "fingerprint": "f", "status": "dry_run",
+                               "revision": job.payload["revision"], "job_id": "dry",
+                               "changes": 1, "diff": [change], "dry_run": True},
+           scene_id=scene_id)  # fmt: skip
+    wait_until(lambda: any(finished for finished, _ in seen), message="the job finished")
+    # Then no reader ever saw it finished without that diff
+    assert [diffs for finished, diffs in seen if finished and diffs != 1] == []
