@@ -25,9 +25,11 @@ $(BIN)/stashplex: pyproject.toml
 demo: $(BIN)/stashplex
 	$(BIN)/stashplex demo
 
+# Two test processes (pytest-xdist), each taking a whole file at a time: a file's tests may build
+# on each other, and most of the suite's time is spent waiting on real servers and processes.
 test: $(BIN)/stashplex
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(BIN)/stashplex
 	$(BIN)/python bench/run_all.py

@@ -284,7 +284,13 @@ def test_an_upgrade_from_the_plugin_source_restarts_the_supervisor_and_loses_no_
         message="every pending edit in Plex",
     )
     assert intake_counters(stash.data).get("hook_events", 0) - before >= len(scenes)
-    assert not (stash.data / f"venv-{__version__}").exists()
+    # And the old environment is removed once the new supervisor runs (the upgrade deletes its
+    # thousands of files last, after the restart it must not delay)
+    wait_until(
+        lambda: not (stash.data / f"venv-{__version__}").exists(),
+        timeout=60,
+        message="the previous environment removed",
+    )
 
 
 def test_older_plugin_files_never_replace_a_newer_supervisor(stash, dist):
