@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from actors.addresses import DEAD_LETTER, INTAKE, PLEX_GATEWAY
+from actors.addresses import DEAD_LETTER, INTAKE, MATCHER, PLEX_GATEWAY
 from actors.dead_letter import counts_by_reason, list_dead_letters, show_dead_letter
 from actors.dead_letter import open_store as open_dead_letters
 from actors.intake_state import SyncState, counters, job_progress, last_sync_at
@@ -194,9 +195,7 @@ class Operations:
         job_id = progress["job_id"]
         left = progress["queued"] - progress["done"] - progress["failed"]
         left -= progress["superseded"] + progress["cancelled"]
-        parked = self._store("gateway").scalar(
-            "SELECT COUNT(*) FROM awaiting WHERE json_extract(payload, '$.job_id') = ?", (job_id,)
-        )
+        parked = self._parked(job_id)
         not_found = self._store("timers").scalar(
             "SELECT COUNT(*) FROM timers WHERE every_s IS NULL AND reason = 'not_found' "
             "AND json_extract(job, '$.payload.job_id') = ?",
@@ -206,19 +205,46 @@ class Operations:
         return {"waiting_for_scan": scan, "waiting_to_retry": max(left - scan, 0)}
 
     def _waiting_for_retry(self, progress: dict[str, Any]) -> bool:
-        """All that is left of the job sits in Scheduler timers (Plex down, file not scanned)."""
+        """All that is left of the job sits in Scheduler timers (Plex down, file not scanned)
+        or is parked by the gateway until Plex scans its file.
+
+        Counted, not inferred from quiet mailboxes: a scene on its way to the dead letters (or
+        to a timer) is in no timer yet, and a job called over then would name a scene about to
+        fail "waiting to retry" (seen under load: a Stash task ended at a third of its job).
+        """
         assert self.host.post is not None
-        busy = any(self.host.post[name].has_work() for name in (INTAKE, PLEX_GATEWAY, "matcher"))
+        busy = any(
+            self.host.post[name].has_work() for name in (INTAKE, PLEX_GATEWAY, MATCHER, DEAD_LETTER)
+        )
         ended = progress["done"] + progress["failed"] + progress["superseded"]
         ended += progress["cancelled"]
         left = progress["queued"] - ended  # before the rename
         if not (progress["enumerated"] and left > 0 and not busy):
             return False
+        job_id = progress["job_id"]
         # Scenes of the job Intake still holds for its flush are on their way, not in timers.
-        pending = self._store("intake").scalar(
-            "SELECT COUNT(*) FROM pending WHERE job_id = ?", (progress["job_id"],)
+        if self._store("intake").scalar("SELECT COUNT(*) FROM pending WHERE job_id = ?", (job_id,)):
+            return False
+        timed = self._store("timers").scalar(
+            "SELECT COUNT(*) FROM timers WHERE every_s IS NULL "
+            "AND json_extract(job, '$.payload.job_id') = ?",
+            (job_id,),
         )
-        return not pending
+        return int(timed or 0) + self._parked(job_id) >= left
+
+    def _parked(self, job_id: str) -> int:
+        """The job's scenes the gateway keeps until Plex has scanned their files (none before
+        the gateway first ran: it makes that table)."""
+        try:
+            parked = self._store("gateway").scalar(
+                "SELECT COUNT(*) FROM awaiting WHERE json_extract(payload, '$.job_id') = ?",
+                (job_id,),
+            )
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return 0
+        return int(parked or 0)
 
     # -- dead letters -----------------------------------------------------------------------
 

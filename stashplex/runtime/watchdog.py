@@ -253,7 +253,10 @@ class Watchdog:
                 rss_cap_bytes=cap,
             )
             if not health.healthy:
-                return health.reason
+                # A host that exited between the poll and the check is a zombie to psutil: its
+                # exit code (a refused setting, an idle stop) decides, not its last state.
+                code = child.poll()
+                return health.reason if code is None else f"exited with code {code}"
         return "stop requested"
 
     def _terminate(

@@ -61,12 +61,6 @@ def test_a_plex_url_without_http_saved_in_stash_is_an_error_at_the_next_save(sta
     assert stash.errors(stash.save()) == []
 
 
-
-
-
-
-
-
 def test_the_health_check_without_a_supervisor_runs_the_checks_in_the_task(stash):
     # Given no supervisor running
     # When Stash runs the Health check task

@@ -137,3 +137,42 @@ def test_a_host_that_refuses_its_settings_is_not_restarted_and_the_watchdog_exit
     assert code == EXIT_CONFIG
     assert starts.read_text() == "x"
     assert watchdog.restarts == 0
+
+
+def test_a_host_that_exits_2_between_the_poll_and_the_health_check_is_still_a_refused_setting(
+    tmp_path,
+):
+    # Given an actor host that exits 2 (a refused setting) and is still running when the
+    # watchdog polls it, but has exited, unreaped (a zombie), when its health is checked
+    import sys
+
+    from stashplex.config.settings import Settings
+    from stashplex.runtime.problems import ProblemLog
+    from stashplex.runtime.watchdog import EXIT_CONFIG, PlainDoor, Watchdog
+
+    class LatePoll(subprocess.Popen):
+        polls = 0
+
+        def poll(self):
+            LatePoll.polls += 1
+            if LatePoll.polls == 1:
+                while psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE:
+                    time.sleep(0.01)
+                return None  # it was running an instant ago
+            return super().poll()
+
+    class Door(PlainDoor):
+        def popen(self, argv):
+            return LatePoll(argv, stderr=subprocess.PIPE)
+
+    data = DataDir(tmp_path / "data")
+    data.ensure()
+    watchdog = Watchdog(
+        data, Settings(), host_argv=[sys.executable, "-c", "raise SystemExit(2)"], door=Door()
+    )
+    # When the watchdog runs it
+    code = watchdog.run()
+    # Then it is the refused setting it is: no restart, no "zombie" start failure on record
+    assert code == EXIT_CONFIG
+    assert watchdog.restarts == 0
+    assert ProblemLog(data.root).active() == {}
