@@ -164,9 +164,9 @@ class Operations:
                 raise LookupError(f"no sync job {job_id!r}; `stashplex status` shows recent ones")
             # Intake has not picked the request up yet.
             return {"job": job_id, "progress": 0.0, "finished": False, "queued_in_intake": True}
-        progress["waiting_for_retry"] = self._waiting_for_retry(progress)
-        if progress["waiting_for_retry"]:
-            progress.update(self._waits(progress))
+        waits = self._waits(progress)
+        progress["waiting_for_retry"] = waits is not None
+        progress.update(waits or {})
         # "done" in a reply means the job is over (the plugin's task script relies on it).
         progress["synced"] = progress.pop("done")
         return progress
@@ -189,24 +189,10 @@ class Operations:
         self._send(INTAKE, SYNC_CANCEL, SyncCancel(job_id=job_id, by=by).model_dump(mode="json"))
         return {"job": job_id, "cancelling": True}
 
-    def _waits(self, progress: dict[str, Any]) -> dict[str, int]:
-        """Of a job's scenes left in timers: how many wait for Plex to scan their files (parked
-        by the gateway, or a not-found retry) and how many wait to retry a Plex error."""
-        job_id = progress["job_id"]
-        left = progress["queued"] - progress["done"] - progress["failed"]
-        left -= progress["superseded"] + progress["cancelled"]
-        parked = self._parked(job_id)
-        not_found = self._store("timers").scalar(
-            "SELECT COUNT(*) FROM timers WHERE every_s IS NULL AND reason = 'not_found' "
-            "AND json_extract(job, '$.payload.job_id') = ?",
-            (job_id,),
-        )
-        scan = min(int(parked or 0) + int(not_found or 0), max(left, 0))
-        return {"waiting_for_scan": scan, "waiting_to_retry": max(left - scan, 0)}
-
-    def _waiting_for_retry(self, progress: dict[str, Any]) -> bool:
-        """All that is left of the job sits in Scheduler timers (Plex down, file not scanned)
-        or is parked by the gateway until Plex scans its file.
+    def _waits(self, progress: dict[str, Any]) -> dict[str, int] | None:
+        """When all that is left of the job sits in Scheduler timers or is parked by the
+        gateway: how many of those scenes wait for Plex to scan their files (parked, or a
+        not-found retry) and how many wait to retry a Plex error. Else None.
 
         Counted, not inferred from quiet mailboxes: a scene on its way to the dead letters (or
         to a timer) is in no timer yet, and a job called over then would name a scene about to
@@ -217,20 +203,23 @@ class Operations:
             self.host.post[name].has_work() for name in (INTAKE, PLEX_GATEWAY, MATCHER, DEAD_LETTER)
         )
         ended = progress["done"] + progress["failed"] + progress["superseded"]
-        ended += progress["cancelled"]
-        left = progress["queued"] - ended  # before the rename
+        left = progress["queued"] - ended - progress["cancelled"]
         if not (progress["enumerated"] and left > 0 and not busy):
-            return False
+            return None
         job_id = progress["job_id"]
         # Scenes of the job Intake still holds for its flush are on their way, not in timers.
         if self._store("intake").scalar("SELECT COUNT(*) FROM pending WHERE job_id = ?", (job_id,)):
-            return False
-        timed = self._store("timers").scalar(
-            "SELECT COUNT(*) FROM timers WHERE every_s IS NULL "
-            "AND json_extract(job, '$.payload.job_id') = ?",
+            return None
+        timed, not_found = self._store("timers").query(
+            "SELECT COUNT(*), COALESCE(SUM(reason = 'not_found'), 0) FROM timers "
+            "WHERE every_s IS NULL AND json_extract(job, '$.payload.job_id') = ?",
             (job_id,),
-        )
-        return int(timed or 0) + self._parked(job_id) >= left
+        )[0]
+        parked = self._parked(job_id)
+        if timed + parked < left:
+            return None
+        scan = min(parked + not_found, left)
+        return {"waiting_for_scan": scan, "waiting_to_retry": left - scan}
 
     def _parked(self, job_id: str) -> int:
         """The job's scenes the gateway keeps until Plex has scanned their files (none before
